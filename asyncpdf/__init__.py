@@ -1,0 +1,3 @@
+"""asyncpdf: a prepress hotfolder service in one asyncio process."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,208 @@
+"""Analysis of one plate PDF: pure functions over a path, run in the process pool.
+
+Returns plain JSON-ready data so the result crosses the process boundary and goes straight into
+the job store and the API.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pikepdf
+
+from asyncpdf.artefacts.ghostscript import GhostscriptError, content_bbox_mm, gs_path
+from asyncpdf.detect import Rules, detect_bureau, detect_press, paper_from_marks, read_marks
+from asyncpdf.marks import page_marks
+from asyncpdf.naming import find_bureau, parse_name
+
+SIGNA_CREATOR = "PrinectSignaStation"
+MM_PER_PT = 25.4 / 72
+_HASH_CHUNK = 1 << 20
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        while chunk := stream.read(_HASH_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _looks_like_pdf(path: Path) -> bool:
+    # Readers accept junk before the header; 1 KiB is what Acrobat tolerates.
+    with path.open("rb") as stream:
+        return b"%PDF-" in stream.read(1024)
+
+
+def plate_size_mm(page: pikepdf.Page) -> list[int]:
+    """MediaBox size in whole mm, longer side first (a plate's width is its longer side)."""
+    x0, y0, x1, y1 = (float(v) for v in page.mediabox)
+    sides = sorted((round(abs(x1 - x0) * MM_PER_PT), round(abs(y1 - y0) * MM_PER_PT)))
+    return [sides[1], sides[0]]
+
+
+def media_size_mm(page: pikepdf.Page) -> list[float]:
+    """The page's width and height as it is shown (after /Rotate), in mm to 0.1."""
+    x0, y0, x1, y1 = (float(v) for v in page.mediabox)
+    width, height = abs(x1 - x0) * MM_PER_PT, abs(y1 - y0) * MM_PER_PT
+    if int(page.obj.get("/Rotate", 0)) % 180:
+        width, height = height, width
+    return [round(width, 1), round(height, 1)]
+
+
+def ink_name(raw: object) -> str:
+    text = str(raw)
+    return text.removeprefix("/").replace("#20", " ").strip()
+
+
+def page_inks(page: pikepdf.Page) -> list[str]:
+    """Colorant names Signa writes into the page's PieceInfo (they survive an Acrobat re-save)."""
+    names: object = page.obj.get("/PieceInfo")
+    for key in ("/HDAG_COLORANT", "/Private", "/HDAG_ColorantNames"):
+        if not isinstance(names, pikepdf.Dictionary) or key not in names:
+            return []
+        names = names[key]
+    if not isinstance(names, pikepdf.Array):
+        return []
+    return [ink_name(item) for item in names]
+
+
+def _creator(pdf: pikepdf.Pdf) -> str | None:
+    value = pdf.docinfo.get("/Creator") if pdf.trailer.get("/Info") is not None else None
+    return str(value) if value is not None else None
+
+
+def empty_result(path: Path, bureaus: Sequence[str]) -> dict[str, Any]:
+    parts = parse_name(path.name, bureaus)
+    return {
+        "file": path.name,
+        "size": path.stat().st_size,
+        "sha256": None,
+        "is_pdf": False,
+        "creator": None,
+        "is_signa": False,
+        "pages": 0,
+        "plate_sizes_mm": [],
+        "media_mm": [],
+        "inks": [],
+        "plates": 0,
+        "marks": [],
+        "press": [],
+        "bureau": None,
+        "paper_mm": [],
+        "paper_from": [],
+        "content_box_mm": [],
+        "order": parts.order,
+        "order_name": parts.order_name,
+        "warnings": [],
+        "error": None,
+        "rejected": False,
+    }
+
+
+def _reject(result: dict[str, Any], reason: str) -> dict[str, Any]:
+    result.update(error=reason, rejected=True)
+    return result
+
+
+def analyze_file(path: Path, rules: Rules, timeout_s: float = 60) -> dict[str, Any]:
+    """Analyse one file. Never raises for bad input: the reason goes into `error`.
+
+    `rejected` says the file is not a PDF we can read at all; an `error` without it says what
+    the delivery needs and could not be found (press, bureau).
+    """
+    result = empty_result(path, rules.bureaus)
+    if result["size"] == 0:
+        return _reject(result, "empty file (0 bytes)")
+    if not path.name.lower().endswith(".pdf"):
+        return _reject(result, f"not a PDF: the name {path.name!r} does not end in .pdf")
+    if not _looks_like_pdf(path):
+        return _reject(result, "not a PDF: no %PDF- header in the first 1 KiB")
+    result["sha256"] = sha256_of(path)
+    result["is_pdf"] = True
+    try:
+        with pikepdf.open(path) as pdf:
+            _read_structure(pdf, result, rules)
+    except pikepdf.PasswordError:
+        return _reject(result, "encrypted PDF: it needs a password to open")
+    except (pikepdf.PdfError, RecursionError, ValueError, TypeError) as exc:
+        return _reject(result, f"unreadable PDF: {exc}")
+    if result["pages"] == 0:
+        return _reject(result, "PDF has no pages")
+    if not result["is_signa"]:
+        result["warnings"].append(
+            f"not made by Signa Station (Creator: {result['creator'] or 'none'})"
+        )
+    if None in result["paper_mm"]:
+        _paper_from_content(path, result, timeout_s)
+    result["error"] = _missing(result, rules)
+    return result
+
+
+def _read_structure(pdf: pikepdf.Pdf, result: dict[str, Any], rules: Rules) -> None:
+    creator = _creator(pdf)
+    result["creator"] = creator
+    result["is_signa"] = bool(creator and SIGNA_CREATOR in creator)
+    if pdf.is_encrypted:
+        result["warnings"].append("encrypted with an owner password (opens without one)")
+    warnings: list[str] = result["warnings"]
+    marked_bureaus: list[str] = []
+    for page in pdf.pages:
+        plate = plate_size_mm(page)
+        marks = page_marks(page)
+        found = read_marks(marks, rules)
+        result["plate_sizes_mm"].append(plate)
+        result["media_mm"].append(media_size_mm(page))
+        result["inks"].append(page_inks(page))
+        result["marks"].append(marks)
+        result["press"].append(detect_press(found.get("press"), plate, rules, warnings))
+        paper = paper_from_marks(found)
+        result["paper_mm"].append(paper)
+        result["paper_from"].append("mark" if paper else None)
+        if "bureau" in found:
+            marked_bureaus.append(found["bureau"])
+    from_name = find_bureau(result["file"], rules.bureaus)
+    result["bureau"] = detect_bureau(
+        list(dict.fromkeys(marked_bureaus)), from_name, rules, warnings
+    )
+    result["pages"] = len(result["plate_sizes_mm"])
+    result["plates"] = sum(len(inks) for inks in result["inks"])
+
+
+def _paper_from_content(path: Path, result: dict[str, Any], timeout_s: float) -> None:
+    """Pages without a paper mark (lost on re-save): the bounding box of what they draw."""
+    if gs_path() is None:
+        result["warnings"].append("no paper size mark and ghostscript not installed: no paper size")
+        return
+    try:
+        boxes = content_bbox_mm(path, timeout_s)
+    except GhostscriptError as exc:
+        result["warnings"].append(f"could not measure the content box: {exc}")
+        return
+    for index, box in enumerate(boxes[: result["pages"]]):
+        result["content_box_mm"].append(list(box) if box else None)
+        if result["paper_mm"][index] is None and box:
+            result["paper_mm"][index] = [round(box[2] - box[0], 1), round(box[3] - box[1], 1)]
+            result["paper_from"][index] = "content"
+
+
+def _missing(result: dict[str, Any], rules: Rules) -> str | None:
+    problems = []
+    for index, press in enumerate(result["press"]):
+        if press is None:
+            tried = ", ".join(
+                f"{p.name} {p.plate_mm[0]:g}x{p.plate_mm[1]:g}" for p in rules.presses if p.fallback
+            )
+            problems.append(
+                f"no press for page {index + 1}: no Machine mark naming a configured press, and "
+                f"its plate {result['plate_sizes_mm'][index]} mm matches none of [{tried}]"
+            )
+    if result["bureau"] is None:
+        problems.append(
+            f"no bureau found: no mark names one, and no '_'-separated part of "
+            f"{result['file']!r} is one of {list(rules.bureaus)}"
+        )
+    return "; ".join(problems) or None

@@ -1,0 +1,287 @@
+"""Settings: `config.yaml` validated by pydantic, every field overridable by env vars.
+
+Nested fields use `__` in the variable name (`ASYNCPDF_WEB__PORT=8801`); lists such as
+`ASYNCPDF_PRESSES` take JSON. Relative paths and `file:` targets resolve against the directory
+of the config file, so the shipped config works from a fresh checkout.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+import yaml
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    SettingsError,
+)
+
+from asyncpdf.errors import ConfigError
+
+DEFAULT_IGNORE = (
+    ".*",
+    "~$*",
+    "*.tmp",
+    "*.part",
+    "Thumbs.db",
+    "desktop.ini",
+)
+SUPPORTED_SCHEMES = ("file",)
+MARK_GROUPS = frozenset({"press", "bureau", "paper_w", "paper_h"})
+TEMPLATE_FIELDS = frozenset(
+    {"order", "name", "stem", "ext", "press", "plate_w", "plate_h", "plates", "inks_short"}
+)
+_NUMBER = r"\d+(?:[.,]\d+)?"
+_TIMES = r"\s*[xXхХ×*]\s*"
+DEFAULT_MARK_RULES: tuple[dict[str, str], ...] = (
+    {"mark": "Outputter", "pattern": r"(?:Выведено|Outputter)\s*:\s*(?P<bureau>[^\s:]+)"},
+    {"mark": "Machine", "pattern": r"(?:Машина|Machine)\s*:\s*(?P<press>[^\s:]+)"},
+    {
+        "mark": "Paper",
+        "pattern": rf"(?:Бумага|Paper)\s*:\s*(?P<paper_w>{_NUMBER}){_TIMES}(?P<paper_h>{_NUMBER})",
+    },
+    {
+        "mark": "tes_Outputter",
+        "pattern": rf"(?:Выведено|Outputter)\s*:\s*(?P<bureau>[^\s:]+)\s+(?P<press>[^\s:]+)\s+"
+        rf"(?P<paper_w>{_NUMBER}){_TIMES}(?P<paper_h>{_NUMBER})",
+    },
+)
+
+
+def _check_target(value: str) -> str:
+    scheme = urlsplit(value).scheme
+    if scheme not in SUPPORTED_SCHEMES:
+        raise ValueError(f"target scheme {scheme!r} is not supported (use {SUPPORTED_SCHEMES})")
+    return value
+
+
+Target = Annotated[str, AfterValidator(_check_target)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Paths(_Model):
+    hotfolder: Path = Path("var/hotfolder")
+    spool: Path = Path("var/spool")
+    done: Path = Path("var/done")
+    error: Path = Path("var/error")
+    previews: Path = Path("var/previews")
+    database: Path = Path("var/asyncpdf.sqlite3")
+
+    def resolved(self, base: Path) -> Paths:
+        """Absolute, `..`-free paths; a folder inside the hotfolder is refused, since it would
+        be watched and its files claimed again."""
+        paths = self.model_copy(update={name: (base / value).resolve() for name, value in self})
+        for name in ("spool", "done", "error", "previews", "database"):
+            inner = getattr(paths, name)
+            if inner == paths.hotfolder or paths.hotfolder in inner.parents:
+                raise ConfigError(f"paths.{name} must not be inside paths.hotfolder")
+        return paths
+
+
+class Watch(_Model):
+    settle_s: float = Field(2.0, ge=0)
+    poll_s: float = Field(0.5, gt=0)
+    ignore: tuple[str, ...] = DEFAULT_IGNORE
+    extra_ignore: tuple[str, ...] = ()
+
+    @property
+    def patterns(self) -> tuple[str, ...]:
+        return self.ignore + self.extra_ignore
+
+
+class Pool(_Model):
+    workers: int = Field(2, ge=1, le=64)
+    jobs: int = Field(4, ge=1, le=256)
+    job_timeout_s: float = Field(120.0, gt=0)
+
+
+class MarkRule(_Model):
+    """A regular expression over the text of the Signa mark named `mark` (case-insensitive).
+
+    Its named groups say what it finds: press, bureau, paper_w, paper_h (mm).
+    """
+
+    mark: str = Field(min_length=1)
+    pattern: str
+
+    @field_validator("pattern")
+    @classmethod
+    def _compiles(cls, value: str) -> str:
+        try:
+            groups = set(re.compile(value).groupindex)
+        except re.error as exc:
+            raise ValueError(f"not a valid regular expression: {exc}") from exc
+        if not groups or not groups <= MARK_GROUPS:
+            raise ValueError(f"named groups must be some of {sorted(MARK_GROUPS)}")
+        return value
+
+
+class Previews(_Model):
+    dpi: int = Field(150, ge=36, le=1200)
+    proof_width_px: int = Field(2500, ge=100, le=10000)
+    thumb_width_px: int = Field(175, ge=16, le=2000)
+
+
+class DeliverySettings(_Model):
+    attempts: int = Field(3, ge=1, le=20)
+    backoff_s: float = Field(2.0, ge=0)
+
+
+class Press(_Model):
+    name: str = Field(min_length=1)
+    plate_mm: tuple[float, float]
+    gripper_mm: float = Field(ge=0)
+    plate_cost: float = Field(0.0, ge=0)
+    preview_target: Target | None = None
+    plate_size_fallback: bool = False
+
+    @field_validator("plate_mm")
+    @classmethod
+    def _positive(cls, value: tuple[float, float]) -> tuple[float, float]:
+        if min(value) <= 0:
+            raise ValueError("plate sizes must be positive")
+        return value
+
+
+class Bureau(_Model):
+    name: str = Field(min_length=1)
+    target: Target
+    notify: bool = True
+    file_name: str | None = None
+    press_folders: dict[str, str] = {}
+
+    @field_validator("file_name")
+    @classmethod
+    def _known_fields(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        try:
+            fields = {name for _, name, _, _ in string.Formatter().parse(value) if name is not None}
+        except ValueError as exc:
+            raise ValueError(f"not a valid template: {exc}") from exc
+        unknown = fields - TEMPLATE_FIELDS
+        if unknown:
+            raise ValueError(
+                f"unknown template fields {sorted(unknown)}; known: {sorted(TEMPLATE_FIELDS)}"
+            )
+        return value
+
+
+class Web(_Model):
+    host: str = "127.0.0.1"
+    port: int = Field(8800, ge=0, le=65535)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="ASYNCPDF_", env_nested_delimiter="__", extra="forbid", frozen=True
+    )
+
+    paths: Paths = Paths()
+    watch: Watch = Watch()
+    pool: Pool = Pool()
+    delivery: DeliverySettings = DeliverySettings()
+    previews: Previews = Previews()
+    marks: tuple[MarkRule, ...] = tuple(MarkRule(**rule) for rule in DEFAULT_MARK_RULES)
+    plate_tolerance_mm: float = Field(2.0, ge=0)
+    presses: tuple[Press, ...] = ()
+    bureaus: tuple[Bureau, ...] = ()
+    web: Web = Web()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The YAML file arrives as init data; the environment must win over it.
+        return env_settings, init_settings, file_secret_settings
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> Settings:
+        for kind, items in (("presses", self.presses), ("bureaus", self.bureaus)):
+            names = [item.name.casefold() for item in items]
+            duplicates = sorted({n for n in names if names.count(n) > 1})
+            if duplicates:
+                raise ValueError(f"{kind}: duplicate names {duplicates}")
+        presses = {p.name.casefold() for p in self.presses}
+        for bureau in self.bureaus:
+            unknown = sorted(k for k in bureau.press_folders if k.casefold() not in presses)
+            if unknown:
+                raise ValueError(
+                    f"bureaus: {bureau.name}: press_folders names unknown presses {unknown}"
+                )
+        return self
+
+    def bureau(self, name: str) -> Bureau | None:
+        return next((b for b in self.bureaus if b.name.casefold() == name.casefold()), None)
+
+    def press(self, name: str) -> Press | None:
+        return next((p for p in self.presses if p.name.casefold() == name.casefold()), None)
+
+
+def _format_error(source: Path, error: ValidationError) -> str:
+    first = error.errors()[0]
+    field = ".".join(str(part) for part in first["loc"]) or "(top level)"
+    more = f" (and {error.error_count() - 1} more)" if error.error_count() > 1 else ""
+    return f"{source}: {field}: {first['msg']}{more}"
+
+
+def _resolve_target(target: str, base: Path) -> str:
+    parts = urlsplit(target)
+    if parts.scheme == "file" and not parts.path.startswith("/"):
+        return (base / parts.path).resolve().as_uri()
+    return target
+
+
+def load_settings(path: Path) -> Settings:
+    """Read, validate and resolve the config file; raise ConfigError naming the bad field."""
+    try:
+        data: Any = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read config: {exc.strerror}") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: top level must be a mapping of settings")
+    try:
+        settings = Settings(**data)
+    except ValidationError as exc:
+        raise ConfigError(_format_error(path, exc)) from exc
+    except SettingsError as exc:
+        raise ConfigError(f"{path}: environment: {exc}") from exc
+    base = path.resolve().parent
+    try:
+        paths = settings.paths.resolved(base)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from exc
+    bureaus = tuple(
+        b.model_copy(update={"target": _resolve_target(b.target, base)}) for b in settings.bureaus
+    )
+    presses = tuple(
+        p.model_copy(update={"preview_target": _resolve_target(p.preview_target, base)})
+        if p.preview_target
+        else p
+        for p in settings.presses
+    )
+    return settings.model_copy(update={"paths": paths, "bureaus": bureaus, "presses": presses})

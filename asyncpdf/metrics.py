@@ -1,0 +1,48 @@
+"""Prometheus metrics, in a registry of the app's own (no module-level state)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+from asyncpdf.jobs import State
+
+STAGE_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.jobs = Gauge(
+            "asyncpdf_jobs", "Jobs in the store by state", ["state"], registry=self.registry
+        )
+        self.finished = Counter(
+            "asyncpdf_jobs_finished",
+            "Jobs finished by this process",
+            ["state"],
+            registry=self.registry,
+        )
+        self.queue_depth = Gauge(
+            "asyncpdf_queue_depth", "Jobs waiting for a job task", registry=self.registry
+        )
+        self.stage_seconds = Histogram(
+            "asyncpdf_stage_seconds",
+            "Time spent per job stage",
+            ["stage"],
+            buckets=STAGE_BUCKETS,
+            registry=self.registry,
+        )
+        self.websocket_clients = Gauge(
+            "asyncpdf_websocket_clients", "Open live-log websockets", registry=self.registry
+        )
+        self.pool_replacements = Gauge(
+            "asyncpdf_pool_replacements",
+            "Process pools replaced after a crash or hang",
+            registry=self.registry,
+        )
+
+    def set_job_counts(self, counts: dict[State, int]) -> None:
+        for state, count in counts.items():
+            self.jobs.labels(state=state.value).set(count)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

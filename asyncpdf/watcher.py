@@ -1,0 +1,149 @@
+"""The hotfolder watcher: inotify events in, settled file paths out.
+
+A name is a candidate after CLOSE_WRITE or MOVED_TO (and at start-up, and after an inotify queue
+overflow, when the whole folder is rescanned). A candidate is handed on only once its size and
+mtime have not changed for `settle_s` seconds, so a file Samba writes in bursts is taken once,
+complete.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fnmatch
+import logging
+import os
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from stat import S_ISREG
+
+from asyncinotify import Inotify, Mask
+
+log = logging.getLogger(__name__)
+Handler = Callable[[Path], Awaitable[object]]
+WATCH_MASK = Mask.CLOSE_WRITE | Mask.MOVED_TO | Mask.ONLYDIR
+
+
+def is_ignored(name: str, patterns: Iterable[str]) -> bool:
+    """True for temporary and system files (case-insensitive, as Windows clients name them)."""
+    folded = name.casefold()
+    return any(fnmatch.fnmatchcase(folded, pattern.casefold()) for pattern in patterns)
+
+
+@dataclass
+class _Candidate:
+    signature: tuple[int, int]
+    stable_since: float
+
+
+class Watcher:
+    def __init__(
+        self,
+        folder: Path,
+        handler: Handler,
+        *,
+        settle_s: float,
+        poll_s: float,
+        ignore: Iterable[str],
+    ) -> None:
+        self._folder = folder
+        self._handler = handler
+        self._settle_s = settle_s
+        self._poll_s = poll_s
+        self._ignore = tuple(ignore)
+        self._candidates: dict[str, _Candidate | None] = {}
+        self._inotify: Inotify | None = None
+        self.rescans = 0
+
+    def open(self) -> None:
+        """Start receiving events; the kernel queues them until `run` reads."""
+        self._inotify = Inotify()
+        self._inotify.add_watch(self._folder, WATCH_MASK)
+
+    def close(self) -> None:
+        if self._inotify is not None:
+            self._inotify.close()
+            self._inotify = None
+
+    @property
+    def alive(self) -> bool:
+        return self._inotify is not None
+
+    def offer(self, name: str) -> None:
+        if not is_ignored(name, self._ignore):
+            self._candidates[name] = None
+
+    def rescan(self) -> None:
+        with os.scandir(self._folder) as entries:
+            for entry in entries:
+                if entry.is_file(follow_symlinks=False):
+                    self.offer(entry.name)
+
+    async def run(self) -> None:
+        """Scan what is already there, then follow events until cancelled.
+
+        Reading and settling run side by side; if either fails, both stop and the error
+        propagates, so a half-dead watcher never looks alive.
+        """
+        if self._inotify is None:
+            self.open()
+        await asyncio.to_thread(self.rescan)
+        async with asyncio.TaskGroup() as group:
+            group.create_task(self._read_events(), name="watcher-events")
+            group.create_task(self._settle_loop(), name="watcher-settle")
+
+    async def _read_events(self) -> None:
+        assert self._inotify is not None
+        async for event in self._inotify:
+            if event.mask & Mask.Q_OVERFLOW:
+                self.rescans += 1
+                log.warning("inotify queue overflowed; rescanning %s", self._folder)
+                await asyncio.to_thread(self.rescan)
+            elif event.name is not None and not event.mask & Mask.ISDIR:
+                self.offer(str(event.name))
+
+    async def _settle_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self._poll_s)
+            if self._candidates:
+                names = list(self._candidates)
+                signatures = await asyncio.to_thread(_signatures, self._folder, names)
+                for name in self._ready(signatures):
+                    await self._hand_on(name)
+
+    def _ready(self, signatures: dict[str, tuple[int, int] | None]) -> list[str]:
+        now = time.monotonic()
+        ready = []
+        for name, signature in signatures.items():
+            if name not in self._candidates:
+                continue
+            seen = self._candidates[name]
+            if signature is None:
+                del self._candidates[name]
+            elif seen is None or seen.signature != signature:
+                self._candidates[name] = _Candidate(signature, now)
+            elif now - seen.stable_since >= self._settle_s:
+                del self._candidates[name]
+                ready.append(name)
+        return ready
+
+    async def _hand_on(self, name: str) -> None:
+        try:
+            await self._handler(self._folder / name)
+        except Exception:
+            # One bad file must never stop the watcher.
+            log.exception("could not take %s", name)
+
+
+def _signatures(folder: Path, names: list[str]) -> dict[str, tuple[int, int] | None]:
+    """(size, mtime) of each name, None where it is gone or no longer a plain file."""
+    found: dict[str, tuple[int, int] | None] = {}
+    for name in names:
+        try:
+            stat = os.stat(folder / name, follow_symlinks=False)
+        except FileNotFoundError:
+            found[name] = None
+            continue
+        found[name] = (stat.st_size, stat.st_mtime_ns) if S_ISREG(stat.st_mode) else None
+    return found

@@ -1,0 +1,1 @@
+"""The web side: status page, JSON API, live log websocket, health and metrics."""

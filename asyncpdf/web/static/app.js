@@ -1,0 +1,66 @@
+"use strict";
+// Recent jobs from the API, kept current by the live websocket; no external scripts.
+const jobsBody = document.querySelector("#jobs tbody");
+const logList = document.getElementById("log");
+const connection = document.getElementById("connection");
+const MAX_LOG_LINES = 500;
+const rows = new Map();
+
+function time(ts) {
+  return new Date(ts * 1000).toLocaleString();
+}
+
+function showJob(job) {
+  let row = rows.get(job.id);
+  if (!row) {
+    row = document.createElement("tr");
+    row.dataset.id = job.id;
+    for (let i = 0; i < 5; i++) row.appendChild(document.createElement("td"));
+    rows.set(job.id, row);
+    const newer = [...rows.keys()].filter((id) => id > job.id).length;
+    jobsBody.insertBefore(row, jobsBody.children[newer] || null);
+  }
+  row.className = job.state;
+  const cells = row.children;
+  cells[0].textContent = job.id;
+  cells[1].textContent = job.name;
+  cells[2].textContent = job.state;
+  cells[3].textContent = time(job.created_at);
+  cells[4].textContent = job.error || "";
+}
+
+function showLog(line) {
+  const item = document.createElement("li");
+  item.className = line.level;
+  item.textContent = `${time(line.ts)}  #${line.job_id}  ${line.message}`;
+  logList.prepend(item);
+  while (logList.children.length > MAX_LOG_LINES) logList.lastChild.remove();
+}
+
+async function loadJobs() {
+  const response = await fetch("/api/jobs?limit=100");
+  const body = await response.json();
+  body.jobs.forEach(showJob);
+}
+
+function connect() {
+  const scheme = location.protocol === "https:" ? "wss" : "ws";
+  const socket = new WebSocket(`${scheme}://${location.host}/ws`);
+  socket.onopen = () => {
+    connection.textContent = "live";
+    connection.className = "online";
+    loadJobs();
+  };
+  socket.onmessage = (message) => {
+    const event = JSON.parse(message.data);
+    if (event.type === "log") showLog(event);
+    if (event.type === "job") showJob(event.job);
+  };
+  socket.onclose = () => {
+    connection.textContent = "reconnecting…";
+    connection.className = "offline";
+    setTimeout(connect, 2000);
+  };
+}
+
+connect();

@@ -1,0 +1,161 @@
+"""The whole path through the real service: hotfolder → pool → delivery → SQLite → HTTP and ws."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from asyncpdf.naming import parse_name, without_tag
+from asyncpdf.samples import SamplePage, make_samples, write_sample
+from tests.conftest import BUREAUS, Service, wait_for
+
+TERMINAL = {"done", "failed", "rejected"}
+
+
+async def all_jobs(http: aiohttp.ClientSession, service: Service) -> list[dict[str, Any]]:
+    async with http.get(f"{service.url}/api/jobs", params={"limit": "500"}) as response:
+        assert response.status == 200
+        body = await response.json()
+    return list(body["jobs"])
+
+
+async def wait_finished(
+    http: aiohttp.ClientSession, service: Service, count: int, timeout_s: float = 90
+) -> list[dict[str, Any]]:
+    async def finished() -> list[dict[str, Any]] | None:
+        jobs = await all_jobs(http, service)
+        done = [job for job in jobs if job["state"] in TERMINAL]
+        # The state is written before the file leaves the spool; wait for both.
+        moved = not any(service.folder("spool").iterdir())
+        return jobs if len(done) >= count and len(done) == len(jobs) and moved else None
+
+    return list(await wait_for(finished, timeout_s, f"{count} finished jobs"))
+
+
+def delivered_path(service: Service, name: str) -> Path:
+    bureau = parse_name(name, BUREAUS).bureau
+    assert bureau, name
+    return service.outbox(bureau) / without_tag(name, bureau)
+
+
+async def collect_events(ws: aiohttp.ClientWebSocketResponse, into: list[dict[str, Any]]) -> None:
+    async for message in ws:
+        if message.type == aiohttp.WSMsgType.TEXT:
+            into.append(json.loads(message.data))
+
+
+async def test_twenty_files_end_to_end(make_service, http, tmp_path: Path) -> None:
+    service = make_service()
+    await service.start()
+    samples = make_samples(tmp_path / "samples", count=20, seed=7)
+    assert len({p.name for p in samples}) == 20
+
+    events: list[dict[str, Any]] = []
+    async with http.ws_connect(f"{service.url}/ws") as ws:
+        listener = asyncio.create_task(collect_events(ws, events))
+        for sample in samples:
+            shutil.copy(sample, service.hotfolder / sample.name)
+        jobs = await wait_finished(http, service, 20)
+        await asyncio.sleep(0.5)
+        listener.cancel()
+
+    assert len(jobs) == 20
+    assert {job["state"] for job in jobs} == {"done"}, [j["error"] for j in jobs]
+    assert sorted(job["name"] for job in jobs) == sorted(p.name for p in samples)
+    for sample in samples:
+        assert delivered_path(service, sample.name).read_bytes() == sample.read_bytes()
+        assert (service.folder("done") / sample.name).read_bytes() == sample.read_bytes()
+    assert list(service.hotfolder.iterdir()) == []
+    assert list(service.folder("spool").iterdir()) == []
+
+    async with http.get(f"{service.url}/metrics") as response:
+        metrics = await response.text()
+    assert 'asyncpdf_jobs{state="done"} 20.0' in metrics
+    assert 'asyncpdf_jobs_finished_total{state="done"} 20.0' in metrics
+    assert 'asyncpdf_stage_seconds_count{stage="analysis"} 20.0' in metrics
+
+    logged = {e["job_id"] for e in events if e["type"] == "log"}
+    assert logged == {job["id"] for job in jobs}
+    done_lines = {e["job_id"] for e in events if e["type"] == "log" and e["message"] == "done"}
+    assert done_lines == logged
+
+
+async def test_job_detail_has_analysis_deliveries_and_log(make_service, http, tmp_path) -> None:
+    service = make_service()
+    await service.start()
+    (sample,) = make_samples(tmp_path / "samples", count=1, seed=3)
+    shutil.copy(sample, service.hotfolder / sample.name)
+    (job,) = await wait_finished(http, service, 1)
+
+    async with http.get(f"{service.url}/api/jobs/{job['id']}") as response:
+        detail = await response.json()
+    assert detail["job"]["state"] == "done"
+    assert detail["job"]["sha256"] == detail["analysis"]["sha256"]
+    assert detail["analysis"]["is_signa"] is True
+    assert detail["analysis"]["pages"] == len(detail["analysis"]["plate_sizes_mm"])
+    (delivery,) = detail["deliveries"]
+    assert delivery["status"] == "done"
+    assert delivery["bytes"] == sample.stat().st_size
+    assert delivery["target"].startswith("file://")
+    messages = [line["message"] for line in detail["log"]]
+    assert messages[0].startswith("received") and messages[-1] == "done"
+
+    async with http.get(f"{service.url}/api/jobs/999999") as response:
+        assert response.status == 404
+        assert "no job" in (await response.json())["error"]
+
+
+async def test_rejected_non_pdf_is_kept_with_reason(make_service, http) -> None:
+    service = make_service()
+    await service.start()
+    (service.hotfolder / "notes_Leonov.pdf").write_text("this is not a PDF")
+    (service.hotfolder / "photo.jpg").write_bytes(b"\xff\xd8\xff\xe0 not a plate")
+    jobs = await wait_finished(http, service, 2)
+    by_name = {job["name"]: job for job in jobs}
+
+    assert by_name["notes_Leonov.pdf"]["state"] == "rejected"
+    assert "not a PDF" in by_name["notes_Leonov.pdf"]["error"]
+    assert by_name["photo.jpg"]["state"] == "rejected"
+    error = service.folder("error")
+    assert (error / "notes_Leonov.pdf").read_text() == "this is not a PDF"
+    assert "not a PDF" in (error / "notes_Leonov.pdf.error.txt").read_text()
+    assert (error / "photo.jpg").exists()
+    assert not service.outbox("Leonov").exists() or not any(service.outbox("Leonov").iterdir())
+
+
+async def test_pdf_without_bureau_fails_and_is_kept(make_service, http, tmp_path) -> None:
+    service = make_service()
+    await service.start()
+    # Re-saved without marks, and no bureau tag in the name: nothing says where it goes.
+    sample = write_sample(
+        tmp_path / "resaved.pdf", [SamplePage((1030, 770))], creator="Adobe Acrobat Pro 2020"
+    )
+    orphan = service.hotfolder / "4711_no bureau here.pdf"
+    shutil.copy(sample, orphan.with_suffix(".part"))
+    orphan.with_suffix(".part").rename(orphan)
+    (job,) = await wait_finished(http, service, 1)
+
+    assert job["state"] == "failed"
+    assert "no bureau found" in job["error"]
+    assert (service.folder("error") / orphan.name).read_bytes() == sample.read_bytes()
+
+
+async def test_health_ready_and_page(make_service, http) -> None:
+    service = make_service()
+    await service.start()
+    async with http.get(f"{service.url}/healthz") as response:
+        assert (await response.json())["status"] == "alive"
+    async with http.get(f"{service.url}/readyz") as response:
+        body = await response.json()
+        assert response.status == 200, body
+        assert body["checks"] == {"database": "ok", "watcher": "ok", "pool": "ok"}
+    async with http.get(f"{service.url}/") as response:
+        page = await response.text()
+        assert response.status == 200 and "/static/app.js" in page and "http" not in page.lower()
+    async with http.get(f"{service.url}/static/app.js") as response:
+        assert response.status == 200
