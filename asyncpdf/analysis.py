@@ -6,7 +6,6 @@ the job store and the API.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -17,31 +16,19 @@ from asyncpdf.artefacts.ghostscript import GhostscriptError, content_bbox_mm, gs
 from asyncpdf.detect import Rules, detect_bureau, detect_press, paper_from_marks, read_marks
 from asyncpdf.marks import page_marks
 from asyncpdf.naming import find_bureau, parse_name
+from asyncpdf.pdftext import TextReader
 
 SIGNA_CREATOR = "PrinectSignaStation"
 MM_PER_PT = 25.4 / 72
-_HASH_CHUNK = 1 << 20
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        while chunk := stream.read(_HASH_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
+# qpdf's words for a file it had to rebuild: typically one cut off while being copied.
+_DAMAGE = ("file is damaged", "reconstruct")
+_MAX_PAGES_NAMED = 10
 
 
 def _looks_like_pdf(path: Path) -> bool:
     # Readers accept junk before the header; 1 KiB is what Acrobat tolerates.
     with path.open("rb") as stream:
         return b"%PDF-" in stream.read(1024)
-
-
-def plate_size_mm(page: pikepdf.Page) -> list[int]:
-    """MediaBox size in whole mm, longer side first (a plate's width is its longer side)."""
-    x0, y0, x1, y1 = (float(v) for v in page.mediabox)
-    sides = sorted((round(abs(x1 - x0) * MM_PER_PT), round(abs(y1 - y0) * MM_PER_PT)))
-    return [sides[1], sides[0]]
 
 
 def media_size_mm(page: pikepdf.Page) -> list[float]:
@@ -51,6 +38,12 @@ def media_size_mm(page: pikepdf.Page) -> list[float]:
     if int(page.obj.get("/Rotate", 0)) % 180:
         width, height = height, width
     return [round(width, 1), round(height, 1)]
+
+
+def plate_size(media_mm: Sequence[float]) -> list[int]:
+    """The plate's size in whole mm, longer side first (a plate's width is its longer side)."""
+    short, long = sorted(round(side) for side in media_mm)
+    return [long, short]
 
 
 def ink_name(raw: object) -> str:
@@ -80,7 +73,6 @@ def empty_result(path: Path, bureaus: Sequence[str]) -> dict[str, Any]:
     return {
         "file": path.name,
         "size": path.stat().st_size,
-        "sha256": None,
         "is_pdf": False,
         "creator": None,
         "is_signa": False,
@@ -117,19 +109,30 @@ def analyze_file(path: Path, rules: Rules, timeout_s: float = 60) -> dict[str, A
     result = empty_result(path, rules.bureaus)
     if result["size"] == 0:
         return _reject(result, "empty file (0 bytes)")
+    if result["size"] > rules.max_file_mb * 2**20:
+        size_mb = result["size"] / 2**20
+        return _reject(
+            result, f"too large: {size_mb:.0f} MB (the limit is {rules.max_file_mb:g} MB)"
+        )
     if not path.name.lower().endswith(".pdf"):
         return _reject(result, f"not a PDF: the name {path.name!r} does not end in .pdf")
     if not _looks_like_pdf(path):
         return _reject(result, "not a PDF: no %PDF- header in the first 1 KiB")
-    result["sha256"] = sha256_of(path)
     result["is_pdf"] = True
     try:
         with pikepdf.open(path) as pdf:
             _read_structure(pdf, result, rules)
+            damage = [w for w in pdf.get_warnings() if any(word in w for word in _DAMAGE)]
     except pikepdf.PasswordError:
         return _reject(result, "encrypted PDF: it needs a password to open")
     except (pikepdf.PdfError, RecursionError, ValueError, TypeError) as exc:
         return _reject(result, f"unreadable PDF: {exc}")
+    if damage:
+        return _reject(
+            result,
+            "damaged PDF: it had to be repaired to be read, so it is probably incomplete "
+            "(cut off while copying?); save it again",
+        )
     if result["pages"] == 0:
         return _reject(result, "PDF has no pages")
     if not result["is_signa"]:
@@ -150,12 +153,15 @@ def _read_structure(pdf: pikepdf.Pdf, result: dict[str, Any], rules: Rules) -> N
         result["warnings"].append("encrypted with an owner password (opens without one)")
     warnings: list[str] = result["warnings"]
     marked_bureaus: list[str] = []
+    reader = TextReader()
+    wanted = [mark for mark, _ in rules.marks]
     for page in pdf.pages:
-        plate = plate_size_mm(page)
-        marks = page_marks(page)
+        media = media_size_mm(page)
+        plate = plate_size(media)
+        marks = page_marks(page, reader=reader, only=wanted)
         found = read_marks(marks, rules)
         result["plate_sizes_mm"].append(plate)
-        result["media_mm"].append(media_size_mm(page))
+        result["media_mm"].append(media)
         result["inks"].append(page_inks(page))
         result["marks"].append(marks)
         result["press"].append(detect_press(found.get("press"), plate, rules, warnings))
@@ -164,6 +170,9 @@ def _read_structure(pdf: pikepdf.Pdf, result: dict[str, Any], rules: Rules) -> N
         result["paper_from"].append("mark" if paper else None)
         if "bureau" in found:
             marked_bureaus.append(found["bureau"])
+    if reader.unreadable:
+        fonts = ", ".join(sorted(reader.unreadable))
+        warnings.append(f"mark text in font(s) {fonts} cannot be read (no ToUnicode map)")
     from_name = find_bureau(result["file"], rules.bureaus)
     result["bureau"] = detect_bureau(
         list(dict.fromkeys(marked_bureaus)), from_name, rules, warnings
@@ -189,16 +198,27 @@ def _paper_from_content(path: Path, result: dict[str, Any], timeout_s: float) ->
             result["paper_from"][index] = "content"
 
 
+def _page_list(pages: Sequence[int]) -> str:
+    shown = ", ".join(str(page) for page in pages[:_MAX_PAGES_NAMED])
+    more = len(pages) - _MAX_PAGES_NAMED
+    return f"{shown} and {more} more" if more > 0 else shown
+
+
 def _missing(result: dict[str, Any], rules: Rules) -> str | None:
     problems = []
+    by_plate: dict[tuple[int, ...], list[int]] = {}
     for index, press in enumerate(result["press"]):
         if press is None:
-            tried = ", ".join(
-                f"{p.name} {p.plate_mm[0]:g}x{p.plate_mm[1]:g}" for p in rules.presses if p.fallback
-            )
+            by_plate.setdefault(tuple(result["plate_sizes_mm"][index]), []).append(index + 1)
+    if by_plate:
+        tried = ", ".join(
+            f"{p.name} {p.plate_mm[0]:g}x{p.plate_mm[1]:g}" for p in rules.presses if p.fallback
+        )
+        for plate, pages in by_plate.items():
+            label = "page" if len(pages) == 1 else "pages"
             problems.append(
-                f"no press for page {index + 1}: no Machine mark naming a configured press, and "
-                f"its plate {result['plate_sizes_mm'][index]} mm matches none of [{tried}]"
+                f"no press for {label} {_page_list(pages)}: no Machine mark naming a configured "
+                f"press, and the plate {list(plate)} mm matches none of [{tried}]"
             )
     if result["bureau"] is None:
         problems.append(

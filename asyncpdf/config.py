@@ -201,6 +201,7 @@ class Settings(BaseSettings):
     previews: Previews = Previews()
     marks: tuple[MarkRule, ...] = tuple(MarkRule(**rule) for rule in DEFAULT_MARK_RULES)
     plate_tolerance_mm: float = Field(2.0, ge=0)
+    max_file_mb: float = Field(2048, gt=0)
     presses: tuple[Press, ...] = ()
     bureaus: tuple[Bureau, ...] = ()
     web: Web = Web()

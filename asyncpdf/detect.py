@@ -1,4 +1,4 @@
-"""Detection rules: press, bureau and paper size from mark texts, plate sizes and the file name.
+"""Analysis rules: press, bureau and paper size from mark texts, plate sizes and the file name.
 
 Pure functions over plain data (`Rules` is built once from the settings and pickled into pool
 workers), so the same code serves the pool, the CLI and the tests.
@@ -29,6 +29,7 @@ class Rules:
     bureaus: tuple[str, ...]
     marks: tuple[tuple[str, str], ...]
     tolerance_mm: float = 2.0
+    max_file_mb: float = 2048
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Rules:
@@ -39,6 +40,7 @@ class Rules:
             bureaus=tuple(b.name for b in settings.bureaus),
             marks=tuple((rule.mark, rule.pattern) for rule in settings.marks),
             tolerance_mm=settings.plate_tolerance_mm,
+            max_file_mb=settings.max_file_mb,
         )
 
 

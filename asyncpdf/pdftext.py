@@ -97,15 +97,22 @@ class TextReader:
         self.problems: list[str] = []
         self._fonts: dict[ObjKey, Font] = {}
         self._cmaps: dict[ObjKey, ToUnicode | None] = {}
+        self._texts: dict[tuple[bytes, bytes], str] = {}
 
     def form_text(
         self, xobject: pikepdf.Object, *, resources: pikepdf.Dictionary | None = None
     ) -> str:
         """See `form_text`."""
+        key = _memo_key(xobject, resources)
+        if key is not None and key in self._texts:
+            return self._texts[key]
         walk = _Walk(forms_left=self.max_forms)
         chain = [resources] if isinstance(resources, pikepdf.Dictionary) else []
         self._form(xobject, chain, None, 0, walk)
-        return normalise("".join(walk.out))
+        text = normalise("".join(walk.out))
+        if key is not None:
+            self._texts[key] = text
+        return text
 
     # ---- content streams ----------------------------------------------------------------------
 
@@ -283,6 +290,21 @@ class TextReader:
 
 def _name(value: object) -> str:
     return str(value) if isinstance(value, pikepdf.Name) else ""
+
+
+def _memo_key(form: pikepdf.Object, inherited: object) -> tuple[bytes, bytes] | None:
+    """Signa repeats the same mark on every page as a new form with the same content and the
+    same fonts: such a form's text is known from the first one. None where the text could
+    depend on more than the form's bytes and its own resources (a form that inherits them)."""
+    if not isinstance(form, pikepdf.Stream):
+        return None
+    try:
+        own = form.get("/Resources")
+        if not isinstance(own, pikepdf.Dictionary):
+            return None
+        return form.read_raw_bytes(), own.unparse()
+    except _ReadErrors:
+        return None
 
 
 def _resource(

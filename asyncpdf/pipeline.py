@@ -22,6 +22,7 @@ from asyncpdf.errors import AnalysisFailed, AsyncPdfError, DeliveryError, Reject
 from asyncpdf.metrics import Metrics
 from asyncpdf.naming import delivered_name, without_tag
 from asyncpdf.pool import Pool
+from asyncpdf.spool import file_sha256
 from asyncpdf.store import Store
 
 Analyse = Callable[[Path, Rules, float], dict[str, Any]]
@@ -51,10 +52,19 @@ class Context:
 
 async def analyse(ctx: Context, job_id: int, source: Path) -> dict[str, Any]:
     """Analyse in the pool and record it; raise when the file cannot go on to delivery."""
+    size = (await asyncio.to_thread(source.stat)).st_size
+    # The checksum is for the record, not for delivery: hash in a thread beside the analysis
+    # instead of before it, and never a file too large to be taken at all.
+    digest = (
+        asyncio.create_task(asyncio.to_thread(file_sha256, source))
+        if size <= ctx.rules.max_file_mb * 2**20
+        else None
+    )
     async with ctx.stage("analysis"):
         result = await ctx.pool.run(
             ctx.analyse_file, source, ctx.rules, ctx.settings.pool.job_timeout_s
         )
+    await ctx.store.set_file(job_id, size=size, sha256=await digest if digest else None)
     await ctx.store.set_analysis(job_id, result)
     for warning in result["warnings"]:
         await ctx.log(job_id, warning, "warning")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import os
 import time
 from pathlib import Path
@@ -15,6 +16,8 @@ from pathlib import Path
 from asyncpdf.config import Paths
 from asyncpdf.errors import ConfigError
 from asyncpdf.jobs import Job, State
+
+_HASH_CHUNK = 1 << 20
 
 
 class Spool:
@@ -78,6 +81,14 @@ class Spool:
             if folder.is_dir() and folder.name.isdigit():
                 found.extend((int(folder.name), f) for f in sorted(folder.iterdir()) if f.is_file())
         return found
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        while chunk := stream.read(_HASH_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def _free_name(folder: Path, job: Job) -> Path:

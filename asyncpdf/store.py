@@ -125,14 +125,15 @@ class Store:
 
     async def set_analysis(self, job_id: int, analysis: dict[str, Any]) -> None:
         await self._db.execute(
-            "UPDATE jobs SET analysis = ?, sha256 = ?, size = ?, updated_at = ? WHERE id = ?",
-            (
-                json.dumps(analysis, ensure_ascii=False),
-                analysis.get("sha256"),
-                analysis.get("size"),
-                time.time(),
-                job_id,
-            ),
+            "UPDATE jobs SET analysis = ?, updated_at = ? WHERE id = ?",
+            (json.dumps(analysis, ensure_ascii=False), time.time(), job_id),
+        )
+        await self._db.commit()
+
+    async def set_file(self, job_id: int, *, size: int, sha256: str | None) -> None:
+        await self._db.execute(
+            "UPDATE jobs SET size = ?, sha256 = ?, updated_at = ? WHERE id = ?",
+            (size, sha256, time.time(), job_id),
         )
         await self._db.commit()
 

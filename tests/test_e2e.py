@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -95,7 +96,8 @@ async def test_job_detail_has_analysis_deliveries_and_log(make_service, http, tm
     async with http.get(f"{service.url}/api/jobs/{job['id']}") as response:
         detail = await response.json()
     assert detail["job"]["state"] == "done"
-    assert detail["job"]["sha256"] == detail["analysis"]["sha256"]
+    assert detail["job"]["sha256"] == hashlib.sha256(sample.read_bytes()).hexdigest()
+    assert detail["job"]["size"] == sample.stat().st_size
     assert detail["analysis"]["is_signa"] is True
     assert detail["analysis"]["pages"] == len(detail["analysis"]["plate_sizes_mm"])
     (delivery,) = detail["deliveries"]

@@ -8,8 +8,10 @@ page, so results are checked, not just exit codes.
 
 from __future__ import annotations
 
+import ctypes
 import re
 import shutil
+import signal
 import subprocess
 from pathlib import Path
 
@@ -52,6 +54,12 @@ def _tail(text: str) -> str:
     return joined[-_TAIL_CHARS:]
 
 
+def _die_with_parent() -> None:
+    # The pool kills a worker that runs past the job timeout; its gs must not run on unowned.
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
 def _run(what: str, source: Path, args: list[str], timeout_s: float) -> tuple[str, str]:
     """Run gs on ``source``; return (stdout, stderr) or raise GhostscriptError."""
     # Ghostscript runs anything that is not a PDF as PostScript: never hand it one.
@@ -65,7 +73,12 @@ def _run(what: str, source: Path, args: list[str], timeout_s: float) -> tuple[st
     command = [exe, *_BASE, *args, str(source.absolute())]
     try:
         done = subprocess.run(
-            command, capture_output=True, timeout=timeout_s, stdin=subprocess.DEVNULL, check=False
+            command,
+            capture_output=True,
+            timeout=timeout_s,
+            stdin=subprocess.DEVNULL,
+            check=False,
+            preexec_fn=_die_with_parent,
         )
     except subprocess.TimeoutExpired as exc:  # run() has killed and reaped gs by now
         raise GhostscriptError(f"ghostscript {what} timed out after {timeout_s:g} s") from exc
