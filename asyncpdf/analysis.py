@@ -121,12 +121,21 @@ def analyze_file(path: Path, rules: Rules, timeout_s: float = 60) -> dict[str, A
     result["is_pdf"] = True
     try:
         with pikepdf.open(path) as pdf:
+            restricted = pdf.is_encrypted
             _read_structure(pdf, result, rules)
             damage = [w for w in pdf.get_warnings() if any(word in w for word in _DAMAGE)]
     except pikepdf.PasswordError:
         return _reject(result, "encrypted PDF: it needs a password to open")
     except (pikepdf.PdfError, RecursionError, ValueError, TypeError) as exc:
         return _reject(result, f"unreadable PDF: {exc}")
+    if restricted:
+        # It opens without a password, but its permissions may forbid printing: a RIP at the
+        # bureau can refuse it, which is worse to find out at the platesetter.
+        return _reject(
+            result,
+            "encrypted PDF: it has an owner password (security settings); "
+            "save it again without security",
+        )
     if damage:
         return _reject(
             result,
@@ -149,8 +158,6 @@ def _read_structure(pdf: pikepdf.Pdf, result: dict[str, Any], rules: Rules) -> N
     creator = _creator(pdf)
     result["creator"] = creator
     result["is_signa"] = bool(creator and SIGNA_CREATOR in creator)
-    if pdf.is_encrypted:
-        result["warnings"].append("encrypted with an owner password (opens without one)")
     warnings: list[str] = result["warnings"]
     marked_bureaus: list[str] = []
     reader = TextReader()
