@@ -134,9 +134,9 @@ def crop_boxes_mm(
                 crops.append(
                     paper_box_mm((media[0], media[1]), (paper[0], paper[1]), grippers[press])
                 )
-            except PaperOffPlate as exc:
+            except ValueError as exc:  # PaperOffPlate carries the sheet clipped to the plate
                 warnings.append(f"page {index + 1}: {exc}")
-                crops.append(exc.box)
+                crops.append(exc.box if isinstance(exc, PaperOffPlate) else None)
         else:
             crops.append(tuple(content) if content else None)
     return crops, warnings

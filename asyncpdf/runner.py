@@ -44,7 +44,6 @@ class JobRunner:
         )
         self._store = store
         self._spool = spool
-        self._pool = pool
         self._bus = bus
         self._metrics = metrics
         self.queue: asyncio.Queue[int] = asyncio.Queue()
@@ -62,9 +61,6 @@ class JobRunner:
         job = await self._store.get_job(job_id)
         self._bus.publish({"type": "job", "job": job.as_json()})
 
-    async def _enqueue(self, job_id: int) -> None:
-        await self.queue.put(job_id)
-
     async def claim(self, source: Path) -> int | None:
         """Take a settled file from the hotfolder: one job, one atomic rename into the spool."""
         job_id = await self._store.create_job(source.name)
@@ -75,7 +71,7 @@ class JobRunner:
             return None
         await self.log(job_id, f"received {source.name!r}")
         await self._set_state(job_id, State.QUEUED)
-        await self._enqueue(job_id)
+        await self.queue.put(job_id)
         return job_id
 
     async def recover(self) -> None:
@@ -108,7 +104,7 @@ class JobRunner:
         await self.log(job.id, f"resuming after restart (was {job.state.value})")
         if job.state is State.RECEIVED:
             await self._set_state(job.id, State.QUEUED)
-        await self._enqueue(job.id)
+        await self.queue.put(job.id)
 
     async def _finish(self, job_id: int, state: State, reason: str | None = None) -> None:
         # The store says where the file belongs; the move after it is redone at start-up if
