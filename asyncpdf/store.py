@@ -207,6 +207,16 @@ class Store:
         await self._db.commit()
         return line
 
+    async def recent_log(self, limit: int) -> list[LogLine]:
+        """The newest log lines of all jobs, oldest first."""
+        async with self._db.execute(
+            "SELECT job_id, ts, level, message FROM"
+            " (SELECT id, job_id, ts, level, message FROM job_log ORDER BY id DESC LIMIT ?)"
+            " ORDER BY id",
+            (limit,),
+        ) as cursor:
+            return [LogLine(*row) for row in await cursor.fetchall()]
+
     async def log_lines(self, job_id: int) -> list[LogLine]:
         async with self._db.execute(
             "SELECT job_id, ts, level, message FROM job_log WHERE job_id = ? ORDER BY id",

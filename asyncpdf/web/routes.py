@@ -97,6 +97,12 @@ async def job_detail(request: web.Request) -> web.Response:
     )
 
 
+async def recent_log(request: web.Request) -> web.Response:
+    limit = _int_query(request, "limit", 200, MAX_PAGE)
+    lines = await request.app[STORE].recent_log(limit)
+    return web.json_response({"log": [line.as_json() for line in lines]})
+
+
 async def index(request: web.Request) -> web.FileResponse:
     return web.FileResponse(STATIC / "index.html")
 
@@ -137,5 +143,6 @@ def setup(app: web.Application) -> None:
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/api/jobs", list_jobs)
     app.router.add_get(r"/api/jobs/{id:\d+}", job_detail)
+    app.router.add_get("/api/log", recent_log)
     app.router.add_get("/ws", live_log)
     app.router.add_static("/static", STATIC)

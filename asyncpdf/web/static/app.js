@@ -43,6 +43,13 @@ async function loadJobs() {
   body.jobs.forEach(showJob);
 }
 
+async function loadLog() {
+  const response = await fetch(`/api/log?limit=${MAX_LOG_LINES}`);
+  const body = await response.json();
+  logList.replaceChildren();
+  body.log.forEach(showLog);
+}
+
 function connect() {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
   const socket = new WebSocket(`${scheme}://${location.host}/ws`);
@@ -50,6 +57,7 @@ function connect() {
     connection.textContent = "live";
     connection.className = "online";
     loadJobs();
+    loadLog();
   };
   socket.onmessage = (message) => {
     const event = JSON.parse(message.data);
