@@ -102,6 +102,7 @@ async def make_previews(
                 proof_width_px=previews.proof_width_px,
                 thumb_width_px=previews.thumb_width_px,
                 timeout_s=ctx.settings.pool.job_timeout_s,
+                pages_by_press=pages_by_press(analysis),
             )
     except (AsyncPdfError, OSError, RuntimeError) as exc:
         await ctx.log(job_id, f"no preview: {exc}", "warning")
@@ -117,6 +118,15 @@ async def make_previews(
         )
         await ctx.log(job_id, f"ink coverage: {shown}", "info")
     return made
+
+
+def pages_by_press(analysis: dict[str, Any]) -> dict[str, list[int]]:
+    """0-based page numbers per press, in page order."""
+    pages: dict[str, list[int]] = {}
+    for index, press in enumerate(analysis["press"]):
+        if press:
+            pages.setdefault(press, []).append(index)
+    return pages
 
 
 def crop_boxes_mm(
@@ -153,12 +163,12 @@ class Plan:
 def plan_deliveries(
     settings: Settings, job_name: str, source: Path, analysis: dict[str, Any]
 ) -> list[Plan]:
-    """The original to the bureau (its folder per press, its name template); the preview to
-    every press the file has pages for."""
+    """The original to the bureau (its folder per press, its name template); to every press the
+    file has pages for, the preview of its pages."""
     bureau = settings.bureau(analysis["bureau"])
     if bureau is None:
         raise AnalysisFailed(f"bureau {analysis['bureau']!r} is no longer configured")
-    presses = list(dict.fromkeys(p for p in analysis["press"] if p))
+    presses = list(pages_by_press(analysis))
     url = bureau.target
     folders = {name.casefold(): folder for name, folder in bureau.press_folders.items()}
     if presses and presses[0].casefold() in folders:
@@ -168,11 +178,12 @@ def plan_deliveries(
             "bureau", url, source, delivered_name(job_name, bureau.name, bureau.file_name, analysis)
         )
     ]
-    preview = analysis.get("artefacts", {}).get("preview")
+    made = analysis.get("artefacts", {})
     for name in presses:
         press = settings.press(name)
+        preview = made.get("press_previews", {}).get(name, made.get("preview"))
         if preview and press and press.preview_target:
-            preview_path = Path(analysis["artefacts"]["dir"]) / preview
+            preview_path = Path(made["dir"]) / preview
             plans.append(
                 Plan(
                     f"press {press.name}",

@@ -78,7 +78,7 @@ class JobRunner:
         """Resume every unfinished job and give every spool file exactly one job."""
         for job in await self._store.jobs_in(UNFINISHED):
             await self._resume(job)
-        for job_id, path in self._spool.entries():
+        for job_id, path in await asyncio.to_thread(self._spool.entries):
             owner = await self._owner(job_id, path)
             if owner is None:
                 await self.claim(path)

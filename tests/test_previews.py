@@ -64,3 +64,24 @@ async def test_job_makes_cropped_preview_proof_thumb_and_ink_coverage(
     assert delivered.read_bytes() == (folder / made["preview"]).read_bytes()
     assert (service.outbox("Vonoel") / "555_Half cyan.pdf").read_bytes() == sample.read_bytes()
     assert any("ink coverage: C 50" in line["message"] for line in detail["log"])
+
+
+async def test_each_press_gets_only_its_own_pages(make_service, http, tmp_path: Path) -> None:
+    presses = [{**p, "preview_target": (tmp_path / "press" / p["name"]).as_uri()} for p in PRESSES]
+    service = make_service(presses=presses)
+    await service.start()
+    speedmaster = SamplePage((1030, 770), marks=signa_marks("Korol", "Speedmaster", (900, 640)))
+    dominant = SamplePage((650, 550), marks=signa_marks("Korol", "Dominant", (600, 450)))
+    sample = write_sample(tmp_path / "77_Mixed_Korol.pdf", [speedmaster, dominant, speedmaster])
+    shutil.copy(sample, service.hotfolder / sample.name)
+    (job,) = await wait_finished(http, service, 1)
+    assert job["state"] == "done", job["error"]
+
+    sizes = {}
+    for press in ("Speedmaster", "Dominant"):
+        with pikepdf.open(tmp_path / "press" / press / "77_Mixed.pdf") as preview:
+            sizes[press] = [
+                round(float(page.mediabox[2] - page.mediabox[0]) * MM_PER_PT)
+                for page in preview.pages
+            ]
+    assert sizes == {"Speedmaster": [900, 900], "Dominant": [600]}

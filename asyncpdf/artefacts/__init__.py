@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ from asyncpdf.artefacts.ghostscript import (
     ink_coverage,
 )
 from asyncpdf.artefacts.render import RenderError, render_jpeg
+from asyncpdf.artefacts.split import split_by_press
 
 __all__ = [
     "MM_PER_PT",
@@ -53,6 +54,7 @@ def make_artefacts(
     proof_width_px: int = 2500,
     thumb_width_px: int = 175,
     timeout_s: float = 120,
+    pages_by_press: Mapping[str, Sequence[int]] | None = None,
 ) -> dict[str, Any]:
     """Write preview.pdf, proof.jpg and thumb.jpg into ``out_dir``; measure ink coverage.
 
@@ -60,7 +62,8 @@ def make_artefacts(
     is the crop with images downsampled to ``dpi`` by Ghostscript (kept as the plain crop when
     that is not smaller). Ghostscript missing or failing is a warning, not an error: the preview
     is then the plain crop and ``ink_coverage`` is None. Each Ghostscript call is bounded by
-    ``timeout_s``. Proof and thumbnail show page 1 of the crop.
+    ``timeout_s``. Proof and thumbnail show page 1 of the crop. With ``pages_by_press`` naming
+    two or more presses, each also gets a preview of its own pages (``press_previews``).
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     warnings: list[str] = []
@@ -89,8 +92,10 @@ def make_artefacts(
     finally:
         for path in temps:
             path.unlink(missing_ok=True)
+    press_previews = split_by_press(out_dir / PREVIEW, out_dir, pages_by_press or {})
     return {
         "preview": PREVIEW,
+        "press_previews": press_previews,
         "proof": PROOF,
         "thumb": THUMB,
         "preview_bytes": (out_dir / PREVIEW).stat().st_size,
