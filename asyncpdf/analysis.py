@@ -109,7 +109,7 @@ def analyze_file(path: Path, rules: Rules, timeout_s: float = 60) -> dict[str, A
     result = empty_result(path, rules.bureaus)
     if result["size"] == 0:
         return _reject(result, "empty file (0 bytes)")
-    if result["size"] > rules.max_file_mb * 2**20:
+    if result["size"] > rules.max_file_bytes:
         size_mb = result["size"] / 2**20
         return _reject(
             result, f"too large: {size_mb:.0f} MB (the limit is {rules.max_file_mb:g} MB)"

@@ -31,6 +31,10 @@ class Rules:
     tolerance_mm: float = 2.0
     max_file_mb: float = 2048
 
+    @property
+    def max_file_bytes(self) -> int:
+        return int(self.max_file_mb * 2**20)
+
     @classmethod
     def from_settings(cls, settings: Settings) -> Rules:
         return cls(

@@ -103,7 +103,7 @@ class TextReader:
         self, xobject: pikepdf.Object, *, resources: pikepdf.Dictionary | None = None
     ) -> str:
         """See `form_text`."""
-        key = _memo_key(xobject, resources)
+        key = _memo_key(xobject)
         if key is not None and key in self._texts:
             return self._texts[key]
         walk = _Walk(forms_left=self.max_forms)
@@ -292,7 +292,7 @@ def _name(value: object) -> str:
     return str(value) if isinstance(value, pikepdf.Name) else ""
 
 
-def _memo_key(form: pikepdf.Object, inherited: object) -> tuple[bytes, bytes] | None:
+def _memo_key(form: pikepdf.Object) -> tuple[bytes, bytes] | None:
     """Signa repeats the same mark on every page as a new form with the same content and the
     same fonts: such a form's text is known from the first one. None where the text could
     depend on more than the form's bytes and its own resources (a form that inherits them)."""

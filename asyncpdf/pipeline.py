@@ -57,13 +57,18 @@ async def analyse(ctx: Context, job_id: int, source: Path) -> dict[str, Any]:
     # instead of before it, and never a file too large to be taken at all.
     digest = (
         asyncio.create_task(asyncio.to_thread(file_sha256, source))
-        if size <= ctx.rules.max_file_mb * 2**20
+        if size <= ctx.rules.max_file_bytes
         else None
     )
-    async with ctx.stage("analysis"):
-        result = await ctx.pool.run(
-            ctx.analyse_file, source, ctx.rules, ctx.settings.pool.job_timeout_s
-        )
+    try:
+        async with ctx.stage("analysis"):
+            result = await ctx.pool.run(
+                ctx.analyse_file, source, ctx.rules, ctx.settings.pool.job_timeout_s
+            )
+    except BaseException:
+        if digest:
+            digest.cancel()
+        raise
     await ctx.store.set_file(job_id, size=size, sha256=await digest if digest else None)
     await ctx.store.set_analysis(job_id, result)
     for warning in result["warnings"]:

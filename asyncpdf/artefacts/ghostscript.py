@@ -48,6 +48,9 @@ def gs_path() -> str | None:
     return shutil.which("gs")
 
 
+_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+
+
 def _tail(text: str) -> str:
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     joined = " | ".join(lines)
@@ -56,8 +59,7 @@ def _tail(text: str) -> str:
 
 def _die_with_parent() -> None:
     # The pool kills a worker that runs past the job timeout; its gs must not run on unowned.
-    PR_SET_PDEATHSIG = 1
-    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def _run(what: str, source: Path, args: list[str], timeout_s: float) -> tuple[str, str]:
