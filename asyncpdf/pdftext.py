@@ -47,6 +47,8 @@ _SPACES = re.compile(r"[\s\x00-\x1f\x7f]+")
 _LIGATURES = str.maketrans(
     {"ﬀ": "ff", "ﬁ": "fi", "ﬂ": "fl", "ﬃ": "ffi", "ﬄ": "ffl", "ﬅ": "st", "ﬆ": "st"}
 )
+# Built once: `pikepdf.Name.Form` makes a new object on every use, and this runs per form.
+_FORM, _TYPE0 = pikepdf.Name.Form, pikepdf.Name.Type0
 _IDENTITY = frozenset({"/Identity-H", "/Identity-V"})
 # Predefined Unicode CMaps: the codes already are text in this codec.
 _UNICODE_CMAPS = (("UCS2", "utf-16-be"), ("UTF16", "utf-16-be"), ("UTF8", "utf-8"))
@@ -126,7 +128,7 @@ class TextReader:
     ) -> None:
         if depth > self.max_depth or not isinstance(form, pikepdf.Stream):
             return
-        if form.get("/Subtype") != pikepdf.Name.Form:  # an image: bytes, no text
+        if form.get("/Subtype") != _FORM:  # an image: bytes, no text
             return
         key = form.objgen
         if key in walk.path:  # a form that draws itself, directly or through others
@@ -249,7 +251,7 @@ class TextReader:
     def _load_font(self, font: pikepdf.Dictionary) -> Font:
         name = _name(font.get("/BaseFont")) or _name(font.get("/Subtype")) or "(unnamed font)"
         tounicode = self._cmap(font.get("/ToUnicode"))
-        if font.get("/Subtype") == pikepdf.Name.Type0:
+        if font.get("/Subtype") == _TYPE0:
             return self._composite(font, name, tounicode)
         table = _simple_encoding(font, name)
         if tounicode is not None:

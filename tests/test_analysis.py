@@ -136,6 +136,17 @@ def test_unknown_press_in_mark_falls_back_to_plate_size_with_warning(tmp_path: P
     assert any("'XL106'" in w and "not configured" in w for w in result["warnings"])
 
 
+def test_a_warning_about_many_like_pages_is_given_once(tmp_path: Path) -> None:
+    unknown = SamplePage(PLANETA, CMYK, signa_marks("Vonoel", "XL106", (900, 640)))
+    known = SamplePage(SPEEDMASTER, CMYK, signa_marks("Vonoel", "Speedmaster", (900, 640)))
+    result = analyse(tmp_path, "9_x.pdf", [unknown, known] * 20)
+    assert result["press"] == ["Planeta", "Speedmaster"] * 20
+    assert result["paper_mm"] == [[900, 640]] * 40
+    assert [w for w in result["warnings"] if "XL106" in w] == [
+        "mark names press 'XL106', which is not configured (['Speedmaster', 'Planeta', 'Dominant'])"
+    ]
+
+
 def test_no_press_and_no_bureau_is_an_error_naming_what_was_tried(tmp_path: Path) -> None:
     page = SamplePage((700, 500), CMYK, (), cyan_box_mm=(10, 10, 20, 20))
     result = analyse(tmp_path, "42_Odd plate.pdf", [page], creator="Adobe Acrobat Pro")
