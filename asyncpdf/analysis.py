@@ -25,7 +25,7 @@ MM_PER_PT = 25.4 / 72
 _DAMAGE = ("file is damaged", "reconstruct")
 _MAX_PAGES_NAMED = 10
 _CREATOR = pikepdf.NamePath.Info.Creator
-_COLORANTS = pikepdf.NamePath.PieceInfo.HDAG_COLORANT.Private.HDAG_ColorantNames
+COLORANTS = pikepdf.NamePath.PieceInfo.HDAG_COLORANT.Private.HDAG_ColorantNames
 
 
 def _looks_like_pdf(path: Path) -> bool:
@@ -61,7 +61,7 @@ def ink_name(raw: object) -> str:
 
 def page_inks(page: pikepdf.Page) -> list[str]:
     """Colorant names Signa writes into the page's PieceInfo (they survive an Acrobat re-save)."""
-    names = page.obj.get(_COLORANTS)
+    names = page.obj.get(COLORANTS)
     if not isinstance(names, pikepdf.Array):
         return []
     return [ink_name(item) for item in names.as_list()]

@@ -34,9 +34,10 @@ from typing import Any
 import pikepdf
 from baseline_oldtool import analyze_oldtool
 
-from asyncpdf.analysis import analyze_file
+from asyncpdf.analysis import COLORANTS, analyze_file
 from asyncpdf.config import load_settings
 from asyncpdf.detect import Rules
+from asyncpdf.marks import MARK_PREFIX, mark_name
 from asyncpdf.samples import (
     PAPERS,
     PRESSES,
@@ -50,8 +51,6 @@ from asyncpdf.samples import (
 ROOT = Path(__file__).resolve().parent.parent
 BUREAUS = ("Leonov", "Korol", "Vonoel", "Pechatnik")
 TARGETS = {"baseline": 20.0, "floor": 3.0}
-COLORANTS = pikepdf.NamePath.PieceInfo.HDAG_COLORANT.Private.HDAG_ColorantNames
-CREATION_NAME = pikepdf.NamePath.PieceInfo.HDAG_SignaMarkInfo.Private.CreationName
 
 
 @dataclass(frozen=True)
@@ -106,9 +105,9 @@ def mark_objects(path: Path, wanted: frozenset[str]) -> int:
             page.obj.get(COLORANTS)
             xobjects = page.obj.Resources.get("/XObject", {})
             for key in xobjects:
-                if key.startswith("/pssMO"):
+                if key.startswith(MARK_PREFIX):
                     form = xobjects[key]
-                    if str(form.get(CREATION_NAME)) in wanted:
+                    if mark_name(form) in wanted:
                         form.read_raw_bytes()
                         count += 1
     return count
