@@ -28,12 +28,12 @@ _CREATOR = pikepdf.NamePath.Info.Creator
 COLORANTS = pikepdf.NamePath.PieceInfo.HDAG_COLORANT.Private.HDAG_ColorantNames
 
 
-def _looks_like_pdf(path: Path) -> bool:
+def _size_and_head(path: Path) -> tuple[int, bytes]:
     # Readers accept junk before the header; 1 KiB is what Acrobat tolerates. A bare file
     # descriptor costs a fifth of a Python file object, and this runs for every file.
     fd = os.open(path, os.O_RDONLY)
     try:
-        return b"%PDF-" in os.pread(fd, 1024, 0)
+        return os.fstat(fd).st_size, os.pread(fd, 1024, 0)
     finally:
         os.close(fd)
 
@@ -73,10 +73,10 @@ def _creator(pdf: pikepdf.Pdf) -> str | None:
     return str(value) if isinstance(value, pikepdf.String | pikepdf.Name) else None
 
 
-def empty_result(path: Path, parts: NameParts) -> dict[str, Any]:
+def empty_result(path: Path, parts: NameParts, size: int) -> dict[str, Any]:
     return {
         "file": path.name,
-        "size": os.stat(path).st_size,
+        "size": size,
         "is_pdf": False,
         "creator": None,
         "is_signa": False,
@@ -111,7 +111,8 @@ def analyze_file(path: Path, rules: Rules, timeout_s: float = 60) -> dict[str, A
     the delivery needs and could not be found (press, bureau).
     """
     parts = parse_name(path.name, rules.bureaus)
-    result = empty_result(path, parts)
+    size, head = _size_and_head(path)
+    result = empty_result(path, parts, size)
     if result["size"] == 0:
         return _reject(result, "empty file (0 bytes)")
     if result["size"] > rules.max_file_bytes:
@@ -121,7 +122,7 @@ def analyze_file(path: Path, rules: Rules, timeout_s: float = 60) -> dict[str, A
         )
     if not path.name.lower().endswith(".pdf"):
         return _reject(result, f"not a PDF: the name {path.name!r} does not end in .pdf")
-    if not _looks_like_pdf(path):
+    if b"%PDF-" not in head:
         return _reject(result, "not a PDF: no %PDF- header in the first 1 KiB")
     result["is_pdf"] = True
     try:

@@ -24,25 +24,25 @@ def _parts(stem: str) -> list[str]:
     return [part for part in stem.split("_") if part.strip()]
 
 
+def _bureau_in(parts: Iterable[str], bureaus: Iterable[str]) -> str | None:
+    by_key = {name.casefold(): name for name in bureaus}
+    return next((by_key[key] for part in parts if (key := part.strip().casefold()) in by_key), None)
+
+
 def find_bureau(file_name: str, bureaus: Iterable[str]) -> str | None:
     """The configured bureau named by a `_`-separated part of the file name, case-insensitive."""
-    by_key = {name.casefold(): name for name in bureaus}
-    for part in _parts(PurePath(file_name).stem):
-        if part.strip().casefold() in by_key:
-            return by_key[part.strip().casefold()]
-    return None
+    return _bureau_in(_parts(PurePath(file_name).stem), bureaus)
 
 
 def parse_name(file_name: str, bureaus: Iterable[str]) -> NameParts:
     """Split `12345_Order name_Bureau.pdf` into its order number, order name and bureau."""
     stem = PurePath(file_name).stem
-    bureau = find_bureau(file_name, bureaus)
+    bureau = _bureau_in(_parts(stem), bureaus)
     match = _ORDER.match(stem)
     order = match.group(1) if match else None
     rest = stem[match.end() :] if match else stem
-    kept = [
-        p.strip() for p in _parts(rest) if not bureau or p.strip().casefold() != bureau.casefold()
-    ]
+    tag = bureau.casefold() if bureau else None
+    kept = [p.strip() for p in _parts(rest) if p.strip().casefold() != tag]
     return NameParts(order=order, order_name="_".join(kept), bureau=bureau)
 
 

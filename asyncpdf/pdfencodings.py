@@ -322,11 +322,17 @@ class SimpleFont(Font):
     def __init__(self, name: str, table: Encoding) -> None:
         super().__init__(name)
         self.table = table
-        self._translation = dict(enumerate(table))
+        self._translation = _translation(table)
 
     def decode(self, data: bytes) -> str:
         # latin-1 turns each byte into the character of the same number; translate runs in C.
         return data.decode("latin-1").translate(self._translation)
+
+
+@lru_cache(maxsize=64)
+def _translation(table: Encoding) -> dict[int, str]:
+    # Most fonts use one of a few tables; a translation is shared, never changed.
+    return dict(enumerate(table))
 
 
 class CompositeFont(Font):

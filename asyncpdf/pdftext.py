@@ -15,10 +15,10 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import cast
 
 import pikepdf
 
+from asyncpdf.contentstream import Instruction, Operand, instructions
 from asyncpdf.pdfencodings import (
     BASE_ENCODINGS,
     NO_ENCODING,
@@ -39,16 +39,15 @@ MAX_DEPTH = 8
 MAX_FORMS = 256
 #: A TJ adjustment below this (thousandths of an em) is a gap between words.
 WORD_GAP = -200
-# parse_content_stream drops every other operator in C++, so path-heavy marks stay cheap.
-_OPERATORS = "BT ET Tf Tj TJ ' \" Td TD T* Tm Do q Q gs"
 _BREAKS = frozenset({"BT", "ET", "Td", "TD", "T*", "Tm"})
+_OPERATORS = _BREAKS | {"Tf", "Tj", "TJ", "'", '"', "Do", "q", "Q", "gs"}
+# Where a form with no font of its own could get one: its own font-setting state or forms.
+_FONT_SOURCES = ("/Font", "/XObject", "/ExtGState")
 _SPACES = re.compile(r"[\s\x00-\x1f\x7f]+")
 # Fonts map ligature glyphs to U+FB00..; patterns matching mark texts expect the plain letters.
 _LIGATURES = str.maketrans(
     {"ﬀ": "ff", "ﬁ": "fi", "ﬂ": "fl", "ﬃ": "ffi", "ﬄ": "ffl", "ﬅ": "st", "ﬆ": "st"}
 )
-# Built once: `pikepdf.Name.Form` makes a new object on every use, and this runs per form.
-_FORM, _TYPE0 = pikepdf.Name.Form, pikepdf.Name.Type0
 _IDENTITY = frozenset({"/Identity-H", "/Identity-V"})
 # Predefined Unicode CMaps: the codes already are text in this codec.
 _UNICODE_CMAPS = (("UCS2", "utf-16-be"), ("UTF16", "utf-16-be"), ("UTF8", "utf-8"))
@@ -128,7 +127,7 @@ class TextReader:
     ) -> None:
         if depth > self.max_depth or not isinstance(form, pikepdf.Stream):
             return
-        if form.get("/Subtype") != _FORM:  # an image: bytes, no text
+        if _name(form.get("/Subtype")) != "/Form":  # an image: bytes, no text
             return
         key = form.objgen
         if key in walk.path:  # a form that draws itself, directly or through others
@@ -137,42 +136,27 @@ class TextReader:
             self.problems.append(f"form {key[0]} {key[1]} R: more than {self.max_forms} forms")
             return
         walk.forms_left -= 1
-        own = form.get("/Resources")
+        own = _get(form, "/Resources")
         own = own if isinstance(own, pikepdf.Dictionary) else None
-        if not self._may_show_text(form, own, font):
-            return
-        chain = [own, *inherited] if own is not None else inherited
-        try:
-            # A broken stream yields what parsed before the damage (qpdf warns once, per Python's
-            # default filter; catch_warnings here would cost more than the parse itself).
-            instructions = pikepdf.parse_content_stream(form, _OPERATORS)
-        except (*_ReadErrors, UserWarning) as exc:  # UserWarning: under `-W error`
-            self.problems.append(f"form {key[0]} {key[1]} R: {exc}")
-            return
-        walk.path.add(key)
-        try:
-            self._run(instructions, chain, font, depth, walk)
-        finally:
-            walk.path.discard(key)
-
-    def _may_show_text(
-        self, form: pikepdf.Stream, own: pikepdf.Dictionary | None, font: Font | None
-    ) -> bool:
-        """Cheap checks first: most marks are paths only (crop marks, colour bars)."""
-        if own is not None and "/Font" in own:
-            return True
-        if font is None and own is not None and "/XObject" not in own and "/ExtGState" not in own:
-            return False  # no font of its own, none inherited, no way to get one
+        if font is None and own is not None and all(k not in own for k in _FONT_SOURCES):
+            return  # most marks are paths only (crop marks, colour bars): no font to be had
         try:
             data = form.read_bytes()
         except _ReadErrors as exc:
-            self.problems.append(f"form {form.objgen[0]} {form.objgen[1]} R: {exc}")
-            return False
-        return b"T" in data or b"Do" in data  # Tf Tj TJ, or a nested form
+            self.problems.append(f"form {key[0]} {key[1]} R: {exc}")
+            return
+        if b"T" not in data and b"Do" not in data:  # no Tf, Tj, TJ, nor a nested form
+            return
+        chain = [own, *inherited] if own is not None else inherited
+        walk.path.add(key)
+        try:
+            self._run(instructions(data, _OPERATORS), chain, font, depth, walk)
+        finally:
+            walk.path.discard(key)
 
     def _run(
         self,
-        instructions: Iterable[pikepdf.ContentStreamInstruction | pikepdf.ContentStreamInlineImage],
+        stream: Iterable[Instruction],
         chain: Sequence[pikepdf.Object],
         font: Font | None,
         depth: int,
@@ -180,11 +164,7 @@ class TextReader:
     ) -> None:
         out = walk.out
         saved: list[Font | None] = []
-        for instruction in instructions:
-            if not isinstance(instruction, pikepdf.ContentStreamInstruction):
-                continue  # an inline image
-            operands = cast(Sequence[object], instruction.operands)
-            op = str(instruction.operator)
+        for operands, op in stream:
             if op in _BREAKS:
                 out.append(" ")
             elif op in ("Tj", "TJ", "'", '"'):
@@ -205,28 +185,26 @@ class TextReader:
                     self._form(form, chain, font, depth + 1, walk)
                     out.append(" ")
 
-    def _show(self, font: Font | None, op: str, operands: Sequence[object], out: list[str]) -> None:
+    def _show(self, font: Font | None, op: str, operands: list[Operand], out: list[str]) -> None:
         if op in ("'", '"'):  # these move to the next line first
             out.append(" ")
-        items: Iterable[object] = operands[-1:]
+        items = operands[-1:]
         if op == "TJ":
-            items = operands[0] if operands and isinstance(operands[0], pikepdf.Array) else ()
+            items = operands[0] if operands and isinstance(operands[0], list) else []
         for item in items:
-            if isinstance(item, pikepdf.String):
+            if isinstance(item, bytes):
                 if font is None:
                     self.unreadable.add("(no font or a missing one)")
                     continue
                 if not font.readable:
                     self.unreadable.add(font.name)
-                out.append(font.decode(bytes(item)))
-            elif isinstance(item, int | Decimal | float) and item < WORD_GAP:
+                out.append(font.decode(item))
+            elif isinstance(item, float) and item < WORD_GAP:
                 out.append(" ")
 
-    def _state_font(
-        self, chain: Sequence[pikepdf.Object], operands: Sequence[object]
-    ) -> Font | None:
+    def _state_font(self, chain: Sequence[pikepdf.Object], operands: list[Operand]) -> Font | None:
         state = _resource(chain, "/ExtGState", operands[:1])
-        entry = state.get("/Font") if state is not None else None
+        entry = _get(state, "/Font") if state is not None else None
         if isinstance(entry, pikepdf.Array) and len(entry) == 2:
             return self._font(entry[0])
         return None
@@ -250,8 +228,8 @@ class TextReader:
 
     def _load_font(self, font: pikepdf.Dictionary) -> Font:
         name = _name(font.get("/BaseFont")) or _name(font.get("/Subtype")) or "(unnamed font)"
-        tounicode = self._cmap(font.get("/ToUnicode"))
-        if font.get("/Subtype") == _TYPE0:
+        tounicode = self._cmap(_get(font, "/ToUnicode"))
+        if _name(font.get("/Subtype")) == "/Type0":
             return self._composite(font, name, tounicode)
         table = _simple_encoding(font, name)
         if tounicode is not None:
@@ -291,7 +269,14 @@ class TextReader:
 
 
 def _name(value: object) -> str:
+    # Compared as str: comparing pikepdf Names costs as much as reading the dictionary.
     return str(value) if isinstance(value, pikepdf.Name) else ""
+
+
+def _get(obj: pikepdf.Object, key: str) -> pikepdf.Object | None:
+    """`obj.get(key)` for keys that are often missing: pikepdf raises and catches inside for
+    those, which costs five times the lookup."""
+    return obj.get(key) if key in obj else None
 
 
 def _memo_key(form: pikepdf.Object) -> tuple[bytes, bytes] | None:
@@ -310,12 +295,12 @@ def _memo_key(form: pikepdf.Object) -> tuple[bytes, bytes] | None:
 
 
 def _resource(
-    chain: Sequence[pikepdf.Object], category: str, names: Sequence[object]
+    chain: Sequence[pikepdf.Object], category: str, names: list[Operand]
 ) -> pikepdf.Object | None:
     """A named resource, from the form's own dictionary first, then the inherited ones."""
-    if not names or not isinstance(names[0], pikepdf.Name):
+    if not names or not isinstance(names[0], str):
         return None
-    key = str(names[0])
+    key = names[0]
     for resources in chain:
         group = resources.get(category)
         found: pikepdf.Object | None = (
@@ -333,7 +318,7 @@ def _builtin_encoding(font: pikepdf.Dictionary, name: str) -> Encoding:
         return SYMBOL
     if plain.startswith(("ZapfDingbats", "Dingbats")):
         return NO_ENCODING
-    descriptor = font.get("/FontDescriptor")
+    descriptor = _get(font, "/FontDescriptor")
     program = descriptor.get("/FontFile") if isinstance(descriptor, pikepdf.Dictionary) else None
     if isinstance(program, pikepdf.Stream):
         return _type1_encoding(program) or STANDARD
@@ -357,14 +342,14 @@ def _type1_encoding(program: pikepdf.Stream) -> Encoding | None:
 
 
 def _simple_encoding(font: pikepdf.Dictionary, name: str) -> Encoding:
-    encoding = font.get("/Encoding")
+    encoding = _get(font, "/Encoding")
     if isinstance(encoding, pikepdf.Name) and str(encoding) in BASE_ENCODINGS:
         return BASE_ENCODINGS[str(encoding)]
     if not isinstance(encoding, pikepdf.Dictionary):
         return _builtin_encoding(font, name)
-    base_name = _name(encoding.get("/BaseEncoding"))
+    base_name = _name(_get(encoding, "/BaseEncoding"))
     table = BASE_ENCODINGS.get(base_name) or _builtin_encoding(font, name)
-    differences = encoding.get("/Differences")
+    differences = _get(encoding, "/Differences")
     if isinstance(differences, pikepdf.Array):
         items: list[int | str] = []
         for item in differences:
