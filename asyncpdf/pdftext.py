@@ -15,10 +15,10 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import cast
 
 import pikepdf
 
-from asyncpdf.contentstream import Instruction, Operand, instructions
 from asyncpdf.pdfencodings import (
     BASE_ENCODINGS,
     NO_ENCODING,
@@ -39,10 +39,9 @@ MAX_DEPTH = 8
 MAX_FORMS = 256
 #: A TJ adjustment below this (thousandths of an em) is a gap between words.
 WORD_GAP = -200
+# parse_content_stream drops every other operator in C++, so path-heavy marks stay cheap.
+_OPERATORS = "BT ET Tf Tj TJ ' \" Td TD T* Tm Do q Q gs"
 _BREAKS = frozenset({"BT", "ET", "Td", "TD", "T*", "Tm"})
-_OPERATORS = _BREAKS | {"Tf", "Tj", "TJ", "'", '"', "Do", "q", "Q", "gs"}
-# Where a form with no font of its own could get one: its own font-setting state or forms.
-_FONT_SOURCES = ("/Font", "/XObject", "/ExtGState")
 _SPACES = re.compile(r"[\s\x00-\x1f\x7f]+")
 # Fonts map ligature glyphs to U+FB00..; patterns matching mark texts expect the plain letters.
 _LIGATURES = str.maketrans(
@@ -138,25 +137,40 @@ class TextReader:
         walk.forms_left -= 1
         own = _get(form, "/Resources")
         own = own if isinstance(own, pikepdf.Dictionary) else None
-        if font is None and own is not None and all(k not in own for k in _FONT_SOURCES):
-            return  # most marks are paths only (crop marks, colour bars): no font to be had
-        try:
-            data = form.read_bytes()
-        except _ReadErrors as exc:
-            self.problems.append(f"form {key[0]} {key[1]} R: {exc}")
-            return
-        if b"T" not in data and b"Do" not in data:  # no Tf, Tj, TJ, nor a nested form
+        if not self._may_show_text(form, own, font):
             return
         chain = [own, *inherited] if own is not None else inherited
+        try:
+            # A broken stream yields what parsed before the damage (qpdf warns once, per Python's
+            # default filter; catch_warnings here would cost more than the parse itself).
+            instructions = pikepdf.parse_content_stream(form, _OPERATORS)
+        except (*_ReadErrors, UserWarning) as exc:  # UserWarning: under `-W error`
+            self.problems.append(f"form {key[0]} {key[1]} R: {exc}")
+            return
         walk.path.add(key)
         try:
-            self._run(instructions(data, _OPERATORS), chain, font, depth, walk)
+            self._run(instructions, chain, font, depth, walk)
         finally:
             walk.path.discard(key)
 
+    def _may_show_text(
+        self, form: pikepdf.Stream, own: pikepdf.Dictionary | None, font: Font | None
+    ) -> bool:
+        """Cheap checks first: most marks are paths only (crop marks, colour bars)."""
+        if own is not None and "/Font" in own:
+            return True
+        if font is None and own is not None and "/XObject" not in own and "/ExtGState" not in own:
+            return False  # no font of its own, none inherited, no way to get one
+        try:
+            data = form.read_bytes()
+        except _ReadErrors as exc:
+            self.problems.append(f"form {form.objgen[0]} {form.objgen[1]} R: {exc}")
+            return False
+        return b"T" in data or b"Do" in data  # Tf Tj TJ, or a nested form
+
     def _run(
         self,
-        stream: Iterable[Instruction],
+        instructions: Iterable[pikepdf.ContentStreamInstruction | pikepdf.ContentStreamInlineImage],
         chain: Sequence[pikepdf.Object],
         font: Font | None,
         depth: int,
@@ -164,7 +178,11 @@ class TextReader:
     ) -> None:
         out = walk.out
         saved: list[Font | None] = []
-        for operands, op in stream:
+        for instruction in instructions:
+            if not isinstance(instruction, pikepdf.ContentStreamInstruction):
+                continue  # an inline image
+            operands = cast(Sequence[object], instruction.operands)
+            op = str(instruction.operator)
             if op in _BREAKS:
                 out.append(" ")
             elif op in ("Tj", "TJ", "'", '"'):
@@ -185,24 +203,26 @@ class TextReader:
                     self._form(form, chain, font, depth + 1, walk)
                     out.append(" ")
 
-    def _show(self, font: Font | None, op: str, operands: list[Operand], out: list[str]) -> None:
+    def _show(self, font: Font | None, op: str, operands: Sequence[object], out: list[str]) -> None:
         if op in ("'", '"'):  # these move to the next line first
             out.append(" ")
-        items = operands[-1:]
+        items: Iterable[object] = operands[-1:]
         if op == "TJ":
-            items = operands[0] if operands and isinstance(operands[0], list) else []
+            items = operands[0] if operands and isinstance(operands[0], pikepdf.Array) else ()
         for item in items:
-            if isinstance(item, bytes):
+            if isinstance(item, pikepdf.String):
                 if font is None:
                     self.unreadable.add("(no font or a missing one)")
                     continue
                 if not font.readable:
                     self.unreadable.add(font.name)
-                out.append(font.decode(item))
-            elif isinstance(item, float) and item < WORD_GAP:
+                out.append(font.decode(bytes(item)))
+            elif isinstance(item, int | Decimal | float) and item < WORD_GAP:
                 out.append(" ")
 
-    def _state_font(self, chain: Sequence[pikepdf.Object], operands: list[Operand]) -> Font | None:
+    def _state_font(
+        self, chain: Sequence[pikepdf.Object], operands: Sequence[object]
+    ) -> Font | None:
         state = _resource(chain, "/ExtGState", operands[:1])
         entry = _get(state, "/Font") if state is not None else None
         if isinstance(entry, pikepdf.Array) and len(entry) == 2:
@@ -295,12 +315,12 @@ def _memo_key(form: pikepdf.Object) -> tuple[bytes, bytes] | None:
 
 
 def _resource(
-    chain: Sequence[pikepdf.Object], category: str, names: list[Operand]
+    chain: Sequence[pikepdf.Object], category: str, names: Sequence[object]
 ) -> pikepdf.Object | None:
     """A named resource, from the form's own dictionary first, then the inherited ones."""
-    if not names or not isinstance(names[0], str):
+    if not names or not isinstance(names[0], pikepdf.Name):
         return None
-    key = names[0]
+    key = str(names[0])
     for resources in chain:
         group = resources.get(category)
         found: pikepdf.Object | None = (

@@ -1,0 +1,101 @@
+"""Where the analysis time goes: asyncpdf with parts of its work left out, against the floor.
+
+    .venv/bin/python benchmarks/analysis_breakdown.py [--files N] [--repeat R] [--seed S]
+
+On the same generated files as ``analysis.py``, times ``analyze_file`` as it is and with, in
+turn, the mark texts not decoded, the marks not read at all, and the marks, inks and plate
+sizes not read, each side by side with the floor and the ``objects`` column (the floor plus
+the mark objects and colorants any method must load). The parts are left out by patching them
+for the run; a variant's figures are what it costs, not a working analysis. Prints each one's
+median over files of each file's best time and its ratio to the floor: the best of
+`--repeat` runs, since parts are told apart by differences smaller than this machine's noise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+from analysis import ROOT, floor, make_files, mark_objects
+
+from asyncpdf import analysis
+from asyncpdf.config import load_settings
+from asyncpdf.detect import Rules
+from asyncpdf.pdftext import TextReader
+
+
+def best_ms(func: Callable[[], Any], repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        func()
+        times.append((time.perf_counter() - started) * 1000)
+    return min(times)
+
+
+@contextmanager
+def without(*parts: tuple[object, str, Any]) -> Iterator[None]:
+    with ExitStack() as stack:
+        for owner, name, stand_in in parts:
+            stack.enter_context(mock.patch.object(owner, name, stand_in))
+        yield
+
+
+# Without marks there is no paper size, and the analysis would measure it with Ghostscript.
+NO_GHOSTSCRIPT = (analysis, "_paper_from_content", lambda *args: None)
+NO_TEXT = (TextReader, "form_text", lambda self, form, resources=None: "")
+NO_MARKS = (analysis, "page_marks", lambda page, reader=None, only=None: {})
+NO_INKS = (analysis, "page_inks", lambda page: [])
+NO_SIZES = (analysis, "media_size_mm", lambda page: [1000.0, 700.0])
+
+VARIANTS: dict[str, Callable[[], AbstractContextManager[None]]] = {
+    "asyncpdf": nullcontext,
+    "no text decoded": lambda: without(NO_GHOSTSCRIPT, NO_TEXT),
+    "no marks read": lambda: without(NO_GHOSTSCRIPT, NO_MARKS),
+    "no marks, inks, sizes": lambda: without(NO_GHOSTSCRIPT, NO_MARKS, NO_INKS, NO_SIZES),
+}
+
+
+def run(args: argparse.Namespace) -> None:
+    rules = Rules.from_settings(load_settings(ROOT / "config.yaml"))
+    wanted = frozenset(mark for mark, _ in rules.marks)
+    per_file: dict[str, list[float]] = {name: [] for name in ["floor", "objects", *VARIANTS]}
+    with tempfile.TemporaryDirectory(prefix="asyncpdf-bench-") as tmp:
+        samples = make_files(Path(tmp), args.files, args.seed)
+        analysis.analyze_file(samples[0].path, rules)  # warm-up
+        for sample in samples:
+            path = sample.path
+            per_file["floor"].append(best_ms(lambda p=path: floor(p), args.repeat))
+            per_file["objects"].append(best_ms(lambda p=path: mark_objects(p, wanted), args.repeat))
+            for name, variant in VARIANTS.items():
+                with variant():
+                    ms = best_ms(lambda p=path: analysis.analyze_file(p, rules), args.repeat)
+                per_file[name].append(ms)
+    medians = {name: statistics.median(values) for name, values in per_file.items()}
+    print(f"{len(samples)} files; median over files of the best of {args.repeat} runs:")
+    for name, value in medians.items():
+        print(f"  {name:<22} {value:7.3f} ms  {value / medians['floor']:5.2f}× the floor")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--files", type=int, default=24, help="files to generate (default 24)")
+    parser.add_argument("--repeat", type=int, default=15, help="timed runs per file (default 15)")
+    parser.add_argument("--seed", type=int, default=2024, help="seed of the generated set")
+    args = parser.parse_args(argv)
+    if args.files < 1 or args.repeat < 1:
+        parser.error("--files and --repeat must be at least 1")
+    run(args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
