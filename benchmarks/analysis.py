@@ -113,13 +113,14 @@ def mark_objects(path: Path, wanted: frozenset[str]) -> int:
     return count
 
 
-def median_ms(func: Callable[[], Any], repeat: int) -> float:
+def times_ms(func: Callable[[], Any], repeat: int) -> list[float]:
+    """`func`'s wall-clock time in ms, `repeat` times."""
     times = []
     for _ in range(repeat):
         started = time.perf_counter()
         func()
         times.append((time.perf_counter() - started) * 1000)
-    return statistics.median(times)
+    return times
 
 
 def agree(ours: dict[str, Any], theirs: dict[str, Any]) -> list[str]:
@@ -183,7 +184,7 @@ def run(args: argparse.Namespace) -> int:
         for sample, size in zip(samples, sizes, strict=True):
             row = f"{sample.path.name[:34]:<34} {sample.pages:>5} {size:>5.1f}"
             for name, func in methods.items():
-                ms = median_ms(lambda f=func, p=sample.path: f(p), args.repeat)
+                ms = statistics.median(times_ms(lambda f=func, p=sample.path: f(p), args.repeat))
                 per_file[name].append(ms)
                 row += f"{ms:>9.1f}ms"
             print(row)

@@ -17,14 +17,13 @@ import argparse
 import statistics
 import sys
 import tempfile
-import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 from unittest import mock
 
-from analysis import ROOT, floor, make_files, mark_objects
+from analysis import ROOT, floor, make_files, mark_objects, times_ms
 
 from asyncpdf import analysis
 from asyncpdf.config import load_settings
@@ -33,12 +32,7 @@ from asyncpdf.pdftext import TextReader
 
 
 def best_ms(func: Callable[[], Any], repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        func()
-        times.append((time.perf_counter() - started) * 1000)
-    return min(times)
+    return min(times_ms(func, repeat))
 
 
 @contextmanager
