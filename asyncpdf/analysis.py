@@ -113,12 +113,11 @@ def analyze_file(path: Path, rules: Rules, timeout_s: float = 60) -> dict[str, A
     parts = parse_name(path.name, rules.bureaus)
     size, head = _size_and_head(path)
     result = empty_result(path, parts, size)
-    if result["size"] == 0:
+    if size == 0:
         return _reject(result, "empty file (0 bytes)")
-    if result["size"] > rules.max_file_bytes:
-        size_mb = result["size"] / 2**20
+    if size > rules.max_file_bytes:
         return _reject(
-            result, f"too large: {size_mb:.0f} MB (the limit is {rules.max_file_mb:g} MB)"
+            result, f"too large: {size / 2**20:.0f} MB (the limit is {rules.max_file_mb:g} MB)"
         )
     if not path.name.lower().endswith(".pdf"):
         return _reject(result, f"not a PDF: the name {path.name!r} does not end in .pdf")

@@ -66,10 +66,10 @@ async def analyse(ctx: Context, job_id: int, source: Path) -> dict[str, Any]:
                 ctx.analyse_file, source, ctx.rules, ctx.settings.pool.job_timeout_s
             )
     except BaseException:
-        if digest:
+        if digest is not None:
             digest.cancel()
         raise
-    await ctx.store.set_file(job_id, size=size, sha256=await digest if digest else None)
+    await ctx.store.set_file(job_id, size=size, sha256=await digest if digest is not None else None)
     await ctx.store.set_analysis(job_id, result)
     for warning in result["warnings"]:
         await ctx.log(job_id, warning, "warning")
