@@ -181,8 +181,11 @@ class TextReader:
         for instruction in instructions:
             if not isinstance(instruction, pikepdf.ContentStreamInstruction):
                 continue  # an inline image
+            try:
+                op = str(instruction.operator)
+            except UnicodeDecodeError:  # binary junk that qpdf took for an operator
+                continue
             operands = cast(Sequence[object], instruction.operands)
-            op = str(instruction.operator)
             if op in _BREAKS:
                 out.append(" ")
             elif op in ("Tj", "TJ", "'", '"'):
@@ -302,14 +305,15 @@ def _get(obj: pikepdf.Object, key: str) -> pikepdf.Object | None:
 def _memo_key(form: pikepdf.Object) -> tuple[bytes, bytes] | None:
     """Signa repeats the same mark on every page as a new form with the same content and the
     same fonts: such a form's text is known from the first one. None where the text could
-    depend on more than the form's bytes and its own resources (a form that inherits them)."""
+    depend on more than the form's content and its own resources (a form that inherits them).
+    The content is taken decoded: the same raw bytes under another /Filter are other content."""
     if not isinstance(form, pikepdf.Stream):
         return None
     try:
         own = form.get("/Resources")
         if not isinstance(own, pikepdf.Dictionary):
             return None
-        return form.read_raw_bytes(), own.unparse()
+        return form.read_bytes(), own.unparse()
     except _ReadErrors:
         return None
 

@@ -464,3 +464,22 @@ def test_wrong_operand_types_are_ignored(operand: bytes) -> None:
     content = b"BT " + operand + b" Tf /F1 8 Tf " + operand + b" Tj " + operand + b" TJ (ok) Tj ET"
     top = form(pdf, content + b" " + operand + b" Do", {"F1": font})
     assert form_text(top) == "ok"
+
+
+def test_a_repeated_form_is_read_once_and_its_filter_counts() -> None:
+    """Signa repeats each mark on every page as a new form with the same content: the reader
+    keeps the text of the first, but only for a form whose decoded content is the same."""
+    pdf = pikepdf.new()
+    font = standard_font(pdf, "Helvetica", Name.WinAnsiEncoding)
+    content = b"BT /F1 8 Tf (Speedmaster) Tj ET"
+    first = form(pdf, zlib.compress(content), {"F1": font})
+    first.Filter = Name.FlateDecode
+    same_raw_bytes_no_filter = form(pdf, zlib.compress(content), {"F1": font})
+    same_text_uncompressed = form(pdf, content, {"F1": font})
+    reader = TextReader()
+    assert reader.form_text(first) == "Speedmaster"
+    # Also binary junk in a content stream, which qpdf parses into operators that are not text.
+    assert reader.form_text(same_raw_bytes_no_filter) != "Speedmaster"
+    assert reader.form_text(same_text_uncompressed) == "Speedmaster"
+    other_font = standard_font(pdf, "Symbol")
+    assert reader.form_text(form(pdf, content, {"F1": other_font})) != "Speedmaster"
