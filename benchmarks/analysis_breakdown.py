@@ -6,14 +6,23 @@ On the same generated files as ``analysis.py``, times ``analyze_file`` as it is 
 turn, the mark texts not decoded, the marks not read at all, and the marks, inks and plate
 sizes not read, each side by side with the floor and the ``objects`` column (the floor plus
 the mark objects and colorants any method must load). The parts are left out by patching them
-for the run; a variant's figures are what it costs, not a working analysis. Prints each one's
-median over files of each file's best time and its ratio to the floor: the best of
-`--repeat` runs, since parts are told apart by differences smaller than this machine's noise.
+for the run; a variant's figures are what it costs, not a working analysis.
+
+One more row, ``python parse``, prices a PDF reader of our own instead of pikepdf: the time
+pure Python takes just to tokenize the objects the analysis reads (trailer, catalog, page
+tree, pages, mark forms, their fonts and ToUnicode maps), their bytes already in memory. A
+real reader would also find them through the xref, read them from the file and decode
+streams, so this is its lower bound.
+
+Prints each one's median over files of each file's best time and its ratio to the floor: the
+best of `--repeat` runs, since parts are told apart by differences smaller than this machine's
+noise.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import statistics
 import sys
 import tempfile
@@ -23,11 +32,13 @@ from pathlib import Path
 from typing import Any
 from unittest import mock
 
+import pikepdf
 from analysis import ROOT, floor, make_files, mark_objects, times_ms
 
 from asyncpdf import analysis
 from asyncpdf.config import load_settings
 from asyncpdf.detect import Rules
+from asyncpdf.marks import MARK_PREFIX
 from asyncpdf.pdftext import TextReader
 
 
@@ -58,10 +69,67 @@ VARIANTS: dict[str, Callable[[], AbstractContextManager[None]]] = {
 }
 
 
+# Cut to the bone, which only makes it faster: strings without nested parentheses, escapes and
+# #xx in names left undecoded, numbers and keywords kept as bytes.
+_TOKEN = re.compile(
+    rb"(<<|>>|\[|\])|/([^\s/\[\]<>(){}%]*)|(\d+)\s+(\d+)\s+R|\(((?:[^()\\]|\\.)*)\)"
+    rb"|<([0-9A-Fa-f\s]*)>|([^\s/\[\]<>(){}%]+)",
+    re.S,
+)
+
+
+def parse_object(data: bytes) -> object:
+    stack: list[list[object]] = [[]]
+    for match in _TOKEN.finditer(data):
+        bracket, name, number, generation, string, hexa, word = match.groups()
+        value: object
+        if bracket in (b"<<", b"["):
+            stack.append([])
+            continue
+        if bracket is not None:
+            items = stack.pop()
+            value = dict(zip(items[::2], items[1::2], strict=False)) if bracket == b">>" else items
+        elif number is not None:
+            value = (int(number), int(generation))
+        elif hexa is not None:
+            value = bytes.fromhex(hexa.decode())
+        else:
+            value = name if name is not None else string if string is not None else word
+        stack[-1].append(value)
+    return stack[0][0] if stack[0] else None
+
+
+def object_texts(path: Path) -> list[bytes]:
+    """The text of each object the analysis reads, once each, as it stands in a PDF."""
+    seen: dict[tuple[int, int], bytes] = {}
+
+    def add(obj: pikepdf.Object) -> None:
+        if obj.is_indirect and obj.objgen not in seen:
+            body = obj.stream_dict if isinstance(obj, pikepdf.Stream) else obj
+            seen[obj.objgen] = body.unparse(resolved=True)
+
+    with pikepdf.open(path) as pdf:
+        for obj in (pdf.Root, pdf.Root.Pages, pdf.trailer.get("/Info", pdf.Root)):
+            add(obj)
+        for page in pdf.pages:
+            add(page.obj)
+            xobjects = page.obj.Resources.get("/XObject", {})
+            for key in xobjects:
+                if key.startswith(MARK_PREFIX):
+                    add(xobjects[key])
+                    fonts = xobjects[key].get("/Resources", {}).get("/Font", {})
+                    for font in fonts.values():
+                        add(font)
+                        add(font.get("/ToUnicode", font))
+        return [pdf.trailer.unparse(), *seen.values()]
+
+
 def run(args: argparse.Namespace) -> None:
     rules = Rules.from_settings(load_settings(ROOT / "config.yaml"))
     wanted = frozenset(mark for mark, _ in rules.marks)
-    per_file: dict[str, list[float]] = {name: [] for name in ["floor", "objects", *VARIANTS]}
+    per_file: dict[str, list[float]] = {
+        name: [] for name in ["floor", "objects", *VARIANTS, "python parse"]
+    }
     with tempfile.TemporaryDirectory(prefix="asyncpdf-bench-") as tmp:
         samples = make_files(Path(tmp), args.files, args.seed)
         analysis.analyze_file(samples[0].path, rules)  # warm-up
@@ -73,6 +141,10 @@ def run(args: argparse.Namespace) -> None:
                 with variant():
                     ms = best_ms(lambda p=path: analysis.analyze_file(p, rules), args.repeat)
                 per_file[name].append(ms)
+            texts = object_texts(path)
+            per_file["python parse"].append(
+                best_ms(lambda t=texts: [parse_object(text) for text in t], args.repeat)
+            )
     medians = {name: statistics.median(values) for name, values in per_file.items()}
     print(f"{len(samples)} files; median over files of the best of {args.repeat} runs:")
     for name, value in medians.items():

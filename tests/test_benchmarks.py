@@ -19,5 +19,12 @@ def test_breakdown_runs_every_variant() -> None:
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    for variant in ("floor", "objects", "asyncpdf", "no text decoded", "no marks read"):
+    for variant in (
+        "floor",
+        "objects",
+        "asyncpdf",
+        "no text decoded",
+        "no marks read",
+        "python parse",
+    ):
         assert f"  {variant} " in done.stdout
