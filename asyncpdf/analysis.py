@@ -17,13 +17,13 @@ from asyncpdf.artefacts.ghostscript import GhostscriptError, content_bbox_mm, gs
 from asyncpdf.detect import Rules, detect_bureau, detect_press, paper_from_marks, read_marks
 from asyncpdf.marks import page_marks
 from asyncpdf.naming import NameParts, parse_name
-from asyncpdf.pdftext import TextReader
+from asyncpdf.pdftext import TextReader, name_text
 
 SIGNA_CREATOR = "PrinectSignaStation"
 MM_PER_PT = 25.4 / 72
 # qpdf's words for a file it had to rebuild: typically one cut off while being copied.
 _DAMAGE = ("file is damaged", "reconstruct")
-_MAX_PAGES_NAMED = 10
+_MAX_NAMED = 10
 _CREATOR = pikepdf.NamePath.Info.Creator
 COLORANTS = pikepdf.NamePath.PieceInfo.HDAG_COLORANT.Private.HDAG_ColorantNames
 
@@ -55,7 +55,7 @@ def plate_size(media_mm: Sequence[float]) -> list[int]:
 
 
 def ink_name(raw: object) -> str:
-    text = str(raw)
+    text = name_text(raw) or str(raw)
     return text.removeprefix("/").replace("#20", " ").strip()
 
 
@@ -70,7 +70,9 @@ def page_inks(page: pikepdf.Page) -> list[str]:
 def _creator(pdf: pikepdf.Pdf) -> str | None:
     # Not pdf.docinfo: that builds an /Info dictionary where there is none, at 20 µs a file.
     value = pdf.trailer.get(_CREATOR)
-    return str(value) if isinstance(value, pikepdf.String | pikepdf.Name) else None
+    if isinstance(value, pikepdf.Name):
+        return name_text(value)
+    return str(value) if isinstance(value, pikepdf.String) else None
 
 
 def empty_result(path: Path, parts: NameParts, size: int) -> dict[str, Any]:
@@ -131,8 +133,8 @@ def analyze_file(path: Path, rules: Rules, timeout_s: float = 60) -> dict[str, A
             damage = [w for w in pdf.get_warnings() if any(word in w for word in _DAMAGE)]
     except pikepdf.PasswordError:
         return _reject(result, "encrypted PDF: it needs a password to open")
-    except (pikepdf.PdfError, RecursionError, ValueError, TypeError) as exc:
-        return _reject(result, f"unreadable PDF: {exc}")
+    except (pikepdf.PikepdfError, RecursionError, ValueError, TypeError) as exc:
+        return _reject(result, f"unreadable PDF: {_without_path(str(exc), path)}")
     if restricted:
         # It opens without a password, but its permissions may forbid printing: a RIP at the
         # bureau can refuse it, which is worse to find out at the platesetter.
@@ -209,6 +211,9 @@ def _read_structure(
     if reader.unreadable:
         fonts = ", ".join(sorted(reader.unreadable))
         warnings.append(f"mark text in font(s) {fonts} cannot be read (no ToUnicode map)")
+    if reader.problems:
+        problems = [_without_path(problem, pdf.filename) for problem in reader.problems]
+        warnings.append(f"marks partly unreadable: {_listed(problems)}")
     result["bureau"] = detect_bureau(
         list(dict.fromkeys(marked_bureaus)), bureau_in_name, rules, warnings
     )
@@ -233,9 +238,14 @@ def _paper_from_content(path: Path, result: dict[str, Any], timeout_s: float) ->
             result["paper_from"][index] = "content"
 
 
-def _page_list(pages: Sequence[int]) -> str:
-    shown = ", ".join(str(page) for page in pages[:_MAX_PAGES_NAMED])
-    more = len(pages) - _MAX_PAGES_NAMED
+def _without_path(message: str, path: Path | str) -> str:
+    # qpdf names the file by its path in the spool, which tells the operator nothing.
+    return message.replace(f"{path}: ", "").replace(str(path), "the file")
+
+
+def _listed(items: Sequence[object]) -> str:
+    shown = ", ".join(str(item) for item in items[:_MAX_NAMED])
+    more = len(items) - _MAX_NAMED
     return f"{shown} and {more} more" if more > 0 else shown
 
 
@@ -252,7 +262,7 @@ def _missing(result: dict[str, Any], rules: Rules) -> str | None:
         for plate, pages in by_plate.items():
             label = "page" if len(pages) == 1 else "pages"
             problems.append(
-                f"no press for {label} {_page_list(pages)}: no Machine mark naming a configured "
+                f"no press for {label} {_listed(pages)}: no Machine mark naming a configured "
                 f"press, and the plate {list(plate)} mm matches none of [{tried}]"
             )
     if result["bureau"] is None:

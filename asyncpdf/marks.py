@@ -14,7 +14,7 @@ from functools import lru_cache
 
 import pikepdf
 
-from asyncpdf.pdftext import TextReader
+from asyncpdf.pdftext import TextReader, name_text
 
 MARK_PREFIX = "/pssMO"
 # One lookup in C++ instead of four from Python: this runs for every mark on every page.
@@ -30,7 +30,7 @@ def mark_name(xobject: pikepdf.Object) -> str | None:
     if isinstance(value, pikepdf.String):
         name = str(value)
     elif isinstance(value, pikepdf.Name):
-        name = str(value).removeprefix("/")
+        name = name_text(value).removeprefix("/")
     else:
         return None
     return name.strip() or None

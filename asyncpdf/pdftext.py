@@ -51,7 +51,10 @@ _IDENTITY = frozenset({"/Identity-H", "/Identity-V"})
 # Predefined Unicode CMaps: the codes already are text in this codec.
 _UNICODE_CMAPS = (("UCS2", "utf-16-be"), ("UTF16", "utf-16-be"), ("UTF8", "utf-8"))
 _T1_ENCODING_ENTRY = re.compile(rb"dup\s+(\d{1,3})\s*/([^\s/\[\]{}()<>%]+)\s+put")
-_ReadErrors = (pikepdf.PdfError, KeyError, ValueError, TypeError, UnicodeDecodeError)
+#: What a name that is not UTF-8 is read as (see `name_text`).
+LEGACY_ENCODING = "cp1251"
+_NAME_ESCAPE = re.compile(rb"#([0-9A-Fa-f]{2})")
+_ReadErrors = (pikepdf.PikepdfError, KeyError, ValueError, TypeError, UnicodeDecodeError)
 ObjKey = tuple[int, int]
 
 
@@ -126,7 +129,7 @@ class TextReader:
     ) -> None:
         if depth > self.max_depth or not isinstance(form, pikepdf.Stream):
             return
-        if _name(form.get("/Subtype")) != "/Form":  # an image: bytes, no text
+        if name_text(form.get("/Subtype")) != "/Form":  # an image: bytes, no text
             return
         key = form.objgen
         if key in walk.path:  # a form that draws itself, directly or through others
@@ -243,16 +246,18 @@ class TextReader:
             try:
                 cached = self._load_font(font)
             except _ReadErrors as exc:
-                self.problems.append(f"font {_name(font.get('/BaseFont'))}: {exc}")
-                cached = Font(_name(font.get("/BaseFont")) or "(broken font)", readable=False)
+                self.problems.append(f"font {name_text(font.get('/BaseFont'))}: {exc}")
+                cached = Font(name_text(font.get("/BaseFont")) or "(broken font)", readable=False)
             if key != (0, 0):
                 self._fonts[key] = cached
         return cached
 
     def _load_font(self, font: pikepdf.Dictionary) -> Font:
-        name = _name(font.get("/BaseFont")) or _name(font.get("/Subtype")) or "(unnamed font)"
+        name = (
+            name_text(font.get("/BaseFont")) or name_text(font.get("/Subtype")) or "(unnamed font)"
+        )
         tounicode = self._cmap(_get(font, "/ToUnicode"))
-        if _name(font.get("/Subtype")) == "/Type0":
+        if name_text(font.get("/Subtype")) == "/Type0":
             return self._composite(font, name, tounicode)
         table = _simple_encoding(font, name)
         if tounicode is not None:
@@ -264,7 +269,7 @@ class TextReader:
 
     def _composite(self, font: pikepdf.Dictionary, name: str, tounicode: ToUnicode | None) -> Font:
         encoding = font.get("/Encoding")
-        encoding_name = _name(encoding)
+        encoding_name = name_text(encoding)
         if encoding_name in _IDENTITY:
             codespace = [(b"\x00\x00", b"\xff\xff")]
         elif (embedded := self._cmap(encoding)) is not None and embedded.codespace:
@@ -291,9 +296,17 @@ class TextReader:
         return cmap
 
 
-def _name(value: object) -> str:
-    # Compared as str: comparing pikepdf Names costs as much as reading the dictionary.
-    return str(value) if isinstance(value, pikepdf.Name) else ""
+def name_text(value: object) -> str:
+    """A name as text, slash included ("" for anything else). Names are bytes, and Signa on a
+    Russian Windows may write them in Windows-1251 (a spot colour "Лак"): those are read so."""
+    # Compared as str by callers: comparing pikepdf Names costs as much as reading the dictionary.
+    if not isinstance(value, pikepdf.Name):
+        return ""
+    try:
+        return str(value)
+    except UnicodeDecodeError:
+        raw = _NAME_ESCAPE.sub(lambda code: bytes.fromhex(code[1].decode()), value.unparse())
+        return raw.decode(LEGACY_ENCODING, errors="replace")
 
 
 def _get(obj: pikepdf.Object, key: str) -> pikepdf.Object | None:
@@ -324,7 +337,7 @@ def _resource(
     """A named resource, from the form's own dictionary first, then the inherited ones."""
     if not names or not isinstance(names[0], pikepdf.Name):
         return None
-    key = str(names[0])
+    key = names[0]  # looked up as it is: its bytes need not be UTF-8
     for resources in chain:
         group = resources.get(category)
         found: pikepdf.Object | None = (
@@ -367,11 +380,11 @@ def _type1_encoding(program: pikepdf.Stream) -> Encoding | None:
 
 def _simple_encoding(font: pikepdf.Dictionary, name: str) -> Encoding:
     encoding = _get(font, "/Encoding")
-    if isinstance(encoding, pikepdf.Name) and str(encoding) in BASE_ENCODINGS:
-        return BASE_ENCODINGS[str(encoding)]
+    if (named := BASE_ENCODINGS.get(name_text(encoding))) is not None:
+        return named
     if not isinstance(encoding, pikepdf.Dictionary):
         return _builtin_encoding(font, name)
-    base_name = _name(_get(encoding, "/BaseEncoding"))
+    base_name = name_text(_get(encoding, "/BaseEncoding"))
     table = BASE_ENCODINGS.get(base_name) or _builtin_encoding(font, name)
     differences = _get(encoding, "/Differences")
     if isinstance(differences, pikepdf.Array):
@@ -380,6 +393,6 @@ def _simple_encoding(font: pikepdf.Dictionary, name: str) -> Encoding:
             if isinstance(item, int | Decimal):
                 items.append(int(item))
             elif isinstance(item, pikepdf.Name):
-                items.append(str(item))
+                items.append(name_text(item))
         table = apply_differences(table, items)
     return table

@@ -6,9 +6,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pikepdf
 import pytest
 
-from asyncpdf.analysis import analyze_file
+from asyncpdf.analysis import COLORANTS, analyze_file
 from asyncpdf.cli import main
 from asyncpdf.config import load_settings
 from asyncpdf.detect import Rules
@@ -127,6 +128,39 @@ def test_resaved_keeps_colorants(tmp_path: Path) -> None:
     result = analyse(tmp_path, "5_Acrobat_Korol.pdf", [page], creator="Adobe Acrobat Pro")
     assert result["plates"] == 5
     assert result["inks"] == [[*CMYK, "PANTONE 871 C"]]
+
+
+def test_names_written_in_windows_1251(tmp_path: Path) -> None:
+    """Signa on a Russian Windows may write a spot colour's name in cp1251 bytes; the file is
+    analysed and the ink shown in Cyrillic, not rejected for not being UTF-8."""
+    page = SamplePage(
+        SPEEDMASTER, (*CMYK, "Varnish"), signa_marks("Korol", "Speedmaster", (900, 640))
+    )
+    path = write_sample(tmp_path / "77_Лак_Korol.pdf", [page])
+    with pikepdf.open(path, allow_overwriting_input=True) as pdf:
+        colorants = pdf.pages[0].obj.get(COLORANTS)
+        colorants[4] = pikepdf.Object.parse(b"/\xcb\xe0\xea")  # Лак
+        pdf.save(path)
+    result = analyze_file(path, RULES)
+    assert result["error"] is None and not result["rejected"]
+    assert result["inks"] == [[*CMYK, "Лак"]]
+    assert result["press"] == ["Speedmaster"]
+
+
+def test_a_broken_mark_is_warned_about_and_the_rest_read(tmp_path: Path) -> None:
+    marks = signa_marks("Korol", "Speedmaster", (900, 640))
+    path = write_sample(
+        tmp_path / "78_Broken mark_Korol.pdf", [SamplePage(SPEEDMASTER, CMYK, marks)]
+    )
+    with pikepdf.open(path, allow_overwriting_input=True) as pdf:
+        paper_mark = pdf.pages[0].obj.Resources.XObject["/pssMO3_0"]
+        paper_mark.write(b"not deflated", filter=pikepdf.Name.FlateDecode)  # a damaged stream
+        pdf.save(path)
+    result = analyze_file(path, RULES)
+    assert result["press"] == ["Speedmaster"] and result["bureau"] == "Korol"
+    assert result["marks"][0]["Paper"] == ""
+    assert any("marks partly unreadable" in w and "decoding" in w for w in result["warnings"])
+    assert not any(str(tmp_path) in w for w in result["warnings"])
 
 
 def test_unknown_press_in_mark_falls_back_to_plate_size_with_warning(tmp_path: Path) -> None:

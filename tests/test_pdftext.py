@@ -483,3 +483,19 @@ def test_a_repeated_form_is_read_once_and_its_filter_counts() -> None:
     assert reader.form_text(same_text_uncompressed) == "Speedmaster"
     other_font = standard_font(pdf, "Symbol")
     assert reader.form_text(form(pdf, content, {"F1": other_font})) != "Speedmaster"
+
+
+def test_names_that_are_not_utf8(reopen: Reopen) -> None:
+    """A font resource and a BaseFont named in Windows-1251 bytes: found, read, and named."""
+    pdf = pikepdf.new()
+    top = form(pdf, b"BT /\xd8\xf0\xe8\xf4\xf2 8 Tf (Hello) Tj /\xcd\xe5\xf2 8 Tf (x) Tj ET")
+    top.Resources = pikepdf.Dictionary(
+        Font=pikepdf.Object.parse(
+            b"<< /\xd8\xf0\xe8\xf4\xf2 << /Type /Font /Subtype /Type1 /BaseFont /Helvetica"
+            b" /Encoding /WinAnsiEncoding >> /\xcd\xe5\xf2 << /Type /Font /Subtype /Type0"
+            b" /BaseFont /\xd8\xf0\xe8\xf4\xf2 /Encoding /Identity-H >> >>"
+        )
+    )
+    reader = TextReader()
+    assert reader.form_text(reopen(pdf, top)) == "Hello"
+    assert reader.unreadable == {"/Шрифт"}

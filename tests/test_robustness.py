@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import os
+import random
 import signal
 import time
 from collections.abc import Iterator
@@ -343,6 +344,57 @@ def test_truncated_pdf_is_not_delivered_as_good(tmp_path: Path) -> None:
     path.write_bytes(data[: len(data) // 2])
     result = analyse(path)
     assert_refused(result, "damaged")
+
+
+def test_page_tree_that_qpdf_cannot_flatten_is_rejected(tmp_path: Path) -> None:
+    """A pages node without /Count and a broken page, which makes qpdf raise a runtime error
+    (not a PdfError) while repairing: still a rejection naming the problem, not the path."""
+    path = signa_file(tmp_path / "123_tree_Leonov.pdf", pages=2)
+    data = path.read_bytes().replace(b"/Count", b"/Cxunt", 1)
+    last_page = data.rfind(b"<< /Contents")
+    path.write_bytes(data[:last_page] + b"<]" + data[last_page + 1 :])
+    reason = assert_refused(analyse(path), "unreadable")
+    assert "/Count" in reason
+    assert str(tmp_path) not in reason
+
+
+MUTATIONS = 200
+_SPLICES = (b"(", b")", b"<<", b">>", b"[", b"]", b"/", b" 0 R", b"\\", b"999999999 0 R", b"\xd0")
+
+
+def mutated(data: bytes, rng: random.Random) -> bytes:
+    """`data` with a few random byte changes, cuts and PDF tokens spliced in."""
+    out = bytearray(data)
+    for _ in range(rng.randint(1, 4)):
+        at = rng.randrange(len(out))
+        kind = rng.randrange(3)
+        if kind == 0:
+            out[at] = rng.randrange(256)
+        elif kind == 1:
+            del out[at : at + rng.randint(1, 40)]
+        else:
+            out[at:at] = rng.choice(_SPLICES)
+    return bytes(out)
+
+
+def test_mutated_signa_files_end_with_a_reason_never_an_exception(tmp_path: Path) -> None:
+    """A bounded fuzz run: every damaged copy of a good file is analysed or refused in words,
+    never with an exception, a codec's complaint or the spool path in the reason."""
+    good = signa_file(tmp_path / "good.pdf").read_bytes()
+    rng = random.Random(20261124)
+    outcomes: dict[str, int] = {}
+    for case in range(MUTATIONS):
+        path = tmp_path / f"{case}_fuzz_Leonov.pdf"
+        path.write_bytes(mutated(good, rng))
+        result = analyse(path)
+        reason = result["error"] or ""
+        if result["rejected"]:
+            assert_refused(result, "pdf")
+        assert "codec" not in reason and str(tmp_path) not in reason, reason
+        outcome = "rejected" if result["rejected"] else "failed" if reason else "analysed"
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+        path.unlink()
+    assert outcomes.get("analysed", 0) > 0 and outcomes.get("rejected", 0) > 0, outcomes
 
 
 def bytes_read_by(path: Path, timeout_s: float) -> tuple[dict[str, Any], int]:

@@ -159,5 +159,5 @@ def write_crop(source: Path, target: Path, boxes_mm: Sequence[BoxMM | None]) -> 
                 if box is not None:
                     _crop_page(page, box, index)
             pdf.save(target)
-    except pikepdf.PdfError as exc:
+    except pikepdf.PikepdfError as exc:
         raise CropError(f"cannot crop {source.name}: {exc}") from exc

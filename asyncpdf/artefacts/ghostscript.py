@@ -129,7 +129,7 @@ def downsample(source: Path, target: Path, dpi: int, timeout_s: float) -> None:
             got = len(after.pages)
         with pikepdf.open(source) as before:
             expected = len(before.pages)
-    except pikepdf.PdfError as exc:
+    except pikepdf.PikepdfError as exc:
         raise GhostscriptError(f"ghostscript downsample: {exc}; gs said: {said}", 0, said) from exc
     if got != expected:
         raise GhostscriptError(
