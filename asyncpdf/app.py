@@ -43,7 +43,7 @@ async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
 
 async def _pool_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS].pool
-    app[POOL] = Pool(settings.workers, settings.job_timeout_s)
+    app[POOL] = Pool(settings.workers, settings.job_timeout_s, settings.worker_memory_mb)
     yield
     await asyncio.to_thread(app[POOL].close)
 

@@ -110,6 +110,8 @@ class Pool(_Model):
     workers: int = Field(2, ge=1, le=64)
     jobs: int = Field(4, ge=1, le=256)
     job_timeout_s: float = Field(120.0, gt=0)
+    #: Address space of each worker and its Ghostscript; None for no limit.
+    worker_memory_mb: int | None = Field(2048, ge=512)
 
 
 class MarkRule(_Model):

@@ -34,6 +34,10 @@ class WorkerCrashed(AsyncPdfError):
     """A pool worker died while working on the job."""
 
 
+class OutOfMemory(AsyncPdfError):
+    """The job's CPU work needed more memory than a pool worker may take."""
+
+
 class JobTimeout(AsyncPdfError):
     """The job's CPU work ran past the configured timeout."""
 

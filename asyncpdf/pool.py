@@ -1,7 +1,9 @@
 """The process pool for CPU work: a timeout per call, and a fresh pool after a crash or hang.
 
 Workers are spawned (not forked from the event loop's process) and ignore SIGINT so Ctrl-C
-reaches only the service, which then shuts the pool down in order.
+reaches only the service, which then shuts the pool down in order. Each may be given an
+address-space limit, which the Ghostscript it starts inherits: a small file that inflates to
+gigabytes (a decompression bomb) then fails its job instead of exhausting the machine.
 """
 
 from __future__ import annotations
@@ -11,26 +13,31 @@ import functools
 import logging
 import multiprocessing
 import os
+import resource
 import signal
 from collections.abc import Callable
 from concurrent.futures import BrokenExecutor, ProcessPoolExecutor
 from typing import Any, TypeVar
 
-from asyncpdf.errors import JobTimeout, WorkerCrashed
+from asyncpdf.errors import JobTimeout, OutOfMemory, WorkerCrashed
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 _TASKS_PER_CHILD = 100
 
 
-def _ignore_sigint() -> None:
+def _start_worker(memory_mb: int | None) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if memory_mb is not None:
+        limit = memory_mb << 20
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
 
 class Pool:
-    def __init__(self, workers: int, timeout_s: float) -> None:
+    def __init__(self, workers: int, timeout_s: float, memory_mb: int | None = None) -> None:
         self._workers = workers
         self._timeout_s = timeout_s
+        self._memory_mb = memory_mb
         self._executor = self._new_executor()
         self.replacements = 0
 
@@ -38,7 +45,8 @@ class Pool:
         return ProcessPoolExecutor(
             max_workers=workers or self._workers,
             mp_context=multiprocessing.get_context("spawn"),
-            initializer=_ignore_sigint,
+            initializer=_start_worker,
+            initargs=(self._memory_mb,),
             max_tasks_per_child=_TASKS_PER_CHILD,
         )
 
@@ -64,6 +72,11 @@ class Pool:
         except BrokenExecutor:
             self._discard(executor)
             raise
+        except MemoryError:
+            raise OutOfMemory(
+                f"needed more memory than a worker may take ({self._memory_mb} MB, "
+                "pool.worker_memory_mb in the config)"
+            ) from None
 
     async def run(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run `func(*args, **kwargs)` in a worker process, within the job timeout.

@@ -21,6 +21,10 @@ def hang() -> None:
     time.sleep(3600)
 
 
+def allocate(mb: int) -> int:
+    return len(bytearray(mb << 20))
+
+
 def slow_square(value: int) -> int:
     time.sleep(0.5)
     return value * value

@@ -8,9 +8,9 @@ import time
 
 import pytest
 
-from asyncpdf.errors import JobTimeout, WorkerCrashed
+from asyncpdf.errors import JobTimeout, OutOfMemory, WorkerCrashed
 from asyncpdf.pool import Pool
-from tests.pool_functions import crash, hang, slow_square
+from tests.pool_functions import allocate, crash, hang, slow_square
 
 
 @pytest.fixture
@@ -47,3 +47,15 @@ async def test_innocent_calls_survive_a_crash_beside_them(pool: Pool) -> None:
     with pytest.raises(WorkerCrashed):
         await pool.run(crash)
     assert await innocent == 49
+
+
+async def test_a_call_that_needs_too_much_memory_fails_alone() -> None:
+    pool = Pool(workers=1, timeout_s=10, memory_mb=512)
+    try:
+        assert await pool.run(allocate, 64) == 64 << 20
+        with pytest.raises(OutOfMemory, match="512 MB"):
+            await pool.run(allocate, 1024)
+        assert await pool.run(allocate, 64) == 64 << 20
+        assert pool.replacements == 0
+    finally:
+        await asyncio.to_thread(pool.close)

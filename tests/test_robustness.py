@@ -14,6 +14,7 @@ import os
 import random
 import signal
 import time
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -395,6 +396,32 @@ def test_mutated_signa_files_end_with_a_reason_never_an_exception(tmp_path: Path
         outcomes[outcome] = outcomes.get(outcome, 0) + 1
         path.unlink()
     assert outcomes.get("analysed", 0) > 0 and outcomes.get("rejected", 0) > 0, outcomes
+
+
+async def test_a_decompression_bomb_in_a_mark_stays_within_the_worker_memory_limit(
+    tmp_path: Path,
+) -> None:
+    """A 3 MB file whose paper mark inflates to 640 MB: with the workers limited to 512 MB the
+    mark is reported unreadable (without the limit it would be read, using over 1 GB), the
+    rest of the file is analysed, and the worker lives on."""
+    path = signa_file(tmp_path / "123_bomb_Leonov.pdf", pages=1)
+    with pikepdf.open(path, allow_overwriting_input=True) as pdf:
+        mark = pdf.pages[0].obj.Resources.XObject["/pssMO3_0"]
+        packer = zlib.compressobj(1)
+        spaces = b" " * (16 << 20)
+        bomb = [packer.compress(mark.read_bytes())]
+        bomb += [packer.compress(spaces) for _ in range(40)]
+        mark.write(b"".join([*bomb, packer.flush()]), filter=pikepdf.Name.FlateDecode)
+        pdf.save(path)
+    pool = Pool(workers=1, timeout_s=POOL_TIMEOUT_S, memory_mb=512)
+    try:
+        result = await pool.run(analyze_file, path, RULES, POOL_TIMEOUT_S)
+        assert not result["rejected"] and result["press"] == ["Speedmaster"]
+        assert result["marks"][0]["Paper"] == ""
+        assert any("marks partly unreadable" in w for w in result["warnings"])
+        assert await pool.run(pow, 2, 3) == 8 and pool.replacements == 0
+    finally:
+        await asyncio.to_thread(pool.close)
 
 
 def bytes_read_by(path: Path, timeout_s: float) -> tuple[dict[str, Any], int]:
