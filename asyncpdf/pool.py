@@ -73,10 +73,12 @@ class Pool:
             self._discard(executor)
             raise
         except MemoryError:
-            raise OutOfMemory(
-                f"needed more memory than a worker may take ({self._memory_mb} MB, "
-                "pool.worker_memory_mb in the config)"
-            ) from None
+            limit = (
+                f"a worker may take ({self._memory_mb} MB, pool.worker_memory_mb in the config)"
+                if self._memory_mb is not None
+                else "the machine has"
+            )
+            raise OutOfMemory(f"needed more memory than {limit}") from None
 
     async def run(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run `func(*args, **kwargs)` in a worker process, within the job timeout.
