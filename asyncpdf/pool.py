@@ -1,7 +1,8 @@
 """The process pool for CPU work: a timeout per call, and a fresh pool after a crash or hang.
 
-Workers are spawned (not forked from the event loop's process) and ignore SIGINT so Ctrl-C
-reaches only the service, which then shuts the pool down in order. Each may be given an
+Workers are spawned (not forked from the event loop's process), ignore SIGINT so Ctrl-C
+reaches only the service, which then shuts the pool down in order, and die with the service
+when it is killed outright. Each may be given an
 address-space limit, which the Ghostscript it starts inherits: a small file that inflates to
 gigabytes (a decompression bomb) then fails its job instead of exhausting the machine.
 """
@@ -20,13 +21,15 @@ from concurrent.futures import BrokenExecutor, ProcessPoolExecutor
 from typing import Any, TypeVar
 
 from asyncpdf.errors import JobTimeout, OutOfMemory, WorkerCrashed
+from asyncpdf.lifetime import die_with_parent
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 _TASKS_PER_CHILD = 100
 
 
-def _start_worker(memory_mb: int | None) -> None:
+def _start_worker(memory_mb: int | None, service_pid: int) -> None:
+    die_with_parent(service_pid)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if memory_mb is not None:
         limit = memory_mb << 20
@@ -46,7 +49,7 @@ class Pool:
             max_workers=workers or self._workers,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_start_worker,
-            initargs=(self._memory_mb,),
+            initargs=(self._memory_mb, os.getpid()),
             max_tasks_per_child=_TASKS_PER_CHILD,
         )
 

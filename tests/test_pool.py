@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -59,3 +63,49 @@ async def test_a_call_that_needs_too_much_memory_fails_alone() -> None:
         assert pool.replacements == 0
     finally:
         await asyncio.to_thread(pool.close)
+
+
+SERVICE = """
+import asyncio, os, sys, time
+from asyncpdf.pool import Pool
+
+async def main():
+    pool = Pool(workers=1, timeout_s=10)
+    print(await pool.run(os.getpid), flush=True)
+    time.sleep(60)
+
+if __name__ == "__main__":
+    asyncio.run(main())
+"""
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+
+
+def test_workers_die_with_a_service_that_is_killed_outright(tmp_path: Path) -> None:
+    """SIGKILL leaves the service no chance to stop its pool: the workers must not live on."""
+    script = tmp_path / "service.py"
+    script.write_text(SERVICE)
+    root = Path(__file__).resolve().parent.parent
+    service = subprocess.Popen(
+        [sys.executable, str(script)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(root)},
+    )
+    try:
+        assert service.stdout is not None
+        worker = int(service.stdout.readline())
+        assert alive(worker)
+    finally:
+        service.send_signal(signal.SIGKILL)
+        service.wait(timeout=10)
+    deadline = time.monotonic() + 10
+    while alive(worker) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not alive(worker), f"worker {worker} outlived the service"

@@ -8,10 +8,8 @@ page, so results are checked, not just exit codes.
 
 from __future__ import annotations
 
-import ctypes
 import re
 import shutil
-import signal
 import subprocess
 from pathlib import Path
 
@@ -19,6 +17,7 @@ import pikepdf
 
 from asyncpdf.artefacts.crop import MM_PER_PT
 from asyncpdf.errors import AsyncPdfError
+from asyncpdf.lifetime import die_with_parent
 
 INK_DPI = 150  # ink_cov resolution: a 50 mm square within 0.1 %; ~0.25 s per B1 plate
 _TAIL_CHARS = 600
@@ -48,18 +47,10 @@ def gs_path() -> str | None:
     return shutil.which("gs")
 
 
-_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
-
-
 def _tail(text: str) -> str:
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     joined = " | ".join(lines)
     return joined[-_TAIL_CHARS:]
-
-
-def _die_with_parent() -> None:
-    # The pool kills a worker that runs past the job timeout; its gs must not run on unowned.
-    ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def _run(what: str, source: Path, args: list[str], timeout_s: float) -> tuple[str, str]:
@@ -80,7 +71,8 @@ def _run(what: str, source: Path, args: list[str], timeout_s: float) -> tuple[st
             timeout=timeout_s,
             stdin=subprocess.DEVNULL,
             check=False,
-            preexec_fn=_die_with_parent,
+            # The pool kills a worker that runs past the job timeout: its gs must go with it.
+            preexec_fn=die_with_parent,
         )
     except subprocess.TimeoutExpired as exc:  # run() has killed and reaped gs by now
         raise GhostscriptError(f"ghostscript {what} timed out after {timeout_s:g} s") from exc
