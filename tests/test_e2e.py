@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import random
 import shutil
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ import aiohttp
 from asyncpdf.naming import parse_name, without_tag
 from asyncpdf.samples import SamplePage, make_samples, write_sample
 from tests.conftest import BUREAUS, Service, wait_for
+from tests.test_robustness import mutated
 
 TERMINAL = {"done", "failed", "rejected"}
 
@@ -160,4 +162,36 @@ async def test_health_ready_and_page(make_service, http) -> None:
         page = await response.text()
         assert response.status == 200 and "/static/app.js" in page and "http" not in page.lower()
     async with http.get(f"{service.url}/static/app.js") as response:
+        assert response.status == 200
+
+
+async def test_damaged_files_each_end_with_a_reason_and_are_kept(
+    make_service, http, tmp_path
+) -> None:
+    """Randomly damaged copies of a good plate through the whole service: every one ends done,
+    failed or rejected with a reason (never an internal error), each original is kept byte for
+    byte beside its reason, and the service stays ready."""
+    service = make_service()
+    await service.start()
+    (good,) = make_samples(tmp_path / "samples", count=1, seed=5)
+    rng = random.Random(5)
+    damaged = {
+        f"{100 + n}_damaged {n}_Leonov.pdf": mutated(good.read_bytes(), rng) for n in range(16)
+    }
+    for name, data in damaged.items():
+        (service.hotfolder / f"{name}.part").write_bytes(data)
+        (service.hotfolder / f"{name}.part").rename(service.hotfolder / name)
+    jobs = await wait_finished(http, service, len(damaged))
+
+    assert sorted(job["name"] for job in jobs) == sorted(damaged)
+    for job in jobs:
+        name = job["name"]
+        if job["state"] == "done":
+            assert (service.folder("done") / name).read_bytes() == damaged[name]
+            continue
+        assert job["error"] and "internal error" not in job["error"], job
+        assert (service.folder("error") / name).read_bytes() == damaged[name]
+        assert job["error"] in (service.folder("error") / f"{name}.error.txt").read_text()
+    assert {job["state"] for job in jobs} > {"rejected"}, "no damage was survivable"
+    async with http.get(f"{service.url}/readyz") as response:
         assert response.status == 200
