@@ -15,7 +15,7 @@ import aiohttp
 from asyncpdf.naming import parse_name, without_tag
 from asyncpdf.samples import SamplePage, make_samples, write_sample
 from tests.conftest import BUREAUS, Service, wait_for
-from tests.test_robustness import mutated
+from tests.damage import mutated
 
 TERMINAL = {"done", "failed", "rejected"}
 

@@ -28,6 +28,7 @@ from asyncpdf.detect import Rules
 from asyncpdf.errors import JobTimeout
 from asyncpdf.pool import Pool
 from asyncpdf.samples import SamplePage, signa_marks, write_sample
+from tests.damage import mutated
 
 ROOT = Path(__file__).resolve().parents[1]
 RULES = Rules.from_settings(load_settings(ROOT / "config.yaml"))
@@ -360,22 +361,6 @@ def test_page_tree_that_qpdf_cannot_flatten_is_rejected(tmp_path: Path) -> None:
 
 
 MUTATIONS = 200
-_SPLICES = (b"(", b")", b"<<", b">>", b"[", b"]", b"/", b" 0 R", b"\\", b"999999999 0 R", b"\xd0")
-
-
-def mutated(data: bytes, rng: random.Random) -> bytes:
-    """`data` with a few random byte changes, cuts and PDF tokens spliced in."""
-    out = bytearray(data)
-    for _ in range(rng.randint(1, 4)):
-        at = rng.randrange(len(out))
-        kind = rng.randrange(3)
-        if kind == 0:
-            out[at] = rng.randrange(256)
-        elif kind == 1:
-            del out[at : at + rng.randint(1, 40)]
-        else:
-            out[at:at] = rng.choice(_SPLICES)
-    return bytes(out)
 
 
 def test_mutated_signa_files_end_with_a_reason_never_an_exception(tmp_path: Path) -> None:
