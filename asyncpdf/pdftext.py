@@ -54,7 +54,7 @@ _T1_ENCODING_ENTRY = re.compile(rb"dup\s+(\d{1,3})\s*/([^\s/\[\]{}()<>%]+)\s+put
 #: What a name that is not UTF-8 is read as (see `name_text`).
 LEGACY_ENCODING = "cp1251"
 _NAME_ESCAPE = re.compile(rb"#([0-9A-Fa-f]{2})")
-_ReadErrors = (pikepdf.PikepdfError, KeyError, ValueError, TypeError, UnicodeDecodeError)
+_ReadErrors = (pikepdf.PikepdfError, KeyError, ValueError, TypeError)  # ValueError: codecs too
 ObjKey = tuple[int, int]
 
 

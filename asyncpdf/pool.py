@@ -2,9 +2,9 @@
 
 Workers are spawned (not forked from the event loop's process), ignore SIGINT so Ctrl-C
 reaches only the service, which then shuts the pool down in order, and die with the service
-when it is killed outright. Each may be given an
-address-space limit, which the Ghostscript it starts inherits: a small file that inflates to
-gigabytes (a decompression bomb) then fails its job instead of exhausting the machine.
+when it is killed outright. Each may be given an address-space limit, which the Ghostscript it
+starts inherits: a small file that inflates to gigabytes (a decompression bomb) then fails its
+job instead of exhausting the machine.
 """
 
 from __future__ import annotations
