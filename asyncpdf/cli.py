@@ -1,24 +1,34 @@
-"""`asyncpdf serve | analyze | check-config`, each with `--config PATH`."""
+"""`asyncpdf serve | analyze | check-config`, each with `--config PATH`.
+
+Exit codes: 0 ok; 1 a file was rejected or failed (analyze); 2 usage or configuration error;
+3 cannot start (another instance holds the data folder, or the port is taken).
+"""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import logging
+import os
+import signal
+import socket
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from asyncpdf.analysis import analyze_file
 from asyncpdf.config import Settings, load_settings
-from asyncpdf.detect import Rules
-from asyncpdf.errors import AsyncPdfError
+from asyncpdf.errors import EXIT_FAILED, EXIT_OK, AsyncPdfError, CannotStart
+from asyncpdf.pdf.analysis import analyze_file
+from asyncpdf.pdf.model import Analysis
 
 log = logging.getLogger("asyncpdf")
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="asyncpdf", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="asyncpdf", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--config", type=Path, default=Path("config.yaml"), help="config file")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -30,42 +40,69 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _serve(settings: Settings) -> int:
+def _bind(host: str, port: int) -> socket.socket:
+    """The listening socket, bound before the service touches anything."""
+    try:
+        sock = socket.create_server((host, port), reuse_port=False, backlog=128)
+    except OSError as exc:
+        raise CannotStart(
+            f"cannot listen on {host}:{port}: {os.strerror(exc.errno or 0)}; set another port with "
+            f"web.port in the config or ASYNCPDF_WEB__PORT"
+        ) from None
+    sock.setblocking(False)
+    return sock
+
+
+async def _serve(settings: Settings, config_path: Path) -> int:
     from aiohttp import web
 
-    from asyncpdf.app import create_app
+    from asyncpdf.web.app import ACCESS_LOGGER, create_app
 
-    web.run_app(
-        create_app(settings),
-        host=settings.web.host,
-        port=settings.web.port,
-        print=lambda text: log.info("%s", text.strip()),
+    sock = _bind(settings.web.host, settings.web.port)
+    runner = web.AppRunner(
+        create_app(settings, config_path=config_path), access_log_class=ACCESS_LOGGER
     )
-    return 0
+    try:
+        await runner.setup()
+        await web.SockSite(runner, sock).start()
+        host, port = sock.getsockname()[:2]
+        log.info("listening on http://%s:%d", host, port)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        await stop.wait()
+    finally:
+        await runner.cleanup()
+        sock.close()
+    return EXIT_OK
 
 
-def _describe(result: dict[str, object]) -> str:
-    if result["error"]:
-        return f"{result['file']}: {result['error']}"
+def _describe(result: Analysis) -> str:
+    if result.error:
+        return f"{result.file}: {result.error}"
     return (
-        f"{result['file']}: {result['pages']} page(s), {result['plates']} plate(s), "
-        f"plates {result['plate_sizes_mm']} mm, press {result['press']}, "
-        f"paper {result['paper_mm']} mm, bureau {result['bureau']}, "
-        f"order {result['order']} {result['order_name']!r}, creator {result['creator']!r}"
+        f"{result.file}: {len(result.pages)} page(s), {result.plates} plate(s), "
+        f"plates {[list(page.plate_mm) for page in result.pages]} mm, "
+        f"press {[page.press for page in result.pages]}, "
+        f"paper {[page.paper_mm for page in result.pages]} mm, bureau {result.bureau}, "
+        f"order {result.order} {result.order_name!r}, creator {result.creator!r}"
     )
 
 
 def _analyze(settings: Settings, files: Sequence[Path], as_json: bool) -> int:
-    rules = Rules.from_settings(settings)
-    status = 0
+    rules = settings.rules()
+    status = EXIT_OK
     for path in files:
         try:
             result = analyze_file(path, rules, settings.pool.job_timeout_s)
         except OSError as exc:
-            result = {"file": str(path), "error": f"cannot read: {exc.strerror or exc}"}
-        if result["error"]:
-            status = 1
-        print(json.dumps(result, ensure_ascii=False) if as_json else _describe(result))
+            result = Analysis(
+                file=str(path), size=0, error=f"cannot read: {exc.strerror or exc}", rejected=True
+            )
+        if result.error:
+            status = EXIT_FAILED
+        print(json.dumps(result.to_json(), ensure_ascii=False) if as_json else _describe(result))
     return status
 
 
@@ -81,10 +118,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"{args.config}: ok ({len(settings.presses)} presses, "
                 f"{len(settings.bureaus)} bureaus)"
             )
-            return 0
+            return EXIT_OK
         if args.command == "analyze":
             return _analyze(settings, args.files, args.json)
-        return _serve(settings)
+        return asyncio.run(_serve(settings, args.config.resolve()))
     except AsyncPdfError as exc:
         print(f"asyncpdf: {exc}", file=sys.stderr)
         return exc.exit_code

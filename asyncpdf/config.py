@@ -30,7 +30,9 @@ from pydantic_settings import (
     SettingsError,
 )
 
+from asyncpdf.delivery import schemes
 from asyncpdf.errors import ConfigError
+from asyncpdf.pdf.rules import PressSpec, Rules
 
 DEFAULT_IGNORE = (
     ".*",
@@ -40,7 +42,6 @@ DEFAULT_IGNORE = (
     "Thumbs.db",
     "desktop.ini",
 )
-SUPPORTED_SCHEMES = ("file",)
 MARK_GROUPS = frozenset({"press", "bureau", "paper_w", "paper_h"})
 TEMPLATE_FIELDS = frozenset(
     {"order", "name", "stem", "ext", "press", "plate_w", "plate_h", "plates", "inks_short"}
@@ -64,8 +65,8 @@ DEFAULT_MARK_RULES: tuple[dict[str, str], ...] = (
 
 def _check_target(value: str) -> str:
     scheme = urlsplit(value).scheme
-    if scheme not in SUPPORTED_SCHEMES:
-        raise ValueError(f"target scheme {scheme!r} is not supported (use {SUPPORTED_SCHEMES})")
+    if scheme not in schemes():
+        raise ValueError(f"target scheme {scheme!r} is not supported (use {schemes()})")
     return value
 
 
@@ -142,8 +143,13 @@ class Previews(_Model):
 
 
 class DeliverySettings(_Model):
-    attempts: int = Field(3, ge=1, le=20)
-    backoff_s: float = Field(2.0, ge=0)
+    #: Tries per delivery before it is `failed`; between them it waits in the database.
+    attempts: int = Field(8, ge=1, le=50)
+    #: Wait after the first failed try; doubled after each, with jitter, up to max_delay_s.
+    backoff_s: float = Field(5.0, ge=0)
+    max_delay_s: float = Field(300.0, ge=0)
+    #: Deliveries sent at once (bureau copies first).
+    parallel: int = Field(4, ge=1, le=64)
 
 
 class Press(_Model):
@@ -241,6 +247,18 @@ class Settings(BaseSettings):
 
     def press(self, name: str) -> Press | None:
         return next((p for p in self.presses if p.name.casefold() == name.casefold()), None)
+
+    def rules(self) -> Rules:
+        """The analysis rules, as plain data for the pool workers."""
+        return Rules(
+            presses=tuple(
+                PressSpec(p.name, p.plate_mm, p.plate_size_fallback) for p in self.presses
+            ),
+            bureaus=tuple(b.name for b in self.bureaus),
+            marks=tuple((rule.mark, rule.pattern) for rule in self.marks),
+            tolerance_mm=self.plate_tolerance_mm,
+            max_file_mb=self.max_file_mb,
+        )
 
 
 def _format_error(source: Path, error: ValidationError) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
-from asyncpdf.jobs import State
+from asyncpdf.jobs.lifecycle import DeliveryState, JobState
 
 STAGE_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
 
@@ -14,6 +14,12 @@ class Metrics:
         self.registry = CollectorRegistry()
         self.jobs = Gauge(
             "asyncpdf_jobs", "Jobs in the store by state", ["state"], registry=self.registry
+        )
+        self.deliveries = Gauge(
+            "asyncpdf_deliveries",
+            "Deliveries in the store by state",
+            ["state"],
+            registry=self.registry,
         )
         self.finished = Counter(
             "asyncpdf_jobs_finished",
@@ -40,9 +46,13 @@ class Metrics:
             registry=self.registry,
         )
 
-    def set_job_counts(self, counts: dict[State, int]) -> None:
+    def set_job_counts(self, counts: dict[JobState, int]) -> None:
         for state, count in counts.items():
             self.jobs.labels(state=state.value).set(count)
+
+    def set_delivery_counts(self, counts: dict[DeliveryState, int]) -> None:
+        for state, count in counts.items():
+            self.deliveries.labels(state=state.value).set(count)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -6,7 +6,7 @@ Generates Signa-like plate files into a temporary folder (4 to 8 pages, 4 proces
 and then a spot colour, 1 to 5 MB through incompressible filler images, both mark layouts, both
 kinds of font, a fixed seed), then times for every file, `--repeat` times each:
 
-- asyncpdf: ``asyncpdf.analysis.analyze_file`` in this process (steps 1-3 of the analysis, what
+- asyncpdf: ``asyncpdf.pdf.analysis.analyze_file`` in this process (steps 1-3 of the analysis, what
   the queue waits for before delivery can start);
 - baseline: the old tool's method (``baseline_oldtool.py``: ``file`` + ``pdfinfo`` subprocesses,
   pdfminer.six layout analysis of every page, pypdf for boxes and colorants);
@@ -34,11 +34,11 @@ from typing import Any
 import pikepdf
 from baseline_oldtool import analyze_oldtool
 
-from asyncpdf.analysis import COLORANTS, analyze_file
 from asyncpdf.config import load_settings
-from asyncpdf.detect import Rules
-from asyncpdf.marks import MARK_PREFIX, mark_name
-from asyncpdf.samples import (
+from asyncpdf.pdf.analysis import COLORANTS, analyze_file
+from asyncpdf.pdf.marks import MARK_PREFIX, mark_name
+from asyncpdf.pdf.model import Analysis
+from asyncpdf.testing.samples import (
     PAPERS,
     PRESSES,
     PROCESS_INKS,
@@ -123,14 +123,19 @@ def times_ms(func: Callable[[], Any], repeat: int) -> list[float]:
     return times
 
 
-def agree(ours: dict[str, Any], theirs: dict[str, Any]) -> list[str]:
+def agree(ours: Analysis, theirs: dict[str, Any]) -> list[str]:
     """Where asyncpdf and the baseline differ on what the comparison relies on."""
     problems = []
-    if ours["error"] or theirs["error"]:
-        problems.append(f"error: asyncpdf {ours['error']!r}, baseline {theirs['error']!r}")
-    for key in ("plates", "press", "bureau"):
-        if ours.get(key) != theirs.get(key):
-            problems.append(f"{key}: asyncpdf {ours.get(key)!r}, baseline {theirs.get(key)!r}")
+    if ours.error or theirs["error"]:
+        problems.append(f"error: asyncpdf {ours.error!r}, baseline {theirs['error']!r}")
+    found = {
+        "plates": ours.plates,
+        "press": [page.press for page in ours.pages],
+        "bureau": ours.bureau,
+    }
+    for key, value in found.items():
+        if value != theirs.get(key):
+            problems.append(f"{key}: asyncpdf {value!r}, baseline {theirs.get(key)!r}")
     return problems
 
 
@@ -157,7 +162,7 @@ def print_summary(medians: dict[str, float]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    rules = Rules.from_settings(load_settings(ROOT / "config.yaml"))
+    rules = load_settings(ROOT / "config.yaml").rules()
     wanted = frozenset(mark for mark, _ in rules.marks)
     methods: dict[str, Callable[[Path], Any]] = {
         "asyncpdf": lambda path: analyze_file(path, rules),

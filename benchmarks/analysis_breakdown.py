@@ -35,11 +35,10 @@ from unittest import mock
 import pikepdf
 from analysis import ROOT, floor, make_files, mark_objects, times_ms
 
-from asyncpdf import analysis
 from asyncpdf.config import load_settings
-from asyncpdf.detect import Rules
-from asyncpdf.marks import MARK_PREFIX
-from asyncpdf.pdftext import TextReader
+from asyncpdf.pdf import analysis
+from asyncpdf.pdf.marks import MARK_PREFIX
+from asyncpdf.pdf.text import TextReader
 
 
 def best_ms(func: Callable[[], Any], repeat: int) -> float:
@@ -58,8 +57,8 @@ def without(*parts: tuple[object, str, Any]) -> Iterator[None]:
 NO_GHOSTSCRIPT = (analysis, "_paper_from_content", lambda *args: None)
 NO_TEXT = (TextReader, "form_text", lambda self, form, resources=None: "")
 NO_MARKS = (analysis, "page_marks", lambda page, reader=None, only=None: {})
-NO_INKS = (analysis, "page_inks", lambda page: [])
-NO_SIZES = (analysis, "media_size_mm", lambda page: [1000.0, 700.0])
+NO_INKS = (analysis, "page_inks", lambda page: ())
+NO_SIZES = (analysis, "media_size_mm", lambda page: (1000.0, 700.0))
 
 VARIANTS: dict[str, Callable[[], AbstractContextManager[None]]] = {
     "asyncpdf": nullcontext,
@@ -125,7 +124,7 @@ def object_texts(path: Path) -> list[bytes]:
 
 
 def run(args: argparse.Namespace) -> None:
-    rules = Rules.from_settings(load_settings(ROOT / "config.yaml"))
+    rules = load_settings(ROOT / "config.yaml").rules()
     wanted = frozenset(mark for mark, _ in rules.marks)
     per_file: dict[str, list[float]] = {
         name: [] for name in ["floor", "objects", *VARIANTS, "python parse"]

@@ -28,8 +28,8 @@ from pdfminer.layout import LAParams, LTContainer, LTItem, LTTextContainer
 from pypdf import PdfReader
 from pypdf.generic import ArrayObject, DictionaryObject
 
-from asyncpdf.detect import Rules, detect_bureau, detect_press
-from asyncpdf.naming import find_bureau
+from asyncpdf.pdf.naming import find_bureau
+from asyncpdf.pdf.rules import Rules, detect_bureau, detect_press
 
 MM_PER_PT = 25.4 / 72
 _COLORANTS = ("/PieceInfo", "/HDAG_COLORANT", "/Private", "/HDAG_ColorantNames")

@@ -1,21 +1,24 @@
-"""Delivery targets by URL scheme. Each uploader streams from disk to a temporary name, then
-renames, so a reader at the target never sees half a file."""
+"""Delivery targets by URL scheme: a registry of uploaders behind one protocol
+(`base.Uploader`). Adding a scheme is one module and one entry in `UPLOADERS`; the config asks
+`schemes()` which targets it may accept."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from asyncpdf.delivery.local import deliver_file
+from asyncpdf.delivery.base import Delivered, Uploader
+from asyncpdf.delivery.local import FileUploader
 from asyncpdf.errors import DeliveryError
 
+UPLOADERS: Mapping[str, Uploader] = {"file": FileUploader()}
 
-@dataclass(frozen=True)
-class Delivered:
-    remote_name: str
-    bytes: int
-    seconds: float
+__all__ = ["UPLOADERS", "Delivered", "deliver", "in_folder", "redact", "schemes"]
+
+
+def schemes() -> tuple[str, ...]:
+    return tuple(UPLOADERS)
 
 
 def redact(url: str) -> str:
@@ -31,10 +34,10 @@ def redact(url: str) -> str:
 
 async def deliver(url: str, source: Path, remote_name: str) -> Delivered:
     scheme = urlsplit(url).scheme
-    if scheme == "file":
-        size, seconds = await deliver_file(url, source, remote_name)
-        return Delivered(remote_name=remote_name, bytes=size, seconds=seconds)
-    raise DeliveryError(f"no uploader for {scheme!r} targets")
+    uploader = UPLOADERS.get(scheme)
+    if uploader is None:
+        raise DeliveryError(f"no uploader for {scheme!r} targets (known: {', '.join(schemes())})")
+    return await uploader.upload(url, source, remote_name)
 
 
 def in_folder(url: str, folder: str) -> str:

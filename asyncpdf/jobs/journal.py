@@ -1,0 +1,62 @@
+"""Every change to a job goes through here: its state, its deliveries and its log lines are
+written in one transaction, and only once that has committed do the changes go out as events
+(and to the service log), so the page never shows what the database does not hold."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from asyncpdf.events import EventBus
+from asyncpdf.jobs.lifecycle import JobState
+from asyncpdf.jobs.records import LogLine
+from asyncpdf.store import Store
+
+log = logging.getLogger("asyncpdf.jobs")
+
+
+class Change:
+    """The writes of one transaction; `store` is there for the rest (analysis, deliveries)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.lines: list[LogLine] = []
+        self.jobs: set[int] = set()
+
+    async def log(self, job_id: int, message: str, level: str = "info") -> None:
+        self.lines.append(await self.store.log.add(job_id, level, message))
+
+    async def move(
+        self, job_id: int, current: JobState, new: JobState, *, error: str | None = None
+    ) -> None:
+        await self.store.jobs.move(job_id, current, new, error=error)
+        self.jobs.add(job_id)
+
+    def touched(self, job_id: int) -> None:
+        """The job changed in another way a page shows (a delivery, its analysis)."""
+        self.jobs.add(job_id)
+
+
+class Journal:
+    def __init__(self, store: Store, bus: EventBus) -> None:
+        self._store = store
+        self._bus = bus
+
+    @contextlib.asynccontextmanager
+    async def change(self) -> AsyncIterator[Change]:
+        change = Change(self._store)
+        async with self._store.transaction():
+            yield change
+        for line in change.lines:
+            log.log(
+                logging.getLevelName(line.level.upper()), "job %d: %s", line.job_id, line.message
+            )
+            self._bus.publish({"type": "log", **line.as_json()})
+        for job_id in sorted(change.jobs):
+            job = await self._store.jobs.header(job_id)
+            self._bus.publish({"type": "job", "job": job.as_json()})
+
+    async def log(self, job_id: int, message: str, level: str = "info") -> None:
+        async with self.change() as change:
+            await change.log(job_id, message, level)

@@ -1,0 +1,114 @@
+"""The lifecycle of jobs and deliveries: their states, the transitions allowed between them,
+and the decisions that follow from them (what is still to send, when to try again, when a job
+is finished). Pure: the store checks every state change here before its guarded update.
+
+    job:       received → queued → analysing → delivering → done
+                  │          │         │    ↘ rejected        ↘ failed
+                  └──────────┴─────────┴──→ failed
+    delivery:  pending → sending → sent
+                            ↓  ↑ ↘ failed
+                          waiting
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable, Mapping
+from enum import StrEnum
+
+from asyncpdf.errors import IllegalTransition
+
+_RANDOM = random.Random()
+
+
+class JobState(StrEnum):
+    RECEIVED = "received"
+    QUEUED = "queued"
+    ANALYSING = "analysing"
+    DELIVERING = "delivering"
+    DONE = "done"
+    FAILED = "failed"
+    REJECTED = "rejected"
+
+    @property
+    def terminal(self) -> bool:
+        return self in TERMINAL
+
+
+class DeliveryState(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    WAITING = "waiting"
+    SENT = "sent"
+    FAILED = "failed"
+
+    @property
+    def settled(self) -> bool:
+        return self in (DeliveryState.SENT, DeliveryState.FAILED)
+
+
+TERMINAL = frozenset({JobState.DONE, JobState.FAILED, JobState.REJECTED})
+UNFINISHED = tuple(s for s in JobState if s not in TERMINAL)
+
+JOB_TRANSITIONS: Mapping[JobState, frozenset[JobState]] = {
+    JobState.RECEIVED: frozenset({JobState.QUEUED, JobState.FAILED}),
+    # An interrupted analysis is queued again at start-up.
+    JobState.QUEUED: frozenset({JobState.ANALYSING, JobState.FAILED}),
+    JobState.ANALYSING: frozenset(
+        {JobState.QUEUED, JobState.DELIVERING, JobState.FAILED, JobState.REJECTED}
+    ),
+    JobState.DELIVERING: frozenset({JobState.DONE, JobState.FAILED}),
+    JobState.DONE: frozenset(),
+    JobState.FAILED: frozenset(),
+    JobState.REJECTED: frozenset(),
+}
+
+DELIVERY_TRANSITIONS: Mapping[DeliveryState, frozenset[DeliveryState]] = {
+    DeliveryState.PENDING: frozenset({DeliveryState.SENDING, DeliveryState.FAILED}),
+    # SENDING → PENDING: interrupted by a restart, the file goes again in full.
+    DeliveryState.SENDING: frozenset(
+        {DeliveryState.SENT, DeliveryState.WAITING, DeliveryState.FAILED, DeliveryState.PENDING}
+    ),
+    DeliveryState.WAITING: frozenset({DeliveryState.SENDING, DeliveryState.FAILED}),
+    DeliveryState.SENT: frozenset(),
+    DeliveryState.FAILED: frozenset(),
+}
+
+
+def check_job(current: JobState, new: JobState) -> None:
+    if new not in JOB_TRANSITIONS[current]:
+        raise IllegalTransition(f"a job cannot go from {current.value} to {new.value}")
+
+
+def check_delivery(current: DeliveryState, new: DeliveryState) -> None:
+    if new not in DELIVERY_TRANSITIONS[current]:
+        raise IllegalTransition(f"a delivery cannot go from {current.value} to {new.value}")
+
+
+def still_to_send(planned: Iterable[str], existing: Mapping[str, DeliveryState]) -> list[str]:
+    """The planned deliveries (by kind) that have no row yet: one already made, whatever its
+    state, is never planned again, so nothing is sent twice when a job resumes."""
+    return [kind for kind in planned if kind not in existing]
+
+
+def retry_delay(
+    attempt: int, base_s: float, max_s: float, rand: random.Random | None = None
+) -> float:
+    """Seconds to wait after failed attempt number `attempt` (1-based): exponential, capped at
+    `max_s`, with jitter so that deliveries failing together do not retry together."""
+    ceiling = min(max_s, base_s * 2.0 ** (attempt - 1))
+    jitter = (rand or _RANDOM).uniform(0, ceiling / 2)
+    return ceiling / 2 + jitter
+
+
+def job_outcome(
+    deliveries: Iterable[DeliveryState], previews_done: bool
+) -> tuple[JobState, int] | None:
+    """A delivering job's final state once nothing is left to do for it, with the number of
+    deliveries that finally failed; None while previews are being made or a delivery is still
+    pending, sending or waiting."""
+    states = list(deliveries)
+    if not previews_done or not all(state.settled for state in states):
+        return None
+    failed = sum(state is DeliveryState.FAILED for state in states)
+    return (JobState.FAILED if failed else JobState.DONE), failed

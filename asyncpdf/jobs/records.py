@@ -1,0 +1,74 @@
+"""The records the store hands out: a job (its header, or with its analysis and artefacts),
+one of its deliveries, one of its log lines."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from asyncpdf.jobs.lifecycle import DeliveryState, JobState
+from asyncpdf.pdf.model import Analysis, Artefacts
+
+
+@dataclass(frozen=True)
+class JobHeader:
+    """What lists, events and the spool need; cheap to read (no analysis to parse)."""
+
+    id: int
+    name: str
+    state: JobState
+    sha256: str | None
+    size: int | None
+    created_at: float
+    updated_at: float
+    finished_at: float | None
+    error: str | None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "state": self.state.value,
+            "sha256": self.sha256,
+            "size": self.size,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+            "finished_at": self.finished_at,
+            "error": self.error,
+        }
+
+
+@dataclass(frozen=True)
+class Job(JobHeader):
+    analysis: Analysis | None
+    artefacts: Artefacts | None
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One file to one target, and its receipt: where it went, how much, how long, how often."""
+
+    job_id: int
+    kind: str
+    target: str
+    state: DeliveryState
+    attempts: int
+    next_attempt_at: float | None
+    error: str | None
+    bytes: int | None
+    seconds: float | None
+    remote_name: str | None
+
+    def as_json(self) -> dict[str, Any]:
+        return {**asdict(self), "state": self.state.value}
+
+
+@dataclass(frozen=True)
+class LogLine:
+    job_id: int
+    ts: float
+    level: str
+    message: str
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)

@@ -1,0 +1,261 @@
+"""The job runner: claims settled files, feeds a bounded number of job tasks from an
+asyncio.Queue, and takes each job as far as it can go without waiting on a target: analysed,
+its bureau delivery handed to the scheduler at once, its previews made, its press deliveries
+handed on. A job ends when its last delivery has settled (`settle`), whoever settles it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+from asyncpdf.errors import AnalysisFailed, AsyncPdfError, NotFound, RejectedFile
+from asyncpdf.health import Health
+from asyncpdf.jobs import steps
+from asyncpdf.jobs.journal import Change, Journal
+from asyncpdf.jobs.lifecycle import (
+    UNFINISHED,
+    DeliveryState,
+    JobState,
+    job_outcome,
+    still_to_send,
+)
+from asyncpdf.jobs.records import Job, JobHeader
+from asyncpdf.jobs.spool import Spool
+from asyncpdf.metrics import Metrics
+from asyncpdf.pdf.model import Analysis, Artefacts
+from asyncpdf.store import Store
+
+log = logging.getLogger(__name__)
+SHUTDOWN_GRACE_S = 10.0
+
+
+class JobRunner:
+    def __init__(
+        self,
+        ctx: steps.Context,
+        store: Store,
+        journal: Journal,
+        spool: Spool,
+        metrics: Metrics,
+        wake_deliveries: Callable[[], None],
+    ) -> None:
+        self._ctx = ctx
+        self._settings = ctx.settings
+        self._store = store
+        self._journal = journal
+        self._spool = spool
+        self._metrics = metrics
+        self._wake_deliveries = wake_deliveries
+        self.queue: asyncio.Queue[int] = asyncio.Queue()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._busy: set[int] = set()
+        # Ending a job reads its deliveries, then writes: one at a time.
+        self._ending = asyncio.Lock()
+        self._stopping = False
+
+    async def claim(self, source: Path) -> int | None:
+        """Take a settled file from the hotfolder: one job, one atomic rename into the spool."""
+        async with self._journal.change() as change:
+            job_id = await change.store.jobs.create(source.name)
+            change.touched(job_id)
+        try:
+            await self._spool.claim(source, job_id)
+        except FileNotFoundError:
+            await self._end(job_id, JobState.FAILED, "the file disappeared before it was claimed")
+            return None
+        async with self._journal.change() as change:
+            await change.log(job_id, f"received {source.name!r}")
+            await change.move(job_id, JobState.RECEIVED, JobState.QUEUED)
+        await self.queue.put(job_id)
+        return job_id
+
+    async def recover(self) -> int:
+        """Resume every unfinished job and give every spool file exactly one job; return how
+        many jobs were resumed."""
+        async with self._store.transaction():
+            await self._store.deliveries.interrupted_to_pending()
+        jobs = await self._store.jobs.in_states(UNFINISHED)
+        for job in jobs:
+            await self._resume(job)
+        for job_id, path in await asyncio.to_thread(self._spool.entries):
+            owner = await self._owner(job_id, path)
+            if owner is None:
+                await self.claim(path)
+            elif owner.state.terminal:
+                await self._spool.release(owner)
+        return len(jobs)
+
+    async def _owner(self, job_id: int, path: Path) -> JobHeader | None:
+        try:
+            job = await self._store.jobs.header(job_id)
+        except NotFound:
+            return None
+        return job if job.name == path.name else None
+
+    async def _resume(self, job: JobHeader) -> None:
+        path = self._spool.path(job.id, job.name)
+        if job.state is JobState.RECEIVED and not path.exists():
+            hot = self._spool.hotfolder_path(job.name)
+            if hot.exists():
+                await self._spool.claim(hot, job.id)
+        if not path.exists():
+            await self._end(job.id, JobState.FAILED, "the file is missing from the spool")
+            return
+        async with self._journal.change() as change:
+            await change.log(job.id, f"resuming after restart (was {job.state.value})")
+            if job.state in (JobState.RECEIVED, JobState.ANALYSING):
+                await change.move(job.id, job.state, JobState.QUEUED)
+        await self.queue.put(job.id)
+
+    async def _process(self, job_id: int) -> None:
+        job = await self._store.jobs.get(job_id)
+        source = self._spool.path(job.id, job.name)
+        try:
+            if job.state is JobState.QUEUED:
+                job = await self._analyse(job, source)
+            if job.state is not JobState.DELIVERING or job.analysis is None:
+                return
+            if job.artefacts is None:
+                await self._previews(job, source, job.analysis)
+            else:
+                async with self._journal.change() as change:
+                    await self._plan(change, job, job.analysis, job.artefacts)
+            await self.settle(job.id)
+        except AsyncPdfError as exc:
+            await self._end(job_id, JobState(exc.outcome), str(exc))
+        except Exception as exc:
+            log.exception("job %d: internal error", job_id)
+            await self._end(job_id, JobState.FAILED, f"internal error: {exc!r}")
+
+    async def _analyse(self, job: Job, source: Path) -> Job:
+        """Analyse (unless a stop came after the analysis was saved); hand the original to the
+        bureau as soon as its route is known."""
+        async with self._journal.change() as change:
+            await change.move(job.id, JobState.QUEUED, JobState.ANALYSING)
+            await change.log(job.id, "analysing")
+        found = await steps.analyse(self._ctx, source) if job.analysis is None else None
+        analysis = found.analysis if found else job.analysis
+        assert analysis is not None
+        async with self._journal.change() as change:
+            if found:
+                await change.store.jobs.record_analysis(
+                    job.id, analysis, size=found.size, sha256=found.sha256
+                )
+                for warning in analysis.warnings:
+                    await change.log(job.id, warning, "warning")
+            if analysis.error is None:
+                await change.log(job.id, steps.summary(analysis))
+                await change.move(job.id, JobState.ANALYSING, JobState.DELIVERING)
+                await self._plan(change, job, analysis, None)
+        if analysis.rejected:
+            raise RejectedFile(analysis.error)
+        if analysis.error:
+            raise AnalysisFailed(analysis.error)
+        return await self._store.jobs.get(job.id)
+
+    async def _previews(self, job: Job, source: Path, analysis: Analysis) -> None:
+        artefacts = await steps.make_previews(self._ctx, job.id, source, analysis)
+        async with self._journal.change() as change:
+            await change.store.jobs.record_artefacts(job.id, artefacts)
+            for warning in artefacts.warnings:
+                await change.log(job.id, warning, "warning")
+            if coverage := steps.ink_summary(artefacts):
+                await change.log(job.id, coverage)
+            await self._plan(change, job, analysis, artefacts)
+
+    async def _plan(
+        self, change: Change, job: Job, analysis: Analysis, artefacts: Artefacts | None
+    ) -> None:
+        """Add the deliveries this job has not had yet; the scheduler sends them."""
+        plans = steps.plan_deliveries(
+            self._settings, job.name, self._spool.path(job.id, job.name), analysis, artefacts
+        )
+        existing = {d.kind: d.state for d in await change.store.deliveries.of_job(job.id)}
+        new = set(still_to_send([plan.kind for plan in plans], existing))
+        for plan in plans:
+            if plan.kind in new:
+                await change.store.deliveries.add(
+                    job.id, plan.kind, plan.shown_target, plan.remote_name
+                )
+        if new:
+            change.touched(job.id)
+            self._wake_deliveries()
+
+    async def settle(self, job_id: int) -> None:
+        """End a delivering job once its previews are made and every delivery has settled."""
+        async with self._ending:
+            job = await self._store.jobs.get(job_id)
+            if job.state is not JobState.DELIVERING:
+                return
+            deliveries = await self._store.deliveries.of_job(job_id)
+            outcome = job_outcome([d.state for d in deliveries], job.artefacts is not None)
+            if outcome is None:
+                return
+            state, _ = outcome
+            reason = "; ".join(
+                f"{d.kind}: {d.error}" for d in deliveries if d.state is DeliveryState.FAILED
+            )
+            await self._end_locked(job, state, reason or None)
+
+    async def _end(self, job_id: int, state: JobState, reason: str) -> None:
+        async with self._ending:
+            job = await self._store.jobs.header(job_id)
+            if not job.state.terminal:
+                await self._end_locked(job, state, reason)
+
+    async def _end_locked(self, job: JobHeader, state: JobState, reason: str | None) -> None:
+        # The store says where the file belongs; the move after it is redone at start-up if
+        # the process dies in between.
+        async with self._journal.change() as change:
+            await change.move(job.id, job.state, state, error=reason)
+        self._metrics.finished.labels(state=state.value).inc()
+        ended = await self._store.jobs.header(job.id)
+        kept = await self._spool.release(ended, reason)
+        if state is JobState.DONE:
+            await self._journal.log(job.id, "done")
+        else:
+            where = f"; file kept as {kept}" if kept else ""
+            await self._journal.log(job.id, f"{state.value}: {reason}{where}", "error")
+
+    async def _work(self) -> None:
+        while not self._stopping:
+            job_id = await self.queue.get()
+            self._busy.add(job_id)
+            try:
+                await self._process(job_id)
+            finally:
+                self._busy.discard(job_id)
+                self.queue.task_done()
+
+    def start(self) -> None:
+        self._tasks = [
+            asyncio.create_task(self._work(), name=f"job-task-{n}")
+            for n in range(self._settings.pool.jobs)
+        ]
+
+    def health(self) -> Health:
+        dead = sum(task.done() for task in self._tasks)
+        detail = (
+            f"{len(self._tasks) - dead} job tasks, {len(self._busy)} busy, "
+            f"{self.queue.qsize()} queued"
+        )
+        return Health(dead == 0 and bool(self._tasks), detail)
+
+    async def stop(self) -> None:
+        """Stop intake, give running jobs a bounded time, then cancel; they resume at start-up."""
+        self._stopping = True
+        waiting = [t for t in self._tasks if not t.done()]
+        if self._busy:
+            idle = asyncio.create_task(self._wait_idle())
+            await asyncio.wait([idle], timeout=SHUTDOWN_GRACE_S)
+            idle.cancel()
+        for task in waiting:
+            task.cancel()
+        await asyncio.gather(*waiting, return_exceptions=True)
+
+    async def _wait_idle(self) -> None:
+        while self._busy:
+            await asyncio.sleep(0.1)

@@ -1,0 +1,156 @@
+"""The delivery scheduler: one task that sends every due delivery, bureau copies first, a
+bounded number at a time. A failed attempt waits in the database (`waiting`, with its
+`next_attempt_at`: exponential backoff with jitter) instead of in a job task, so an FTP outage
+ties up nothing; after the last attempt the delivery is `failed`. Waiting deliveries are picked
+up again after a restart like any other.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+
+from asyncpdf.delivery import deliver
+from asyncpdf.errors import AsyncPdfError, DeliveryError
+from asyncpdf.health import Health
+from asyncpdf.jobs import steps
+from asyncpdf.jobs.journal import Journal
+from asyncpdf.jobs.lifecycle import DeliveryState, retry_delay
+from asyncpdf.jobs.records import Delivery
+from asyncpdf.store import Store
+
+log = logging.getLogger(__name__)
+# Floor for sleeping towards a due time, so clock rounding cannot make a busy loop.
+_MIN_SLEEP_S = 0.01
+
+PlanFor = Callable[[Delivery], Awaitable[steps.Plan]]
+
+
+class DeliveryScheduler:
+    def __init__(
+        self,
+        ctx: steps.Context,
+        store: Store,
+        journal: Journal,
+        plan_for: PlanFor,
+        settled: Callable[[int], Awaitable[None]],
+    ) -> None:
+        self._settings = ctx.settings.delivery
+        self._store = store
+        self._journal = journal
+        self._plan_for = plan_for
+        self._settled = settled
+        self._wake = asyncio.Event()
+        self._sending: set[asyncio.Task[None]] = set()
+        self._task: asyncio.Task[None] | None = None
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="delivery-scheduler")
+
+    async def stop(self) -> None:
+        """Stop sending; a delivery cut off is `sending` in the store and goes again in full
+        at the next start."""
+        tasks = [t for t in (self._task, *self._sending) if t is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    def health(self) -> Health:
+        if self._task is None or self._task.done():
+            return Health(False, "not running")
+        return Health(True, f"{len(self._sending)} sending")
+
+    async def _run(self) -> None:
+        while True:
+            self._wake.clear()
+            free = self._settings.parallel - len(self._sending)
+            if free > 0:
+                for delivery in await self._store.deliveries.due(time.time(), free):
+                    await self._start(delivery)
+            delay = await self._sleep_s()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(delay):
+                    await self._wake.wait()
+
+    async def _sleep_s(self) -> float | None:
+        if len(self._sending) >= self._settings.parallel:
+            return None  # woken when a slot frees
+        due_at = await self._store.deliveries.next_due_at()
+        return None if due_at is None else max(_MIN_SLEEP_S, due_at - time.time())
+
+    async def _start(self, delivery: Delivery) -> None:
+        async with self._store.transaction():
+            sending = await self._store.deliveries.move(
+                delivery, DeliveryState.SENDING, attempts=delivery.attempts + 1
+            )
+        task = asyncio.create_task(self._attempt(sending), name=f"deliver-{delivery.job_id}")
+        self._sending.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._sending.discard(task)
+        self.wake()
+
+    async def _attempt(self, delivery: Delivery) -> None:
+        job_id, kind = delivery.job_id, delivery.kind
+        try:
+            plan = await self._plan_for(delivery)
+            await self._journal.log(
+                job_id,
+                f"{kind}: sending {plan.remote_name!r} to {plan.shown_target} "
+                f"(attempt {delivery.attempts} of {self._settings.attempts})",
+            )
+            sent = await deliver(plan.url, plan.source, plan.remote_name)
+        except DeliveryError as exc:
+            await self._retry_or_fail(delivery, str(exc))
+        except AsyncPdfError as exc:
+            await self._fail(delivery, str(exc))
+        except Exception as exc:
+            log.exception("job %d: %s: internal error", job_id, kind)
+            await self._fail(delivery, f"internal error: {exc!r}")
+        else:
+            async with self._journal.change() as change:
+                await change.store.deliveries.move(
+                    delivery,
+                    DeliveryState.SENT,
+                    error=None,
+                    bytes=sent.bytes,
+                    seconds=sent.seconds,
+                    remote_name=sent.remote_name,
+                )
+                change.touched(job_id)
+                await change.log(
+                    job_id, f"{kind}: delivered {sent.bytes} bytes in {sent.seconds:.2f} s"
+                )
+        await self._settled(job_id)
+
+    async def _retry_or_fail(self, delivery: Delivery, reason: str) -> None:
+        if delivery.attempts >= self._settings.attempts:
+            await self._fail(delivery, f"{reason} (gave up after {delivery.attempts} attempts)")
+            return
+        delay = retry_delay(delivery.attempts, self._settings.backoff_s, self._settings.max_delay_s)
+        async with self._journal.change() as change:
+            await change.store.deliveries.move(
+                delivery,
+                DeliveryState.WAITING,
+                error=reason,
+                next_attempt_at=time.time() + delay,
+            )
+            change.touched(delivery.job_id)
+            await change.log(
+                delivery.job_id,
+                f"{delivery.kind}: {reason}; next attempt in {delay:.0f} s",
+                "warning",
+            )
+
+    async def _fail(self, delivery: Delivery, reason: str) -> None:
+        async with self._journal.change() as change:
+            await change.store.deliveries.move(delivery, DeliveryState.FAILED, error=reason)
+            change.touched(delivery.job_id)
+            await change.log(delivery.job_id, f"{delivery.kind}: failed: {reason}", "error")

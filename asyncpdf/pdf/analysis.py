@@ -1,0 +1,275 @@
+"""Analysis of one plate PDF: pure functions over a path, run in the process pool.
+
+Returns an `Analysis` (frozen, picklable), which crosses the process boundary and is stored and
+shown by the service as it is.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import NamedTuple
+
+import pikepdf
+
+from asyncpdf.errors import GhostscriptError
+from asyncpdf.pdf.ghostscript import content_bbox_mm, gs_path
+from asyncpdf.pdf.marks import page_marks
+from asyncpdf.pdf.model import Analysis, PageAnalysis, SizeMM
+from asyncpdf.pdf.naming import NameParts, parse_name
+from asyncpdf.pdf.rules import Rules, detect_bureau, detect_press, paper_from_marks, read_marks
+from asyncpdf.pdf.text import TextReader, name_text
+
+SIGNA_CREATOR = "PrinectSignaStation"
+MM_PER_PT = 25.4 / 72
+# qpdf's words for a file it had to rebuild: typically one cut off while being copied.
+_DAMAGE = ("file is damaged", "reconstruct")
+_MAX_NAMED = 10
+_CREATOR = pikepdf.NamePath.Info.Creator
+COLORANTS = pikepdf.NamePath.PieceInfo.HDAG_COLORANT.Private.HDAG_ColorantNames
+
+
+def _size_and_head(path: Path) -> tuple[int, bytes]:
+    # Readers accept junk before the header; 1 KiB is what Acrobat tolerates. A bare file
+    # descriptor costs a fifth of a Python file object, and this runs for every file.
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        return os.fstat(fd).st_size, os.pread(fd, 1024, 0)
+    finally:
+        os.close(fd)
+
+
+def media_size_mm(page: pikepdf.Page) -> SizeMM:
+    """The page's width and height as it is shown (after /Rotate), in mm to 0.1."""
+    box = pikepdf.Rectangle(page.mediabox)  # TypeError unless four numbers
+    width, height = box.width * MM_PER_PT, box.height * MM_PER_PT
+    obj = page.obj
+    if "/Rotate" in obj and int(obj.Rotate) % 180:
+        width, height = height, width
+    return (round(width, 1), round(height, 1))
+
+
+def plate_size(media_mm: Sequence[float]) -> tuple[int, int]:
+    """The plate's size in whole mm, longer side first (a plate's width is its longer side)."""
+    short, long = sorted(round(side) for side in media_mm)
+    return (long, short)
+
+
+def ink_name(raw: object) -> str:
+    text = name_text(raw) or str(raw)
+    return text.removeprefix("/").replace("#20", " ").strip()
+
+
+def page_inks(page: pikepdf.Page) -> tuple[str, ...]:
+    """Colorant names Signa writes into the page's PieceInfo (they survive an Acrobat re-save)."""
+    names = page.obj.get(COLORANTS)
+    if not isinstance(names, pikepdf.Array):
+        return ()
+    return tuple(ink_name(item) for item in names.as_list())
+
+
+def _creator(pdf: pikepdf.Pdf) -> str | None:
+    # Not pdf.docinfo: that builds an /Info dictionary where there is none, at 20 µs a file.
+    value = pdf.trailer.get(_CREATOR)
+    if isinstance(value, pikepdf.Name):
+        return name_text(value)
+    return str(value) if isinstance(value, pikepdf.String) else None
+
+
+class _Reading:
+    """What is learnt about the file while it is read; frozen into an `Analysis` at the end."""
+
+    def __init__(self, path: Path, parts: NameParts, size: int) -> None:
+        self.base = Analysis(
+            file=path.name, size=size, order=parts.order, order_name=parts.order_name
+        )
+        self.pages: list[PageAnalysis] = []
+        self.warnings: list[str] = []
+        self.creator: str | None = None
+        self.bureau: str | None = None
+
+    def result(self, *, error: str | None = None, rejected: bool = False) -> Analysis:
+        return replace(
+            self.base,
+            creator=self.creator,
+            is_signa=bool(self.creator and SIGNA_CREATOR in self.creator),
+            pages=tuple(self.pages),
+            bureau=self.bureau,
+            warnings=tuple(self.warnings),
+            error=error,
+            rejected=rejected,
+        )
+
+
+def analyze_file(path: Path, rules: Rules, timeout_s: float = 60) -> Analysis:
+    """Analyse one file. Never raises for bad input: the reason goes into `error`.
+
+    `rejected` says the file is not a PDF we can read at all; an `error` without it says what
+    the delivery needs and could not be found (press, bureau).
+    """
+    parts = parse_name(path.name, rules.bureaus)
+    size, head = _size_and_head(path)
+    reading = _Reading(path, parts, size)
+    if size == 0:
+        return reading.result(error="empty file (0 bytes)", rejected=True)
+    if size > rules.max_file_bytes:
+        return reading.result(
+            error=f"too large: {size / 2**20:.0f} MB (the limit is {rules.max_file_mb:g} MB)",
+            rejected=True,
+        )
+    if not path.name.lower().endswith(".pdf"):
+        return reading.result(
+            error=f"not a PDF: the name {path.name!r} does not end in .pdf", rejected=True
+        )
+    if b"%PDF-" not in head:
+        return reading.result(error="not a PDF: no %PDF- header in the first 1 KiB", rejected=True)
+    reading.base = replace(reading.base, is_pdf=True)
+    try:
+        with pikepdf.open(path) as pdf:
+            restricted = pdf.is_encrypted
+            _read_structure(pdf, reading, rules, parts.bureau)
+            damage = [w for w in pdf.get_warnings() if any(word in w for word in _DAMAGE)]
+    except pikepdf.PasswordError:
+        return reading.result(error="encrypted PDF: it needs a password to open", rejected=True)
+    except (pikepdf.PikepdfError, RecursionError, ValueError, TypeError) as exc:
+        return reading.result(
+            error=f"unreadable PDF: {_without_path(str(exc), path)}", rejected=True
+        )
+    if restricted:
+        # It opens without a password, but its permissions may forbid printing: a RIP at the
+        # bureau can refuse it, which is worse to find out at the platesetter.
+        return reading.result(
+            error="encrypted PDF: it has an owner password (security settings); "
+            "save it again without security",
+            rejected=True,
+        )
+    if damage:
+        return reading.result(
+            error="damaged PDF: it had to be repaired to be read, so it is probably incomplete "
+            "(cut off while copying?); save it again",
+            rejected=True,
+        )
+    if not reading.pages:
+        return reading.result(error="PDF has no pages", rejected=True)
+    if not (reading.creator and SIGNA_CREATOR in reading.creator):
+        reading.warnings.append(f"not made by Signa Station (Creator: {reading.creator or 'none'})")
+    if any(page.paper_mm is None for page in reading.pages):
+        _paper_from_content(path, reading, timeout_s)
+    return reading.result(error=_missing(reading, rules, path.name))
+
+
+class _PageFacts(NamedTuple):
+    press: str | None
+    paper: SizeMM | None
+    bureau: str | None
+
+
+def _page_facts(
+    marks: dict[str, str], plate: Sequence[int], rules: Rules, warnings: list[str]
+) -> _PageFacts:
+    found = read_marks(marks, rules)
+    return _PageFacts(
+        detect_press(found.get("press"), plate, rules, warnings),
+        paper_from_marks(found),
+        found.get("bureau"),
+    )
+
+
+def _read_structure(
+    pdf: pikepdf.Pdf, reading: _Reading, rules: Rules, bureau_in_name: str | None
+) -> None:
+    reading.creator = _creator(pdf)
+    warnings = reading.warnings
+    marked_bureaus: list[str] = []
+    reader = TextReader()
+    wanted = [mark for mark, _ in rules.marks]
+    # Pages for one press carry the same marks: each distinct page is judged (and warned
+    # about) once, which matters for a file of thousands of pages.
+    judged: dict[tuple[object, ...], _PageFacts] = {}
+    for page in pdf.pages:
+        media = media_size_mm(page)
+        plate = plate_size(media)
+        marks = page_marks(page, reader=reader, only=wanted)
+        key = (*plate, *marks.items())
+        facts = judged.get(key)
+        if facts is None:
+            facts = judged[key] = _page_facts(marks, plate, rules, warnings)
+        reading.pages.append(
+            PageAnalysis(
+                media_mm=media,
+                plate_mm=plate,
+                inks=page_inks(page),
+                marks=tuple(marks.items()),
+                press=facts.press,
+                paper_mm=facts.paper,
+                paper_from="mark" if facts.paper else None,
+            )
+        )
+        if facts.bureau:
+            marked_bureaus.append(facts.bureau)
+    if reader.unreadable:
+        fonts = ", ".join(sorted(reader.unreadable))
+        warnings.append(f"mark text in font(s) {fonts} cannot be read (no ToUnicode map)")
+    if reader.problems:
+        problems = [_without_path(problem, pdf.filename) for problem in reader.problems]
+        warnings.append(f"marks partly unreadable: {_listed(problems)}")
+    reading.bureau = detect_bureau(
+        list(dict.fromkeys(marked_bureaus)), bureau_in_name, rules, warnings
+    )
+
+
+def _paper_from_content(path: Path, reading: _Reading, timeout_s: float) -> None:
+    """Pages without a paper mark (lost on re-save): the bounding box of what they draw."""
+    if gs_path() is None:
+        reading.warnings.append("no paper size mark and ghostscript not installed: no paper size")
+        return
+    try:
+        boxes = content_bbox_mm(path, timeout_s)
+    except GhostscriptError as exc:
+        reading.warnings.append(f"could not measure the content box: {exc}")
+        return
+    # One entry per page, whatever Ghostscript reported.
+    boxes = [*boxes[: len(reading.pages)], *[None] * (len(reading.pages) - len(boxes))]
+    for index, (page, box) in enumerate(zip(reading.pages, boxes, strict=True)):
+        page = replace(page, content_box_mm=box)
+        if page.paper_mm is None and box:
+            paper = (round(box[2] - box[0], 1), round(box[3] - box[1], 1))
+            page = replace(page, paper_mm=paper, paper_from="content")
+        reading.pages[index] = page
+
+
+def _without_path(message: str, path: Path | str) -> str:
+    # qpdf names the file by its path in the spool, which tells the operator nothing.
+    return message.replace(f"{path}: ", "").replace(str(path), "the file")
+
+
+def _listed(items: Sequence[object]) -> str:
+    shown = ", ".join(str(item) for item in items[:_MAX_NAMED])
+    more = len(items) - _MAX_NAMED
+    return f"{shown} and {more} more" if more > 0 else shown
+
+
+def _missing(reading: _Reading, rules: Rules, file_name: str) -> str | None:
+    problems = []
+    by_plate: dict[tuple[int, ...], list[int]] = {}
+    for index, page in enumerate(reading.pages):
+        if page.press is None:
+            by_plate.setdefault(tuple(page.plate_mm), []).append(index + 1)
+    if by_plate:
+        tried = ", ".join(
+            f"{p.name} {p.plate_mm[0]:g}x{p.plate_mm[1]:g}" for p in rules.presses if p.fallback
+        )
+        for plate, pages in by_plate.items():
+            label = "page" if len(pages) == 1 else "pages"
+            problems.append(
+                f"no press for {label} {_listed(pages)}: no Machine mark naming a configured "
+                f"press, and the plate {list(plate)} mm matches none of [{tried}]"
+            )
+    if reading.bureau is None:
+        problems.append(
+            f"no bureau found: no mark names one, and no '_'-separated part of "
+            f"{file_name!r} is one of {list(rules.bureaus)}"
+        )
+    return "; ".join(problems) or None

@@ -1,0 +1,153 @@
+"""Ghostscript (Debian's ``gs``) for preview downsampling, ink coverage and content boxes.
+
+Each call runs one ``gs`` subprocess with ``-dSAFER`` and a timeout; on a timeout the process
+is killed. Failures raise ``GhostscriptError`` carrying the exit code and the tail of what
+Ghostscript said. Ghostscript repairs damaged PDFs and may then exit 0 having processed no
+page, so results are checked, not just exit codes.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pikepdf
+
+from asyncpdf.errors import GhostscriptError
+from asyncpdf.lifetime import die_with_parent
+from asyncpdf.pdf.crop import MM_PER_PT
+
+INK_DPI = 150  # ink_cov resolution: a 50 mm square within 0.1 %; ~0.25 s per B1 plate
+_TAIL_CHARS = 600
+_BASE = ["-dNOPAUSE", "-dBATCH", "-dSAFER", "-dQUIET"]
+# ink_cov prints one line per page: C M Y K percentages, then "CMYK OK".
+_INK_LINE = re.compile(r"^\s*([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+CMYK OK\s*$", re.M)
+_BBOX_LINE = re.compile(
+    r"^%%HiResBoundingBox:\s*([-\d.]+)\s+([-\d.]+)\s+([-\d.]+)\s+([-\d.]+)", re.M
+)
+
+
+def gs_path() -> str | None:
+    """Ghostscript's executable on PATH, or None where it is not installed."""
+    return shutil.which("gs")
+
+
+def _tail(text: str) -> str:
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    joined = " | ".join(lines)
+    return joined[-_TAIL_CHARS:]
+
+
+def _run(what: str, source: Path, args: list[str], timeout_s: float) -> tuple[str, str]:
+    """Run gs on ``source``; return (stdout, stderr) or raise GhostscriptError."""
+    # Ghostscript runs anything that is not a PDF as PostScript: never hand it one.
+    with source.open("rb") as stream:
+        if b"%PDF-" not in stream.read(1024):
+            raise GhostscriptError(f"ghostscript {what}: {source.name} is not a PDF")
+    exe = gs_path()
+    if exe is None:
+        raise GhostscriptError(f"ghostscript {what}: gs is not installed")
+    # An absolute path cannot be mistaken for an option (a name starting with "-").
+    command = [exe, *_BASE, *args, str(source.absolute())]
+    try:
+        done = subprocess.run(
+            command,
+            capture_output=True,
+            timeout=timeout_s,
+            stdin=subprocess.DEVNULL,
+            check=False,
+            # The pool kills a worker that runs past the job timeout: its gs must go with it.
+            preexec_fn=die_with_parent,
+        )
+    except subprocess.TimeoutExpired as exc:  # run() has killed and reaped gs by now
+        raise GhostscriptError(f"ghostscript {what} timed out after {timeout_s:g} s") from exc
+    stdout = done.stdout.decode("utf-8", "replace")
+    stderr = done.stderr.decode("utf-8", "replace")
+    if done.returncode != 0:
+        said = _tail(stderr + "\n" + stdout)
+        raise GhostscriptError(
+            f"ghostscript {what} failed (exit {done.returncode}): {said}", done.returncode, said
+        )
+    return stdout, stderr
+
+
+def _no_pages(what: str, stdout: str, stderr: str) -> GhostscriptError:
+    said = _tail(stderr + "\n" + stdout)
+    return GhostscriptError(f"ghostscript {what} processed no page: {said}", 0, said)
+
+
+def _output_name(path: Path) -> str:
+    # gs expands %d-style templates in output file names; a literal % must be doubled.
+    return str(path).replace("%", "%%")
+
+
+def downsample(source: Path, target: Path, dpi: int, timeout_s: float) -> None:
+    """Rewrite ``source`` to ``target`` with images downsampled to ``dpi``.
+
+    CMYK and spot colours are left as they are; page boxes follow the CropBox.
+    """
+    args = ["-sDEVICE=pdfwrite", "-dUseCropBox", "-sColorConversionStrategy=LeaveColorUnchanged"]
+    for kind in ("Color", "Gray", "Mono"):
+        args += [
+            f"-dDownsample{kind}Images=true",
+            f"-d{kind}ImageResolution={int(dpi)}",
+            f"-d{kind}ImageDownsampleThreshold=1.0",
+        ]
+        if kind != "Mono":  # bicubic would turn 1-bit images grey; gs subsamples those
+            args.append(f"-d{kind}ImageDownsampleType=/Bicubic")
+    args.append(f"-sOutputFile={_output_name(target)}")
+    stdout, stderr = _run("downsample", source, args, timeout_s)
+    said = _tail(stderr + "\n" + stdout)
+    # A file gs could not read still yields exit 0 and no output (or an empty PDF).
+    if not target.is_file() or target.stat().st_size == 0:
+        raise GhostscriptError(f"ghostscript downsample wrote nothing: {said}", 0, said)
+    try:
+        with pikepdf.open(target) as after:
+            got = len(after.pages)
+        with pikepdf.open(source) as before:
+            expected = len(before.pages)
+    except pikepdf.PikepdfError as exc:
+        raise GhostscriptError(f"ghostscript downsample: {exc}; gs said: {said}", 0, said) from exc
+    if got != expected:
+        raise GhostscriptError(
+            f"ghostscript downsample wrote {got} of {expected} pages: {said}", 0, said
+        )
+
+
+def ink_coverage(source: Path, timeout_s: float) -> list[dict[str, float]]:
+    """Ink coverage per page as {"C", "M", "Y", "K"} percentages 0-100 (2 decimals).
+
+    Uses the ``ink_cov`` device, which weighs each pixel by its tint (a 50 % cyan page is 50 %),
+    i.e. the prepress meaning of coverage; ``inkcov`` would count any touched pixel as 100 %.
+    Spot colours count through their CMYK alternate.
+    """
+    args = ["-sDEVICE=ink_cov", f"-r{INK_DPI}", "-o", "-"]
+    stdout, stderr = _run("ink coverage", source, args, timeout_s)
+    pages = [
+        {ink: round(float(value), 2) for ink, value in zip("CMYK", match.groups(), strict=True)}
+        for match in _INK_LINE.finditer(stdout)
+    ]
+    if not pages:
+        raise _no_pages("ink coverage", stdout, stderr)
+    return pages
+
+
+def content_bbox_mm(
+    source: Path, timeout_s: float
+) -> list[tuple[float, float, float, float] | None]:
+    """The box around everything drawn on each page, in mm from the MediaBox's lower-left.
+
+    Like Ghostscript itself, boxes are in the page as shown (after /Rotate) and clipped to the
+    page; ``None`` for a page that draws nothing.
+    """
+    stdout, stderr = _run("bbox", source, ["-sDEVICE=bbox"], timeout_s)
+    boxes: list[tuple[float, float, float, float] | None] = []
+    for match in _BBOX_LINE.finditer(stderr):
+        x0, y0, x1, y1 = (float(v) * MM_PER_PT for v in match.groups())
+        empty = x1 <= x0 or y1 <= y0
+        boxes.append(None if empty else (round(x0, 2), round(y0, 2), round(x1, 2), round(y1, 2)))
+    if not boxes:
+        raise _no_pages("bbox", stdout, stderr)
+    return boxes

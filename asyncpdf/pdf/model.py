@@ -1,0 +1,253 @@
+"""The typed records a job's PDF work produces: the analysis (file and pages) and the
+artefacts (preview, proof, thumbnail, ink coverage).
+
+They are frozen, cross the process-pool boundary by pickling, and are stored as JSON beside a
+schema version; `from_json` reads every version ever stored. Nothing else reads them by key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from asyncpdf.errors import AsyncPdfError
+
+ANALYSIS_VERSION = 2
+BoxMM = tuple[float, float, float, float]
+SizeMM = tuple[float, float]
+
+
+def _pair(value: Sequence[float] | None) -> SizeMM | None:
+    return (float(value[0]), float(value[1])) if value else None
+
+
+def _box(value: Sequence[float] | None) -> BoxMM | None:
+    return (float(value[0]), float(value[1]), float(value[2]), float(value[3])) if value else None
+
+
+@dataclass(frozen=True)
+class PageAnalysis:
+    """One page: one plate set ("complect") for one press."""
+
+    media_mm: SizeMM
+    #: Whole mm, longer side first.
+    plate_mm: tuple[int, int]
+    inks: tuple[str, ...] = ()
+    #: Every Signa mark read on the page: (name, text), in drawing order.
+    marks: tuple[tuple[str, str], ...] = ()
+    press: str | None = None
+    paper_mm: SizeMM | None = None
+    #: "mark" or "content" (the content's bounding box), None without a paper size.
+    paper_from: str | None = None
+    content_box_mm: BoxMM | None = None
+
+    @property
+    def plates(self) -> int:
+        return len(self.inks)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "media_mm": list(self.media_mm),
+            "plate_mm": list(self.plate_mm),
+            "inks": list(self.inks),
+            "plates": self.plates,
+            "marks": dict(self.marks),
+            "press": self.press,
+            "paper_mm": list(self.paper_mm) if self.paper_mm else None,
+            "paper_from": self.paper_from,
+            "content_box_mm": list(self.content_box_mm) if self.content_box_mm else None,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> PageAnalysis:
+        media = _pair(data["media_mm"])
+        assert media is not None
+        return cls(
+            media_mm=media,
+            plate_mm=(int(data["plate_mm"][0]), int(data["plate_mm"][1])),
+            inks=tuple(data.get("inks") or ()),
+            marks=tuple((str(k), str(v)) for k, v in (data.get("marks") or {}).items()),
+            press=data.get("press"),
+            paper_mm=_pair(data.get("paper_mm")),
+            paper_from=data.get("paper_from"),
+            content_box_mm=_box(data.get("content_box_mm")),
+        )
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """What one file is: its pages, its press(es) and bureau, and what went wrong."""
+
+    file: str
+    size: int
+    order: str | None = None
+    order_name: str = ""
+    is_pdf: bool = False
+    creator: str | None = None
+    is_signa: bool = False
+    pages: tuple[PageAnalysis, ...] = ()
+    bureau: str | None = None
+    warnings: tuple[str, ...] = ()
+    #: Why the file cannot go on to delivery; None when it can.
+    error: str | None = None
+    #: The file is not a PDF that can be read at all (as opposed to lacking a press/bureau).
+    rejected: bool = False
+
+    @property
+    def plates(self) -> int:
+        return sum(page.plates for page in self.pages)
+
+    @property
+    def presses(self) -> tuple[str, ...]:
+        """The presses the pages are for, in page order, each once."""
+        return tuple(dict.fromkeys(page.press for page in self.pages if page.press))
+
+    @property
+    def pages_by_press(self) -> dict[str, list[int]]:
+        """0-based page numbers per press, in page order."""
+        found: dict[str, list[int]] = {}
+        for index, page in enumerate(self.pages):
+            if page.press:
+                found.setdefault(page.press, []).append(index)
+        return found
+
+    @property
+    def inks(self) -> tuple[str, ...]:
+        """Every ink of every page, in order, each once."""
+        return tuple(dict.fromkeys(ink for page in self.pages for ink in page.inks))
+
+    def with_warnings(self, *more: str) -> Analysis:
+        return replace(self, warnings=(*self.warnings, *more))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "file": self.file,
+            "size": self.size,
+            "order": self.order,
+            "order_name": self.order_name,
+            "is_pdf": self.is_pdf,
+            "creator": self.creator,
+            "is_signa": self.is_signa,
+            "page_count": len(self.pages),
+            "plates": self.plates,
+            "presses": list(self.presses),
+            "bureau": self.bureau,
+            "pages": [page.to_json() for page in self.pages],
+            "warnings": list(self.warnings),
+            "error": self.error,
+            "rejected": self.rejected,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any], version: int = ANALYSIS_VERSION) -> Analysis:
+        if version == 1:
+            data = _pages_from_v1(data)
+        elif version != ANALYSIS_VERSION:
+            raise AsyncPdfError(f"analysis schema version {version} is newer than this asyncpdf")
+        return cls(
+            file=data["file"],
+            size=int(data.get("size") or 0),
+            order=data.get("order"),
+            order_name=data.get("order_name") or "",
+            is_pdf=bool(data.get("is_pdf")),
+            creator=data.get("creator"),
+            is_signa=bool(data.get("is_signa")),
+            pages=tuple(PageAnalysis.from_json(page) for page in data.get("pages") or ()),
+            bureau=data.get("bureau"),
+            warnings=tuple(data.get("warnings") or ()),
+            error=data.get("error"),
+            rejected=bool(data.get("rejected")),
+        )
+
+
+def _pages_from_v1(data: Mapping[str, Any]) -> dict[str, Any]:
+    """Version 1 kept one list per page field side by side (and, in `artefacts`, the previews)."""
+    count = len(data.get("media_mm") or ())
+
+    def column(key: str) -> list[Any]:
+        values = list(data.get(key) or ())
+        return values + [None] * (count - len(values))
+
+    rows = zip(
+        *(column(k) for k in ("media_mm", "plate_sizes_mm", "inks", "marks", "press")),
+        *(column(k) for k in ("paper_mm", "paper_from", "content_box_mm")),
+        strict=True,
+    )
+    pages = [
+        {
+            "media_mm": media,
+            "plate_mm": plate,
+            "inks": inks,
+            "marks": marks,
+            "press": press,
+            "paper_mm": paper,
+            "paper_from": paper_from,
+            "content_box_mm": content,
+        }
+        for media, plate, inks, marks, press, paper, paper_from, content in rows
+    ]
+    return {**data, "pages": pages}
+
+
+@dataclass(frozen=True)
+class Artefacts:
+    """What the preview step made for a job, in `dir`; file names are relative to it.
+
+    `preview` is None when no preview could be made (the reason is among the warnings).
+    """
+
+    dir: str
+    preview: str | None = None
+    #: press → its own preview, when one file carries plates for several presses.
+    press_previews: Mapping[str, str] = field(default_factory=dict)
+    proof: str | None = None
+    thumb: str | None = None
+    preview_bytes: int = 0
+    proof_px: tuple[int, int] | None = None
+    thumb_px: tuple[int, int] | None = None
+    #: Per page: ink → coverage %, None where it was not measured.
+    ink_coverage: tuple[Mapping[str, float], ...] | None = None
+    warnings: tuple[str, ...] = ()
+
+    def preview_for(self, press: str) -> str | None:
+        return self.press_previews.get(press, self.preview)
+
+    def with_warnings(self, *more: str) -> Artefacts:
+        return replace(self, warnings=(*more, *self.warnings))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "dir": self.dir,
+            "preview": self.preview,
+            "press_previews": dict(self.press_previews),
+            "proof": self.proof,
+            "thumb": self.thumb,
+            "preview_bytes": self.preview_bytes,
+            "proof_px": list(self.proof_px) if self.proof_px else None,
+            "thumb_px": list(self.thumb_px) if self.thumb_px else None,
+            "ink_coverage": [dict(page) for page in self.ink_coverage]
+            if self.ink_coverage is not None
+            else None,
+            "warnings": list(self.warnings),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Artefacts:
+        def pixels(key: str) -> tuple[int, int] | None:
+            value = data.get(key)
+            return (int(value[0]), int(value[1])) if value else None
+
+        coverage = data.get("ink_coverage")
+        return cls(
+            dir=data.get("dir") or "",
+            preview=data.get("preview"),
+            press_previews=dict(data.get("press_previews") or {}),
+            proof=data.get("proof"),
+            thumb=data.get("thumb"),
+            preview_bytes=int(data.get("preview_bytes") or 0),
+            proof_px=pixels("proof_px"),
+            thumb_px=pixels("thumb_px"),
+            ink_coverage=tuple(dict(page) for page in coverage) if coverage is not None else None,
+            warnings=tuple(data.get("warnings") or ()),
+        )

@@ -1,0 +1,190 @@
+"""The service: every long-lived part, opened in order and closed in reverse.
+
+`Service` is an async context manager that runs without the web app (the web app only enters
+it; tests and batch commands use it directly):
+
+    lock → spool folders → store → pool → journal, runner, scheduler → recovery → watcher
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from pathlib import Path
+from types import TracebackType
+
+from asyncpdf import __version__
+from asyncpdf.config import Settings
+from asyncpdf.errors import AsyncPdfError
+from asyncpdf.events import EventBus
+from asyncpdf.health import Health
+from asyncpdf.instance import InstanceLock
+from asyncpdf.jobs import steps
+from asyncpdf.jobs.journal import Journal
+from asyncpdf.jobs.pool import Pool
+from asyncpdf.jobs.records import Delivery
+from asyncpdf.jobs.runner import JobRunner
+from asyncpdf.jobs.scheduler import DeliveryScheduler
+from asyncpdf.jobs.spool import Spool
+from asyncpdf.jobs.watcher import Watcher
+from asyncpdf.metrics import Metrics
+from asyncpdf.pdf.analysis import analyze_file
+from asyncpdf.pdf.artefacts import make_artefacts
+from asyncpdf.store import Store
+
+log = logging.getLogger("asyncpdf")
+
+
+class Service:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        config_path: Path | None = None,
+        analyse: steps.Analyse = analyze_file,
+        artefacts: steps.MakeArtefacts = make_artefacts,
+        watch: bool = True,
+    ) -> None:
+        self.settings = settings
+        self.config_path = config_path
+        self.bus = EventBus()
+        self.metrics = Metrics()
+        self._analyse = analyse
+        self._artefacts = artefacts
+        self._watch = watch
+        self._stack = contextlib.AsyncExitStack()
+        self.store: Store
+        self.pool: Pool
+        self.spool: Spool
+        self.runner: JobRunner
+        self.scheduler: DeliveryScheduler
+        self.watcher: Watcher | None = None
+        self._watcher_task: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> Service:
+        try:
+            await self._open()
+        except BaseException:
+            await self._stack.aclose()
+            raise
+        return self
+
+    async def __aexit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        left = self.runner.queue.qsize() if hasattr(self, "runner") else 0
+        await self._stack.aclose()
+        log.info("asyncpdf stopped (%d queued jobs will resume at the next start)", left)
+
+    async def _open(self) -> None:
+        settings = self.settings
+        lock = InstanceLock(settings.paths.database)
+        await asyncio.to_thread(lock.acquire)
+        self._stack.callback(lock.release)
+        self.spool = Spool(settings.paths)
+        await asyncio.to_thread(self.spool.prepare)
+        self.store = await Store.open(settings.paths.database)
+        self._stack.push_async_callback(self.store.close)
+        pool = settings.pool
+        self.pool = Pool(pool.workers, pool.job_timeout_s, pool.worker_memory_mb)
+        self._stack.push_async_callback(asyncio.to_thread, self.pool.close)
+        ctx = steps.Context(
+            settings,
+            settings.rules(),
+            self.pool,
+            self.metrics,
+            analyse_file=self._analyse,
+            make_artefacts=self._artefacts,
+        )
+        journal = Journal(self.store, self.bus)
+        self.scheduler = DeliveryScheduler(ctx, self.store, journal, self._plan_for, self._settled)
+        self.runner = JobRunner(
+            ctx, self.store, journal, self.spool, self.metrics, self.scheduler.wake
+        )
+        resumed = await self.runner.recover()
+        self.runner.start()
+        self._stack.push_async_callback(self.runner.stop)
+        self.scheduler.start()
+        self._stack.push_async_callback(self.scheduler.stop)
+        if self._watch:
+            await self._start_watcher()
+        log.info(
+            "asyncpdf %s started: config %s, hotfolder %s, presses %s, bureaus %s, "
+            "%d unfinished job(s) resumed",
+            __version__,
+            self.config_path or "(defaults)",
+            settings.paths.hotfolder,
+            ", ".join(p.name for p in settings.presses) or "none",
+            ", ".join(b.name for b in settings.bureaus) or "none",
+            resumed,
+        )
+
+    async def _start_watcher(self) -> None:
+        watch = self.settings.watch
+        watcher = Watcher(
+            self.settings.paths.hotfolder,
+            self.runner.claim,
+            settle_s=watch.settle_s,
+            poll_s=watch.poll_s,
+            ignore=watch.patterns,
+        )
+        watcher.open()
+        self.watcher = watcher
+        task = asyncio.create_task(watcher.run(), name="watcher")
+        self._watcher_task = task
+
+        async def stop() -> None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            watcher.close()
+
+        self._stack.push_async_callback(stop)
+
+    async def _plan_for(self, delivery: Delivery) -> steps.Plan:
+        job = await self.store.jobs.get(delivery.job_id)
+        if job.analysis is None:
+            raise AsyncPdfError(f"job {job.id} has no analysis to deliver by")
+        plans = steps.plan_deliveries(
+            self.settings,
+            job.name,
+            self.spool.path(job.id, job.name),
+            job.analysis,
+            job.artefacts,
+        )
+        for plan in plans:
+            if plan.kind == delivery.kind:
+                return plan
+        raise AsyncPdfError(
+            f"{delivery.kind} is no longer a target of this job (changed in the config?)"
+        )
+
+    async def _settled(self, job_id: int) -> None:
+        await self.runner.settle(job_id)
+
+    def _watcher_health(self) -> Health:
+        if self.watcher is None:
+            return Health(True, "not watching (batch mode)")
+        task = self._watcher_task
+        if not self.watcher.alive or task is None or task.done():
+            return Health(False, f"not watching {self.settings.paths.hotfolder}")
+        return Health(True, f"watching {self.settings.paths.hotfolder}")
+
+    async def health(self) -> dict[str, Health]:
+        """Each part's own word on itself; none of it waits behind a job."""
+        try:
+            await self.store.ping()
+            database = Health(True, str(self.settings.paths.database))
+        except Exception as exc:
+            database = Health(False, f"{exc!r}")
+        return {
+            "database": database,
+            "watcher": self._watcher_health(),
+            "pool": self.pool.health(),
+            "jobs": self.runner.health(),
+            "deliveries": self.scheduler.health(),
+        }

@@ -1,0 +1,113 @@
+"""Queries of the `deliveries` table: one row per file and target, which is also the receipt.
+
+A row waits here for its next attempt (`next_attempt_at`), so no job task is held meanwhile.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import aiosqlite
+
+from asyncpdf.errors import IllegalTransition
+from asyncpdf.jobs.lifecycle import DeliveryState, check_delivery
+from asyncpdf.jobs.records import Delivery
+
+_COLUMNS = (
+    "job_id, kind, target, state, attempts, next_attempt_at, error, bytes, seconds, remote_name"
+)
+_OPEN = (DeliveryState.PENDING.value, DeliveryState.WAITING.value)
+
+
+def _delivery(row: aiosqlite.Row) -> Delivery:
+    return Delivery(
+        job_id=row[0],
+        kind=row[1],
+        target=row[2],
+        state=DeliveryState(row[3]),
+        attempts=row[4],
+        next_attempt_at=row[5],
+        error=row[6],
+        bytes=row[7],
+        seconds=row[8],
+        remote_name=row[9],
+    )
+
+
+class DeliveryTable:
+    def __init__(self, db: aiosqlite.Connection) -> None:
+        self._db = db
+
+    async def add(self, job_id: int, kind: str, target: str, remote_name: str) -> None:
+        """A new delivery, due at once."""
+        assert self._db.in_transaction, "write inside Store.transaction()"
+        await self._db.execute(
+            "INSERT INTO deliveries (job_id, kind, target, state, attempts, next_attempt_at,"
+            " remote_name) VALUES (?, ?, ?, ?, 0, ?, ?)",
+            (job_id, kind, target, DeliveryState.PENDING.value, time.time(), remote_name),
+        )
+
+    async def move(self, delivery: Delivery, new: DeliveryState, **fields: Any) -> Delivery:
+        """Change the delivery's state from the one it was read in, setting `fields` beside."""
+        assert self._db.in_transaction, "write inside Store.transaction()"
+        check_delivery(delivery.state, new)
+        columns = {"state": new.value, **fields}
+        assignments = ", ".join(f"{name} = ?" for name in columns)
+        cursor = await self._db.execute(
+            f"UPDATE deliveries SET {assignments} WHERE job_id = ? AND kind = ? AND state = ?",
+            (*columns.values(), delivery.job_id, delivery.kind, delivery.state.value),
+        )
+        if not cursor.rowcount:
+            raise IllegalTransition(
+                f"job {delivery.job_id} {delivery.kind}: no longer {delivery.state.value}"
+            )
+        return await self.get(delivery.job_id, delivery.kind)
+
+    async def interrupted_to_pending(self) -> int:
+        """At start-up: uploads cut off by a stop go again, in full, at once."""
+        assert self._db.in_transaction, "write inside Store.transaction()"
+        check_delivery(DeliveryState.SENDING, DeliveryState.PENDING)
+        cursor = await self._db.execute(
+            "UPDATE deliveries SET state = ?, next_attempt_at = ? WHERE state = ?",
+            (DeliveryState.PENDING.value, time.time(), DeliveryState.SENDING.value),
+        )
+        return cursor.rowcount
+
+    async def get(self, job_id: int, kind: str) -> Delivery:
+        async with self._db.execute(
+            f"SELECT {_COLUMNS} FROM deliveries WHERE job_id = ? AND kind = ?", (job_id, kind)
+        ) as cursor:
+            row = await cursor.fetchone()
+        assert row is not None, f"no delivery {kind} of job {job_id}"
+        return _delivery(row)
+
+    async def of_job(self, job_id: int) -> list[Delivery]:
+        async with self._db.execute(
+            f"SELECT {_COLUMNS} FROM deliveries WHERE job_id = ? ORDER BY kind != 'bureau', kind",
+            (job_id,),
+        ) as cursor:
+            return [_delivery(row) for row in await cursor.fetchall()]
+
+    async def due(self, now: float, limit: int) -> list[Delivery]:
+        """Deliveries whose attempt is due, bureau copies first, then the longest waiting."""
+        async with self._db.execute(
+            f"SELECT {_COLUMNS} FROM deliveries WHERE state IN (?, ?) AND next_attempt_at <= ?"
+            " ORDER BY kind != 'bureau', next_attempt_at LIMIT ?",
+            (*_OPEN, now, limit),
+        ) as cursor:
+            return [_delivery(row) for row in await cursor.fetchall()]
+
+    async def next_due_at(self) -> float | None:
+        async with self._db.execute(
+            "SELECT MIN(next_attempt_at) FROM deliveries WHERE state IN (?, ?)", _OPEN
+        ) as cursor:
+            row = await cursor.fetchone()
+        return row[0] if row else None
+
+    async def count_by_state(self) -> dict[DeliveryState, int]:
+        async with self._db.execute(
+            "SELECT state, COUNT(*) FROM deliveries GROUP BY state"
+        ) as cursor:
+            found = {DeliveryState(state): count for state, count in await cursor.fetchall()}
+        return {state: found.get(state, 0) for state in DeliveryState}

@@ -1,0 +1,144 @@
+"""Queries of the `jobs` table. State changes are checked against the lifecycle and guarded by
+the state the caller saw, so an illegal or stale change raises instead of writing."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable
+from typing import Any
+
+import aiosqlite
+
+from asyncpdf.errors import IllegalTransition, NotFound
+from asyncpdf.jobs.lifecycle import UNFINISHED, JobState, check_job
+from asyncpdf.jobs.records import Job, JobHeader
+from asyncpdf.pdf.model import ANALYSIS_VERSION, Analysis, Artefacts
+
+_HEADER = "id, name, state, sha256, size, created_at, updated_at, finished_at, error"
+_FULL = f"{_HEADER}, analysis, analysis_version, artefacts"
+# SQLite's INTEGER is 64-bit: a larger id cannot name a job.
+MAX_ID = 2**63 - 1
+
+
+def _dumps(data: dict[str, Any]) -> str:
+    return json.dumps(data, ensure_ascii=False)
+
+
+def _header(row: aiosqlite.Row) -> JobHeader:
+    return JobHeader(
+        id=row[0],
+        name=row[1],
+        state=JobState(row[2]),
+        sha256=row[3],
+        size=row[4],
+        created_at=row[5],
+        updated_at=row[6],
+        finished_at=row[7],
+        error=row[8],
+    )
+
+
+def _job(row: aiosqlite.Row) -> Job:
+    analysis, version, artefacts = row[9], row[10], row[11]
+    return Job(
+        **vars(_header(row)),
+        analysis=Analysis.from_json(json.loads(analysis), version) if analysis else None,
+        artefacts=Artefacts.from_json(json.loads(artefacts)) if artefacts else None,
+    )
+
+
+class JobTable:
+    def __init__(self, db: aiosqlite.Connection) -> None:
+        self._db = db
+
+    async def _update(self, sql: str, args: tuple[Any, ...]) -> int:
+        assert self._db.in_transaction, "write inside Store.transaction()"
+        cursor = await self._db.execute(sql, args)
+        return cursor.rowcount
+
+    async def create(self, name: str) -> int:
+        assert self._db.in_transaction, "write inside Store.transaction()"
+        now = time.time()
+        cursor = await self._db.execute(
+            "INSERT INTO jobs (name, state, created_at, updated_at) VALUES (?, ?, ?, ?)",
+            (name, JobState.RECEIVED.value, now, now),
+        )
+        assert cursor.lastrowid is not None
+        return cursor.lastrowid
+
+    async def move(
+        self, job_id: int, current: JobState, new: JobState, *, error: str | None = None
+    ) -> None:
+        check_job(current, new)
+        now = time.time()
+        changed = await self._update(
+            "UPDATE jobs SET state = ?, updated_at = ?, error = COALESCE(?, error),"
+            " finished_at = ? WHERE id = ? AND state = ?",
+            (new.value, now, error, now if new.terminal else None, job_id, current.value),
+        )
+        if not changed:
+            raise IllegalTransition(
+                f"job {job_id} is no longer {current.value}; not moved to {new.value}"
+            )
+
+    async def record_analysis(
+        self, job_id: int, analysis: Analysis, *, size: int, sha256: str | None
+    ) -> None:
+        """Save the analysis, once: a job is analysed at most once to the end."""
+        changed = await self._update(
+            "UPDATE jobs SET analysis = ?, analysis_version = ?, size = ?, sha256 = ?,"
+            " updated_at = ? WHERE id = ? AND analysis IS NULL",
+            (
+                _dumps(analysis.to_json()),
+                ANALYSIS_VERSION,
+                size,
+                sha256,
+                time.time(),
+                job_id,
+            ),
+        )
+        if not changed:
+            raise IllegalTransition(f"job {job_id} already has its analysis")
+
+    async def record_artefacts(self, job_id: int, artefacts: Artefacts) -> None:
+        changed = await self._update(
+            "UPDATE jobs SET artefacts = ?, updated_at = ? WHERE id = ? AND artefacts IS NULL",
+            (_dumps(artefacts.to_json()), time.time(), job_id),
+        )
+        if not changed:
+            raise IllegalTransition(f"job {job_id} already has its previews")
+
+    async def _row(self, columns: str, job_id: int) -> aiosqlite.Row:
+        if not 0 < job_id <= MAX_ID:
+            raise NotFound(f"no job {job_id}")
+        async with self._db.execute(f"SELECT {columns} FROM jobs WHERE id = ?", (job_id,)) as cur:
+            row = await cur.fetchone()
+        if row is None:
+            raise NotFound(f"no job {job_id}")
+        return row
+
+    async def get(self, job_id: int) -> Job:
+        return _job(await self._row(_FULL, job_id))
+
+    async def header(self, job_id: int) -> JobHeader:
+        return _header(await self._row(_HEADER, job_id))
+
+    async def page(self, *, limit: int = 50, offset: int = 0) -> list[JobHeader]:
+        async with self._db.execute(
+            f"SELECT {_HEADER} FROM jobs ORDER BY id DESC LIMIT ? OFFSET ?", (limit, offset)
+        ) as cursor:
+            return [_header(row) for row in await cursor.fetchall()]
+
+    async def in_states(self, states: Iterable[JobState] = UNFINISHED) -> list[JobHeader]:
+        wanted = [s.value for s in states]
+        marks = ", ".join("?" * len(wanted))
+        async with self._db.execute(
+            f"SELECT {_HEADER} FROM jobs WHERE state IN ({marks}) ORDER BY id", wanted
+        ) as cursor:
+            return [_header(row) for row in await cursor.fetchall()]
+
+    async def count_by_state(self) -> dict[JobState, int]:
+        async with self._db.execute("SELECT state, COUNT(*) FROM jobs GROUP BY state") as cursor:
+            found = {JobState(state): count for state, count in await cursor.fetchall()}
+        return {state: found.get(state, 0) for state in JobState}

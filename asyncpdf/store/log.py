@@ -1,0 +1,40 @@
+"""Queries of the `job_log` table: each job's own log lines."""
+
+from __future__ import annotations
+
+import time
+
+import aiosqlite
+
+from asyncpdf.jobs.records import LogLine
+
+
+class LogTable:
+    def __init__(self, db: aiosqlite.Connection) -> None:
+        self._db = db
+
+    async def add(self, job_id: int, level: str, message: str) -> LogLine:
+        assert self._db.in_transaction, "write inside Store.transaction()"
+        line = LogLine(job_id=job_id, ts=time.time(), level=level, message=message)
+        await self._db.execute(
+            "INSERT INTO job_log (job_id, ts, level, message) VALUES (?, ?, ?, ?)",
+            (line.job_id, line.ts, line.level, line.message),
+        )
+        return line
+
+    async def recent(self, limit: int) -> list[LogLine]:
+        """The newest log lines of all jobs, oldest first."""
+        async with self._db.execute(
+            "SELECT job_id, ts, level, message FROM"
+            " (SELECT id, job_id, ts, level, message FROM job_log ORDER BY id DESC LIMIT ?)"
+            " ORDER BY id",
+            (limit,),
+        ) as cursor:
+            return [LogLine(*row) for row in await cursor.fetchall()]
+
+    async def of_job(self, job_id: int) -> list[LogLine]:
+        async with self._db.execute(
+            "SELECT job_id, ts, level, message FROM job_log WHERE job_id = ? ORDER BY id",
+            (job_id,),
+        ) as cursor:
+            return [LogLine(*row) for row in await cursor.fetchall()]

@@ -1,0 +1,60 @@
+"""The schema, as ordered migrations; `PRAGMA user_version` counts those applied."""
+
+from __future__ import annotations
+
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE jobs (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        name TEXT NOT NULL,
+        state TEXT NOT NULL,
+        sha256 TEXT,
+        size INTEGER,
+        created_at REAL NOT NULL,
+        updated_at REAL NOT NULL,
+        finished_at REAL,
+        analysis TEXT,
+        error TEXT
+    );
+    CREATE INDEX jobs_state ON jobs(state);
+    CREATE INDEX jobs_created ON jobs(created_at);
+    CREATE TABLE deliveries (
+        job_id INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+        kind TEXT NOT NULL,
+        target TEXT NOT NULL,
+        status TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        error TEXT,
+        bytes INTEGER,
+        seconds REAL,
+        remote_name TEXT,
+        PRIMARY KEY (job_id, kind)
+    );
+    CREATE TABLE job_log (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        job_id INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+        ts REAL NOT NULL,
+        level TEXT NOT NULL,
+        message TEXT NOT NULL
+    );
+    CREATE INDEX job_log_job ON job_log(job_id, id);
+    """,
+    # Typed analysis with its schema version; artefacts in their own column; deliveries that
+    # wait in the database for their next attempt.
+    """
+    ALTER TABLE jobs ADD COLUMN analysis_version INTEGER;
+    ALTER TABLE jobs ADD COLUMN artefacts TEXT;
+    UPDATE jobs SET analysis_version = 1 WHERE analysis IS NOT NULL;
+    UPDATE jobs SET artefacts = json_extract(analysis, '$.artefacts'),
+        analysis = json_remove(analysis, '$.artefacts')
+        WHERE json_type(analysis, '$.artefacts') = 'object';
+    ALTER TABLE deliveries RENAME COLUMN status TO state;
+    ALTER TABLE deliveries ADD COLUMN next_attempt_at REAL;
+    UPDATE deliveries SET state = 'sent' WHERE state = 'done';
+    UPDATE deliveries SET state = 'pending', next_attempt_at = 0
+        WHERE state IN ('sending', 'failed')
+        AND job_id IN (SELECT id FROM jobs WHERE state IN ('received', 'queued', 'analysing',
+                                                          'delivering'));
+    CREATE INDEX deliveries_due ON deliveries(state, next_attempt_at);
+    """,
+)

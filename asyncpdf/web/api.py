@@ -1,0 +1,57 @@
+"""The JSON API: thin views over the store."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from asyncpdf.errors import BadRequest
+from asyncpdf.store.jobs import MAX_ID
+from asyncpdf.web.keys import SERVICE
+
+MAX_PAGE = 500
+
+
+def _int_query(request: web.Request, name: str, default: int, maximum: int) -> int:
+    raw = request.query.get(name, str(default))
+    try:
+        value = int(raw)
+    except ValueError:
+        raise BadRequest(f"{name} must be a whole number, not {raw!r}") from None
+    if value < 0:
+        raise BadRequest(f"{name} must not be negative, not {value}")
+    return min(value, maximum)
+
+
+async def list_jobs(request: web.Request) -> web.Response:
+    limit = _int_query(request, "limit", 50, MAX_PAGE)
+    offset = _int_query(request, "offset", 0, MAX_ID)
+    jobs = await request.app[SERVICE].store.jobs.page(limit=limit, offset=offset)
+    return web.json_response(
+        {"jobs": [job.as_json() for job in jobs], "limit": limit, "offset": offset}
+    )
+
+
+async def job_detail(request: web.Request) -> web.Response:
+    store = request.app[SERVICE].store
+    job = await store.jobs.get(int(request.match_info["id"]))
+    return web.json_response(
+        {
+            "job": job.as_json(),
+            "analysis": job.analysis.to_json() if job.analysis else None,
+            "artefacts": job.artefacts.to_json() if job.artefacts else None,
+            "deliveries": [d.as_json() for d in await store.deliveries.of_job(job.id)],
+            "log": [line.as_json() for line in await store.log.of_job(job.id)],
+        }
+    )
+
+
+async def recent_log(request: web.Request) -> web.Response:
+    limit = _int_query(request, "limit", 200, MAX_PAGE)
+    lines = await request.app[SERVICE].store.log.recent(limit)
+    return web.json_response({"log": [line.as_json() for line in lines]})
+
+
+def setup(app: web.Application) -> None:
+    app.router.add_get("/api/jobs", list_jobs)
+    app.router.add_get(r"/api/jobs/{id:\d+}", job_detail)
+    app.router.add_get("/api/log", recent_log)

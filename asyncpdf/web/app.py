@@ -1,0 +1,46 @@
+"""The app factory: the web app enters the `Service` for its lifetime and serves views over it.
+
+The access log leaves out the probes (`/healthz`, `/readyz`, `/metrics`), which would drown it.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from aiohttp import web
+from aiohttp.abc import AbstractAccessLogger
+from aiohttp.web_log import AccessLogger
+
+from asyncpdf.config import Settings
+from asyncpdf.service import Service
+from asyncpdf.web import api, health, live, pages
+from asyncpdf.web.errors import json_errors
+from asyncpdf.web.keys import SERVICE, WEBSOCKETS
+
+PROBES = frozenset({"/healthz", "/readyz", "/metrics"})
+
+
+class QuietAccessLogger(AccessLogger):
+    def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
+        if request.path not in PROBES:
+            super().log(request, response, time)
+
+
+ACCESS_LOGGER: type[AbstractAccessLogger] = QuietAccessLogger
+
+
+def create_app(settings: Settings, *, config_path: Path | None = None) -> web.Application:
+    app = web.Application(middlewares=[json_errors])
+    app[WEBSOCKETS] = weakref.WeakSet[web.WebSocketResponse]()
+
+    async def service_ctx(app: web.Application) -> AsyncIterator[None]:
+        async with Service(settings, config_path=config_path) as service:
+            app[SERVICE] = service
+            yield
+
+    app.cleanup_ctx.append(service_ctx)
+    for part in (pages, api, live, health):
+        part.setup(app)
+    return app

@@ -1,0 +1,43 @@
+"""`/healthz` (the process answers), `/readyz` (each part's own health) and `/metrics`."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST
+
+from asyncpdf import __version__
+from asyncpdf.web.keys import SERVICE, WEBSOCKETS
+
+
+async def healthz(request: web.Request) -> web.Response:
+    return web.json_response({"status": "alive", "version": __version__})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    parts = await request.app[SERVICE].health()
+    failing = sorted(name for name, health in parts.items() if not health.ok)
+    body = {
+        "status": "not ready" if failing else "ready",
+        "failing": failing,
+        "parts": {name: health.as_json() for name, health in parts.items()},
+    }
+    return web.json_response(body, status=503 if failing else 200)
+
+
+async def metrics(request: web.Request) -> web.Response:
+    service = request.app[SERVICE]
+    collected = service.metrics
+    collected.set_job_counts(await service.store.jobs.count_by_state())
+    collected.set_delivery_counts(await service.store.deliveries.count_by_state())
+    collected.queue_depth.set(service.runner.queue.qsize())
+    collected.websocket_clients.set(len(request.app[WEBSOCKETS]))
+    collected.pool_replacements.set(service.pool.replacements)
+    response = web.Response(body=collected.render())
+    response.content_type = CONTENT_TYPE_LATEST.split(";")[0]
+    return response
+
+
+def setup(app: web.Application) -> None:
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    app.router.add_get("/metrics", metrics)

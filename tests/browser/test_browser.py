@@ -1,0 +1,59 @@
+"""The status page in Debian's chromium, driven by Playwright: jobs and the live log appear as
+files are dropped, the log survives a reload, and the page asks nothing of the internet."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from playwright.async_api import async_playwright, expect
+
+from asyncpdf.testing.samples import make_samples
+
+CHROMIUM = Path("/usr/bin/chromium")
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium")
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+async def test_page_shows_jobs_and_live_log(make_service, tmp_path: Path) -> None:
+    service = make_service()
+    await service.start()
+    samples = make_samples(tmp_path / "samples", count=2, seed=21)
+    requested: list[str] = []
+
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
+        try:
+            page = await browser.new_page()
+            page.on("request", lambda request: requested.append(request.url))
+            await page.goto(service.url)
+            await expect(page.locator("#connection")).to_have_text("live")
+
+            for sample in samples:
+                shutil.copy(sample, service.hotfolder / sample.name)
+            rows = page.locator("#jobs tbody tr")
+            await expect(rows).to_have_count(2, timeout=30_000)
+            await expect(page.locator("#jobs tbody tr.done")).to_have_count(2, timeout=30_000)
+            for sample in samples:
+                await expect(page.locator("#jobs tbody")).to_contain_text(sample.name)
+            log = page.locator("#log li")
+            await expect(log.filter(has_text="done")).to_have_count(2)
+            await expect(log.filter(has_text="analysing")).to_have_count(2)
+
+            await page.reload()
+            await expect(page.locator("#connection")).to_have_text("live")
+            await expect(page.locator("#log li").filter(has_text="done")).to_have_count(2)
+            await expect(page.locator("#jobs tbody tr.done")).to_have_count(2)
+        finally:
+            await browser.close()
+
+    assert requested and all(url.startswith(service.url) for url in requested), requested

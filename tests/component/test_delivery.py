@@ -1,0 +1,59 @@
+"""file:// delivery: streamed to a temporary name, renamed when complete; passwords never shown."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from asyncpdf.delivery import deliver, redact
+from asyncpdf.errors import DeliveryError
+
+
+async def test_file_target_gets_identical_copy_and_no_leftovers(tmp_path: Path) -> None:
+    source = tmp_path / "in.pdf"
+    source.write_bytes(b"%PDF-1.7\n" + bytes(range(256)) * 10_000)
+    folder = tmp_path / "out folder" / "Леонов"
+    sent = await deliver(folder.as_uri(), source, "12345_Каталог.pdf")
+
+    assert (folder / "12345_Каталог.pdf").read_bytes() == source.read_bytes()
+    assert sent.bytes == source.stat().st_size
+    assert [p.name for p in folder.iterdir()] == ["12345_Каталог.pdf"]
+
+
+async def test_overwrites_an_earlier_partial_delivery(tmp_path: Path) -> None:
+    source = tmp_path / "in.pdf"
+    source.write_bytes(b"%PDF-1.7 complete")
+    folder = tmp_path / "out"
+    folder.mkdir()
+    (folder / "a.pdf").write_bytes(b"%PDF-1.7 old")
+    await deliver(folder.as_uri(), source, "a.pdf")
+    assert (folder / "a.pdf").read_bytes() == b"%PDF-1.7 complete"
+
+
+async def test_unwritable_target_is_a_delivery_error(tmp_path: Path) -> None:
+    source = tmp_path / "in.pdf"
+    source.write_bytes(b"%PDF-1.7")
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a file where the folder should be")
+    with pytest.raises(DeliveryError, match="cannot write"):
+        await deliver((blocker / "sub").as_uri(), source, "a.pdf")
+
+
+async def test_unknown_scheme_is_a_delivery_error(tmp_path: Path) -> None:
+    with pytest.raises(DeliveryError, match="no uploader"):
+        await deliver("gopher://host/x", tmp_path / "x.pdf", "x.pdf")
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("ftp://ctp:s3cret@10.0.0.5:2121/in", "ftp://ctp:***@10.0.0.5:2121/in"),
+        ("ftps://user:p%40ss@host/in", "ftps://user:***@host/in"),
+        ("ftp://anonymous@host/in", "ftp://anonymous@host/in"),
+        ("file:///srv/outbox", "file:///srv/outbox"),
+    ],
+)
+def test_redact_hides_passwords(url: str, shown: str) -> None:
+    assert redact(url) == shown
+    assert "s3cret" not in redact(url)

@@ -1,0 +1,111 @@
+"""The process pool survives workers that crash or hang, and fails only the culprit."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from asyncpdf.errors import JobTimeout, OutOfMemory, WorkerCrashed
+from asyncpdf.jobs.pool import Pool
+from tests.support.workers import allocate, crash, hang, slow_square
+
+
+@pytest.fixture
+async def pool():
+    pool = Pool(workers=2, timeout_s=3)
+    yield pool
+    await asyncio.to_thread(pool.close)
+
+
+async def test_runs_plain_functions(pool: Pool) -> None:
+    assert await pool.run(pow, 3, 4) == 81
+    assert await pool.run(os.getpid) != os.getpid()
+
+
+async def test_segfaulting_worker_fails_the_call_and_pool_recovers(pool: Pool) -> None:
+    with pytest.raises(WorkerCrashed, match="worker died"):
+        await pool.run(crash)
+    assert pool.replacements == 1
+    assert await pool.run(pow, 2, 10) == 1024
+
+
+async def test_hanging_worker_times_out_and_pool_recovers(pool: Pool) -> None:
+    started = time.monotonic()
+    with pytest.raises(JobTimeout, match="3 s"):
+        await pool.run(hang)
+    assert time.monotonic() - started < 10
+    assert pool.replacements == 1
+    assert await pool.run(pow, 2, 3) == 8
+
+
+async def test_innocent_calls_survive_a_crash_beside_them(pool: Pool) -> None:
+    innocent = asyncio.create_task(pool.run(slow_square, 7))
+    await asyncio.sleep(0.2)
+    with pytest.raises(WorkerCrashed):
+        await pool.run(crash)
+    assert await innocent == 49
+
+
+async def test_a_call_that_needs_too_much_memory_fails_alone() -> None:
+    pool = Pool(workers=1, timeout_s=10, memory_mb=512)
+    try:
+        assert await pool.run(allocate, 64) == 64 << 20
+        with pytest.raises(OutOfMemory, match="512 MB"):
+            await pool.run(allocate, 1024)
+        assert await pool.run(allocate, 64) == 64 << 20
+        assert pool.replacements == 0
+    finally:
+        await asyncio.to_thread(pool.close)
+
+
+SERVICE = """
+import asyncio, os, sys, time
+from asyncpdf.jobs.pool import Pool
+
+async def main():
+    pool = Pool(workers=1, timeout_s=10)
+    print(await pool.run(os.getpid), flush=True)
+    time.sleep(60)
+
+if __name__ == "__main__":
+    asyncio.run(main())
+"""
+
+
+def alive(pid: int) -> bool:
+    """Running, not a zombie; a process gone between the two looks is not alive either."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_workers_die_with_a_service_that_is_killed_outright(tmp_path: Path) -> None:
+    """SIGKILL leaves the service no chance to stop its pool: the workers must not live on."""
+    script = tmp_path / "service.py"
+    script.write_text(SERVICE)
+    root = Path(__file__).resolve().parents[2]
+    service = subprocess.Popen(
+        [sys.executable, str(script)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(root)},
+    )
+    try:
+        assert service.stdout is not None
+        worker = int(service.stdout.readline())
+        assert alive(worker)
+    finally:
+        service.send_signal(signal.SIGKILL)
+        service.wait(timeout=10)
+    deadline = time.monotonic() + 10
+    while alive(worker) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not alive(worker), f"worker {worker} outlived the service"

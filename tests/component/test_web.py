@@ -1,0 +1,103 @@
+"""The app in-process, called like a client: readiness names the failing part; every API error
+is JSON with a code; live-log websockets are closed cleanly when the service shuts down."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+from aiohttp import WSCloseCode
+from aiohttp.test_utils import TestClient, TestServer
+
+from asyncpdf.config import load_settings
+from asyncpdf.web.app import create_app
+from asyncpdf.web.keys import SERVICE
+from tests.support import write_config
+
+
+@pytest.fixture
+async def client(tmp_path: Path) -> AsyncIterator[TestClient]:
+    app = create_app(load_settings(write_config(tmp_path)))
+    client = TestClient(TestServer(app))
+    await client.start_server()
+    yield client
+    await client.close()
+
+
+async def test_readyz_names_a_dead_watcher(client: TestClient) -> None:
+    response = await client.get("/readyz")
+    assert response.status == 200
+    task = client.app[SERVICE]._watcher_task
+    assert task is not None
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    response = await client.get("/readyz")
+    body = await response.json()
+    assert response.status == 503
+    assert body["status"] == "not ready" and body["failing"] == ["watcher"]
+    assert body["parts"]["watcher"]["state"] == "failing"
+    assert body["parts"]["watcher"]["detail"].startswith("not watching ")
+    assert {name for name, part in body["parts"].items() if part["state"] == "ok"} == {
+        "database",
+        "pool",
+        "jobs",
+        "deliveries",
+    }
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "code", "message"),
+    [
+        ("/api/jobs?limit=ten", 400, "bad_request", "limit must be a whole number, not 'ten'"),
+        ("/api/jobs?offset=1.5", 400, "bad_request", "offset must be a whole number, not '1.5'"),
+        ("/api/jobs?limit=-1", 400, "bad_request", "limit must not be negative, not -1"),
+        ("/api/jobs/41", 404, "not_found", "no job 41"),
+        ("/api/jobs/0", 404, "not_found", "no job 0"),
+        (
+            "/api/jobs/99999999999999999999999",
+            404,
+            "not_found",
+            "no job 99999999999999999999999",
+        ),
+        ("/api/nothing-here", 404, "not_found", "404: Not Found"),
+    ],
+)
+async def test_api_errors_are_json_with_a_code(
+    client: TestClient, path: str, status: int, code: str, message: str
+) -> None:
+    response = await client.get(path)
+    assert response.status == status
+    assert response.content_type == "application/json"
+    assert await response.json() == {"error": {"code": code, "message": message}}
+
+
+async def test_wrong_method_on_the_api_is_json_and_pages_stay_html(client: TestClient) -> None:
+    response = await client.post("/api/jobs")
+    assert response.status == 405
+    assert (await response.json())["error"]["code"] == "method_not_allowed"
+    response = await client.get("/no-such-page")
+    assert response.status == 404 and response.content_type == "text/plain"
+
+
+async def test_paging_is_clamped(client: TestClient) -> None:
+    body = await (await client.get("/api/jobs?limit=100000")).json()
+    assert body == {"jobs": [], "limit": 500, "offset": 0}
+
+
+async def test_websocket_closed_going_away_on_shutdown(tmp_path: Path) -> None:
+    server = TestServer(create_app(load_settings(write_config(tmp_path))))
+    await server.start_server()
+    async with aiohttp.ClientSession() as session:
+        ws = await session.ws_connect(server.make_url("/ws"))
+        async with session.get(server.make_url("/metrics")) as response:
+            assert "asyncpdf_websocket_clients 1.0" in await response.text()
+        closing = asyncio.create_task(server.close())
+        message = await asyncio.wait_for(ws.receive(), 10)
+        assert message.type == aiohttp.WSMsgType.CLOSE
+        assert message.data == WSCloseCode.GOING_AWAY
+        await closing

@@ -1,0 +1,46 @@
+"""The benchmark scripts still run against the package as it is (figures are not checked)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
+
+
+def test_breakdown_runs_every_variant() -> None:
+    script = BENCHMARKS / "analysis_breakdown.py"
+    done = subprocess.run(
+        [sys.executable, str(script), "--files", "2", "--repeat", "1"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    for variant in (
+        "floor",
+        "objects",
+        "asyncpdf",
+        "no text decoded",
+        "no marks read",
+        "python parse",
+    ):
+        assert f"  {variant} " in done.stdout
+
+
+def test_readiness_benchmark_runs_small() -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(BENCHMARKS / "readiness.py"),
+            *("--requests", "5", "--files", "2", "--pages", "1000"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "busy     /readyz" in done.stdout

@@ -1,0 +1,216 @@
+"""The full analysis of Signa-like files with known content, as `asyncpdf analyze` reports it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pikepdf
+import pytest
+
+from asyncpdf.cli import main
+from asyncpdf.config import load_settings
+from asyncpdf.pdf.analysis import COLORANTS, analyze_file
+from asyncpdf.pdf.model import Analysis
+from asyncpdf.testing.samples import Mark, SamplePage, signa_marks, write_sample
+
+CONFIG = Path(__file__).resolve().parents[2] / "config.yaml"
+RULES = load_settings(CONFIG).rules()
+CMYK = ("Cyan", "Magenta", "Yellow", "Black")
+SPEEDMASTER, PLANETA, DOMINANT = (1030, 770), (1010, 820), (650, 550)
+
+
+def analyse(tmp_path: Path, name: str, pages: list[SamplePage], **options: Any) -> Analysis:
+    return analyze_file(write_sample(tmp_path / name, pages, **options), RULES)
+
+
+def presses(result: Analysis) -> list[str | None]:
+    """Each page's press, in page order."""
+    return [page.press for page in result.pages]
+
+
+def test_three_marks_cyrillic(tmp_path: Path) -> None:
+    marks = signa_marks("Vonoel", "Speedmaster", (900, 640))
+    result = analyse(
+        tmp_path, "12345_Буклет А4_Vonoel.pdf", [SamplePage(SPEEDMASTER, CMYK, marks)] * 2
+    )
+
+    assert result.error is None and result.rejected is False
+    assert result.is_pdf and result.is_signa
+    assert result.creator is not None and result.creator.startswith("PrinectSignaStation")
+    assert len(result.pages) == 2
+    assert [page.plate_mm for page in result.pages] == [(1030, 770)] * 2
+    assert [page.inks for page in result.pages] == [CMYK] * 2
+    assert result.plates == 8
+    assert [dict(page.marks) for page in result.pages] == [
+        {
+            "Outputter": "Выведено: Vonoel",
+            "Machine": "Машина: Speedmaster",
+            "Paper": "Бумага: 900.0 x 640.0",
+        }
+    ] * 2
+    assert [page.press for page in result.pages] == ["Speedmaster"] * 2
+    assert result.bureau == "Vonoel"
+    assert [page.paper_mm for page in result.pages] == [(900.0, 640.0)] * 2
+    assert result.order == "12345"
+    assert result.order_name == "Буклет А4"
+    assert result.warnings == ()
+
+
+def test_old_single_mark_latin_with_comma_decimals(tmp_path: Path) -> None:
+    marks = signa_marks("Korol", "Planeta", (920, 650), layout="old", font="standard")
+    result = analyse(tmp_path, "777_Flyer.pdf", [SamplePage(PLANETA, CMYK, marks)])
+
+    assert [dict(page.marks) for page in result.pages] == [
+        {"tes_Outputter": "Outputter: Korol Planeta 920,0 x 650,0"}
+    ]
+    assert (presses(result), result.bureau) == (["Planeta"], "Korol")
+    assert [page.paper_mm for page in result.pages] == [(920.0, 650.0)]
+    assert result.error is None
+
+
+def test_nested_and_rotated_marks(tmp_path: Path) -> None:
+    marks = tuple(
+        Mark(m.name, m.text, x_mm=15, y_mm=40 + 110 * i, rotate=90, nested=True)
+        for i, m in enumerate(signa_marks("Leonov", "Dominant", (600, 450)))
+    )
+    result = analyse(tmp_path, "1_x_Leonov.pdf", [SamplePage(DOMINANT, CMYK, marks)])
+
+    assert dict(result.pages[0].marks)["Machine"] == "Машина: Dominant"
+    assert (presses(result), result.bureau, [page.paper_mm for page in result.pages]) == (
+        ["Dominant"],
+        "Leonov",
+        [(600.0, 450.0)],
+    )
+
+
+def test_pages_for_different_presses_spot_colours_and_portrait(tmp_path: Path) -> None:
+    pages = [
+        SamplePage(
+            SPEEDMASTER,
+            (*CMYK, "PANTONE Warm Red C"),
+            signa_marks("Pechatnik", "Speedmaster", (900, 640)),
+        ),
+        SamplePage(
+            (550, 650),
+            ("Black", "PANTONE Reflex Blue C", "Varnish"),
+            signa_marks("Pechatnik", "Dominant", (450, 600)),
+        ),
+    ]
+    result = analyse(tmp_path, "2024_Mixed.pdf", pages)
+
+    assert presses(result) == ["Speedmaster", "Dominant"]
+    assert [page.plate_mm for page in result.pages] == [(1030, 770), (650, 550)]
+    assert [page.media_mm for page in result.pages] == [(1030.0, 770.0), (550.0, 650.0)]
+    assert [page.inks for page in result.pages] == [
+        (*CMYK, "PANTONE Warm Red C"),
+        ("Black", "PANTONE Reflex Blue C", "Varnish"),
+    ]
+    assert result.plates == 8
+    assert result.bureau == "Pechatnik"
+
+
+def test_resaved_without_marks_falls_back(tmp_path: Path) -> None:
+    page = SamplePage(PLANETA, None, (), cyan_box_mm=(100, 60, 900, 700))
+    result = analyse(tmp_path, "31337_Re saved_leonov.pdf", [page], creator="Adobe Acrobat Pro")
+
+    assert result.is_signa is False
+    assert any("not made by Signa Station" in w for w in result.warnings)
+    assert [page.marks for page in result.pages] == [()]
+    assert [page.inks for page in result.pages] == [()] and result.plates == 0
+    assert presses(result) == ["Planeta"]
+    assert result.bureau == "Leonov"
+    assert [page.paper_from for page in result.pages] == ["content"]
+    assert result.pages[0].paper_mm == pytest.approx((800, 640), abs=1)
+    assert result.error is None
+
+
+def test_resaved_keeps_colorants(tmp_path: Path) -> None:
+    page = SamplePage(SPEEDMASTER, (*CMYK, "PANTONE 871 C"), (), cyan_box_mm=(50, 50, 60, 60))
+    result = analyse(tmp_path, "5_Acrobat_Korol.pdf", [page], creator="Adobe Acrobat Pro")
+    assert result.plates == 5
+    assert [page.inks for page in result.pages] == [(*CMYK, "PANTONE 871 C")]
+
+
+def test_names_written_in_windows_1251(tmp_path: Path) -> None:
+    """Signa on a Russian Windows may write a spot colour's name in cp1251 bytes; the file is
+    analysed and the ink shown in Cyrillic, not rejected for not being UTF-8."""
+    page = SamplePage(
+        SPEEDMASTER, (*CMYK, "Varnish"), signa_marks("Korol", "Speedmaster", (900, 640))
+    )
+    path = write_sample(tmp_path / "77_Лак_Korol.pdf", [page])
+    with pikepdf.open(path, allow_overwriting_input=True) as pdf:
+        colorants = pdf.pages[0].obj.get(COLORANTS)
+        colorants[4] = pikepdf.Object.parse(b"/\xcb\xe0\xea")  # Лак
+        pdf.save(path)
+    result = analyze_file(path, RULES)
+    assert result.error is None and not result.rejected
+    assert [page.inks for page in result.pages] == [(*CMYK, "Лак")]
+    assert presses(result) == ["Speedmaster"]
+
+
+def test_a_broken_mark_is_warned_about_and_the_rest_read(tmp_path: Path) -> None:
+    marks = signa_marks("Korol", "Speedmaster", (900, 640))
+    path = write_sample(
+        tmp_path / "78_Broken mark_Korol.pdf", [SamplePage(SPEEDMASTER, CMYK, marks)]
+    )
+    with pikepdf.open(path, allow_overwriting_input=True) as pdf:
+        paper_mark = pdf.pages[0].obj.Resources.XObject["/pssMO3_0"]
+        paper_mark.write(b"not deflated", filter=pikepdf.Name.FlateDecode)  # a damaged stream
+        pdf.save(path)
+    result = analyze_file(path, RULES)
+    assert presses(result) == ["Speedmaster"] and result.bureau == "Korol"
+    assert dict(result.pages[0].marks)["Paper"] == ""
+    assert any("marks partly unreadable" in w and "decoding" in w for w in result.warnings)
+    assert not any(str(tmp_path) in w for w in result.warnings)
+
+
+def test_unknown_press_in_mark_falls_back_to_plate_size_with_warning(tmp_path: Path) -> None:
+    marks = signa_marks("Vonoel", "XL106", (900, 640))
+    result = analyse(tmp_path, "9_x.pdf", [SamplePage(PLANETA, CMYK, marks)])
+    assert presses(result) == ["Planeta"]
+    assert any("'XL106'" in w and "not configured" in w for w in result.warnings)
+
+
+def test_a_warning_about_many_like_pages_is_given_once(tmp_path: Path) -> None:
+    unknown = SamplePage(PLANETA, CMYK, signa_marks("Vonoel", "XL106", (900, 640)))
+    known = SamplePage(SPEEDMASTER, CMYK, signa_marks("Vonoel", "Speedmaster", (900, 640)))
+    result = analyse(tmp_path, "9_x.pdf", [unknown, known] * 20)
+    assert presses(result) == ["Planeta", "Speedmaster"] * 20
+    assert [page.paper_mm for page in result.pages] == [(900, 640)] * 40
+    assert [w for w in result.warnings if "XL106" in w] == [
+        "mark names press 'XL106', which is not configured (['Speedmaster', 'Planeta', 'Dominant'])"
+    ]
+
+
+def test_no_press_and_no_bureau_is_an_error_naming_what_was_tried(tmp_path: Path) -> None:
+    page = SamplePage((700, 500), CMYK, (), cyan_box_mm=(10, 10, 20, 20))
+    result = analyse(tmp_path, "42_Odd plate.pdf", [page], creator="Adobe Acrobat Pro")
+
+    assert result.rejected is False
+    assert result.error is not None
+    assert "no press for page 1" in result.error
+    assert "[700, 500]" in result.error and "Speedmaster 1030x770" in result.error
+    assert "no bureau found" in result.error and "Leonov" in result.error
+
+
+def test_cli_analyze_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    good = write_sample(
+        tmp_path / "1_Good_Vonoel.pdf",
+        [SamplePage(SPEEDMASTER, CMYK, signa_marks("Vonoel", "Speedmaster", (900, 640)))],
+    )
+    bad = tmp_path / "notes.pdf"
+    bad.write_text("not a pdf")
+
+    assert main(["analyze", "--json", "--config", str(CONFIG), str(good)]) == 0
+    assert main(["analyze", "--json", "--config", str(CONFIG), str(good), str(bad)]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 3
+    first, _, last = (json.loads(line) for line in lines)
+    assert [page["press"] for page in first["pages"]] == ["Speedmaster"]
+    assert first["page_count"] == 1 and first["plates"] == 4 and first["error"] is None
+    assert last["is_pdf"] is False and "not a PDF" in last["error"]
+    assert list(tmp_path.iterdir()) == [good, bad] or sorted(tmp_path.iterdir()) == sorted(
+        [good, bad]
+    )

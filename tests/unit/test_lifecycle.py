@@ -1,0 +1,92 @@
+"""The lifecycle's tables and decisions, as pure functions."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from asyncpdf.errors import IllegalTransition
+from asyncpdf.jobs.lifecycle import (
+    DELIVERY_TRANSITIONS,
+    JOB_TRANSITIONS,
+    TERMINAL,
+    DeliveryState,
+    JobState,
+    check_delivery,
+    check_job,
+    job_outcome,
+    retry_delay,
+    still_to_send,
+)
+
+D = DeliveryState
+
+
+def test_every_state_has_a_row_and_terminal_states_lead_nowhere() -> None:
+    assert set(JOB_TRANSITIONS) == set(JobState)
+    assert set(DELIVERY_TRANSITIONS) == set(DeliveryState)
+    for state in TERMINAL:
+        assert JOB_TRANSITIONS[state] == frozenset()
+    assert DELIVERY_TRANSITIONS[D.SENT] == DELIVERY_TRANSITIONS[D.FAILED] == frozenset()
+
+
+@pytest.mark.parametrize(
+    ("current", "new"),
+    [
+        (JobState.RECEIVED, JobState.DONE),
+        (JobState.QUEUED, JobState.DELIVERING),
+        (JobState.DELIVERING, JobState.REJECTED),
+        (JobState.DONE, JobState.FAILED),
+        (JobState.FAILED, JobState.QUEUED),
+    ],
+)
+def test_illegal_job_transitions_raise(current: JobState, new: JobState) -> None:
+    with pytest.raises(IllegalTransition, match=f"from {current.value} to {new.value}"):
+        check_job(current, new)
+
+
+def test_the_happy_paths_are_allowed() -> None:
+    path = [JobState.RECEIVED, JobState.QUEUED, JobState.ANALYSING, JobState.DELIVERING]
+    for current, new in zip(path, [*path[1:], JobState.DONE], strict=True):
+        check_job(current, new)
+    for current, new in [(D.PENDING, D.SENDING), (D.SENDING, D.WAITING), (D.WAITING, D.SENDING)]:
+        check_delivery(current, new)
+    with pytest.raises(IllegalTransition):
+        check_delivery(D.SENT, D.SENDING)
+    with pytest.raises(IllegalTransition):
+        check_delivery(D.WAITING, D.SENT)
+
+
+def test_what_was_planned_once_is_never_planned_again() -> None:
+    existing = {"bureau": D.SENT, "press Planeta": D.FAILED}
+    planned = ["bureau", "press Planeta", "press Dominant"]
+    assert still_to_send(planned, existing) == ["press Dominant"]
+    assert still_to_send(planned, {}) == planned
+
+
+def test_retry_delay_doubles_with_jitter_and_is_capped() -> None:
+    rng = random.Random(1)
+    for attempt, ceiling in [(1, 5), (2, 10), (3, 20), (4, 40), (7, 300), (20, 300)]:
+        delays = [retry_delay(attempt, 5, 300, rng) for _ in range(200)]
+        assert ceiling / 2 <= min(delays) and max(delays) <= ceiling
+        assert max(delays) - min(delays) > ceiling / 4, "no jitter"
+
+
+@pytest.mark.parametrize(
+    ("states", "previews", "outcome"),
+    [
+        ([D.SENT], True, (JobState.DONE, 0)),
+        ([D.SENT, D.SENT], True, (JobState.DONE, 0)),
+        ([D.SENT], False, None),
+        ([D.SENT, D.WAITING], True, None),
+        ([D.SENDING], True, None),
+        ([D.FAILED, D.PENDING], True, None),
+        ([D.FAILED, D.SENT], True, (JobState.FAILED, 1)),
+        ([D.FAILED, D.FAILED], True, (JobState.FAILED, 2)),
+    ],
+)
+def test_a_job_ends_only_when_nothing_is_left_to_do(
+    states: list[DeliveryState], previews: bool, outcome: tuple[JobState, int] | None
+) -> None:
+    assert job_outcome(states, previews) == outcome
