@@ -113,9 +113,14 @@ class RenderError(AsyncPdfError):
 
 
 class DeliveryError(AsyncPdfError):
-    """A delivery target could not take the file."""
+    """A delivery target could not take the file. `permanent`: trying again cannot help until
+    someone changes something (the name, the target), so it fails at once."""
 
     code = "delivery"
+
+    def __init__(self, message: str, *, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.permanent = permanent
 
 
 class IllegalTransition(AsyncPdfError):

@@ -40,6 +40,19 @@ class Metrics:
         self.websocket_clients = Gauge(
             "asyncpdf_websocket_clients", "Open live-log websockets", registry=self.registry
         )
+        self.websocket_refused = Counter(
+            "asyncpdf_websocket_refused",
+            "Live-log websockets refused: too many open (limit) or a foreign page (origin)",
+            ["reason"],
+            registry=self.registry,
+        )
+        for reason in ("limit", "origin"):
+            self.websocket_refused.labels(reason=reason)
+        self.accept_failures = Counter(
+            "asyncpdf_accept_failures",
+            "Times accepting a connection failed for want of file descriptors",
+            registry=self.registry,
+        )
         self.pool_replacements = Gauge(
             "asyncpdf_pool_replacements",
             "Process pools replaced after a crash or hang",

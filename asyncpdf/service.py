@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import resource
 from pathlib import Path
 from types import TracebackType
 
@@ -34,6 +35,21 @@ from asyncpdf.pdf.artefacts import make_artefacts
 from asyncpdf.store import Store
 
 log = logging.getLogger("asyncpdf")
+WATCH_RESTART_S = 1.0
+
+
+def raise_open_files_limit() -> int:
+    """Raise the soft open-files limit to the hard one (a low soft limit is a shell's default,
+    not a decision) and return the limit now in force."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != hard:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        except (ValueError, OSError) as exc:
+            log.debug("open-files limit stays %d: %s", soft, exc)
+            return soft
+        log.debug("open-files limit raised from %d to %d", soft, hard)
+    return hard
 
 
 class Service:
@@ -60,6 +76,7 @@ class Service:
         self.runner: JobRunner
         self.scheduler: DeliveryScheduler
         self.watcher: Watcher | None = None
+        self.watch_restarts = 0
         self._watcher_task: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> Service:
@@ -82,6 +99,7 @@ class Service:
 
     async def _open(self) -> None:
         settings = self.settings
+        raise_open_files_limit()
         lock = InstanceLock(settings.paths.database)
         await asyncio.to_thread(lock.acquire)
         self._stack.callback(lock.release)
@@ -134,7 +152,7 @@ class Service:
         )
         watcher.open()
         self.watcher = watcher
-        task = asyncio.create_task(watcher.run(), name="watcher")
+        task = asyncio.create_task(self._keep_watching(watcher), name="watcher")
         self._watcher_task = task
 
         async def stop() -> None:
@@ -144,6 +162,23 @@ class Service:
             watcher.close()
 
         self._stack.push_async_callback(stop)
+
+    async def _keep_watching(self, watcher: Watcher) -> None:
+        """Run the watcher; when it stops (the hotfolder was moved or deleted, inotify
+        failed), make the folder again where the config says and watch it anew."""
+        while True:
+            try:
+                await watcher.run()
+            except Exception as exc:
+                self.watch_restarts += 1
+                log.error("watching the hotfolder stopped (%s); starting again", exc)
+            watcher.close()
+            await asyncio.sleep(WATCH_RESTART_S)
+            try:
+                await asyncio.to_thread(self.spool.prepare)
+                watcher.open()
+            except Exception as exc:
+                log.error("cannot watch %s yet: %s", self.settings.paths.hotfolder, exc)
 
     async def _plan_for(self, delivery: Delivery) -> steps.Plan:
         job = await self.store.jobs.get(delivery.job_id)
@@ -170,9 +205,17 @@ class Service:
         if self.watcher is None:
             return Health(True, "not watching (batch mode)")
         task = self._watcher_task
+        folder = self.settings.paths.hotfolder
         if not self.watcher.alive or task is None or task.done():
-            return Health(False, f"not watching {self.settings.paths.hotfolder}")
-        return Health(True, f"watching {self.settings.paths.hotfolder}")
+            return Health(False, f"not watching {folder}")
+        failed = self.watcher.failed_claims
+        if failed:
+            name, error = next(iter(failed.items()))
+            return Health(
+                False, f"{len(failed)} file(s) could not be claimed, e.g. {name!r}: {error}"
+            )
+        restarts = f" (started again {self.watch_restarts} time(s))" if self.watch_restarts else ""
+        return Health(True, f"watching {folder}{restarts}")
 
     async def health(self) -> dict[str, Health]:
         """Each part's own word on itself; none of it waits behind a job."""

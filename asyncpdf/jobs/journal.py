@@ -16,6 +16,13 @@ from asyncpdf.store import Store
 log = logging.getLogger("asyncpdf.jobs")
 
 
+def printable(text: str) -> str:
+    """`text` with control characters escaped: a file name cannot forge service log lines."""
+    if text.isprintable():
+        return text
+    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
+
+
 class Change:
     """The writes of one transaction; `store` is there for the rest (analysis, deliveries)."""
 
@@ -49,9 +56,8 @@ class Journal:
         async with self._store.transaction():
             yield change
         for line in change.lines:
-            log.log(
-                logging.getLevelName(line.level.upper()), "job %d: %s", line.job_id, line.message
-            )
+            level = logging.getLevelName(line.level.upper())
+            log.log(level, "job %d: %s", line.job_id, printable(line.message))
             self._bus.publish({"type": "log", **line.as_json()})
         for job_id in sorted(change.jobs):
             job = await self._store.jobs.header(job_id)

@@ -4,7 +4,8 @@ is finished). Pure: the store checks every state change here before its guarded 
 
     job:       received → queued → analysing → delivering → done
                   │          │         │    ↘ rejected        ↘ failed
-                  └──────────┴─────────┴──→ failed
+                  ├──────────┴─────────┴──→ failed
+                  └─→ rejected (not a plain file)
     delivery:  pending → sending → sent
                             ↓  ↑ ↘ failed
                           waiting
@@ -51,7 +52,8 @@ TERMINAL = frozenset({JobState.DONE, JobState.FAILED, JobState.REJECTED})
 UNFINISHED = tuple(s for s in JobState if s not in TERMINAL)
 
 JOB_TRANSITIONS: Mapping[JobState, frozenset[JobState]] = {
-    JobState.RECEIVED: frozenset({JobState.QUEUED, JobState.FAILED}),
+    # RECEIVED → REJECTED: what the claim brought in is not a plain file.
+    JobState.RECEIVED: frozenset({JobState.QUEUED, JobState.FAILED, JobState.REJECTED}),
     # An interrupted analysis is queued again at start-up.
     JobState.QUEUED: frozenset({JobState.ANALYSING, JobState.FAILED}),
     JobState.ANALYSING: frozenset(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -57,19 +58,29 @@ class JobRunner:
         self._stopping = False
 
     async def claim(self, source: Path) -> int | None:
-        """Take a settled file from the hotfolder: one job, one atomic rename into the spool."""
-        async with self._journal.change() as change:
-            job_id = await change.store.jobs.create(source.name)
-            change.touched(job_id)
+        """Take a settled file from the hotfolder: one job, one atomic rename into the spool,
+        recorded together (a failure leaves the file where it was, to be claimed again).
+        Return the job's id, or None when the file went away first."""
         try:
-            await self._spool.claim(source, job_id)
+            async with self._journal.change() as change:
+                job_id = await change.store.jobs.create(source.name)
+                try:
+                    refused = await self._spool.claim(source, job_id)
+                    await change.log(job_id, f"received {source.name!r}")
+                    if refused is None:
+                        await change.move(job_id, JobState.RECEIVED, JobState.QUEUED)
+                    else:
+                        change.touched(job_id)
+                except BaseException:
+                    await self._spool.unclaim(source, job_id)
+                    raise
         except FileNotFoundError:
-            await self._end(job_id, JobState.FAILED, "the file disappeared before it was claimed")
+            log.info("%r went away before it could be claimed", source.name)
             return None
-        async with self._journal.change() as change:
-            await change.log(job_id, f"received {source.name!r}")
-            await change.move(job_id, JobState.RECEIVED, JobState.QUEUED)
-        await self.queue.put(job_id)
+        if refused is not None:
+            await self._end(job_id, JobState.REJECTED, refused)
+        else:
+            await self.queue.put(job_id)
         return job_id
 
     async def recover(self) -> int:
@@ -79,13 +90,19 @@ class JobRunner:
             await self._store.deliveries.interrupted_to_pending()
         jobs = await self._store.jobs.in_states(UNFINISHED)
         for job in jobs:
-            await self._resume(job)
+            try:
+                await self._resume(job)
+            except Exception:
+                log.exception("job %d: could not be resumed", job.id)
         for job_id, path in await asyncio.to_thread(self._spool.entries):
-            owner = await self._owner(job_id, path)
-            if owner is None:
-                await self.claim(path)
-            elif owner.state.terminal:
-                await self._spool.release(owner)
+            try:
+                owner = await self._owner(job_id, path)
+                if owner is None:
+                    await self.claim(path)
+                elif owner.state.terminal:
+                    await self._spool.release(owner)
+            except Exception:
+                log.exception("could not take %s from the spool; it stays there", path)
         return len(jobs)
 
     async def _owner(self, job_id: int, path: Path) -> JobHeader | None:
@@ -96,12 +113,14 @@ class JobRunner:
         return job if job.name == path.name else None
 
     async def _resume(self, job: JobHeader) -> None:
-        path = self._spool.path(job.id, job.name)
-        if job.state is JobState.RECEIVED and not path.exists():
+        if job.state is JobState.RECEIVED and not self._spool.holds(job.id, job.name):
             hot = self._spool.hotfolder_path(job.name)
-            if hot.exists():
-                await self._spool.claim(hot, job.id)
-        if not path.exists():
+            if os.path.lexists(hot):
+                refused = await self._spool.claim(hot, job.id)
+                if refused is not None:
+                    await self._end(job.id, JobState.REJECTED, refused)
+                    return
+        if not self._spool.holds(job.id, job.name):
             await self._end(job.id, JobState.FAILED, "the file is missing from the spool")
             return
         async with self._journal.change() as change:
@@ -213,7 +232,16 @@ class JobRunner:
             await change.move(job.id, job.state, state, error=reason)
         self._metrics.finished.labels(state=state.value).inc()
         ended = await self._store.jobs.header(job.id)
-        kept = await self._spool.release(ended, reason)
+        try:
+            kept = await self._spool.release(ended, reason)
+        except OSError as exc:
+            # The job has ended all the same; the file waits in the spool and the move is
+            # tried again at the next start.
+            held = self._spool.path(job.id, job.name)
+            await self._journal.log(
+                job.id, f"could not move the file out of the spool ({exc}); it stays as {held}"
+            )
+            kept = None
         if state is JobState.DONE:
             await self._journal.log(job.id, "done")
         else:
@@ -226,15 +254,27 @@ class JobRunner:
             self._busy.add(job_id)
             try:
                 await self._process(job_id)
+            except Exception:
+                # Even ending the job failed (the database or the disk is failing): say so
+                # and take the next job; the job resumes at the next start.
+                log.exception("job %d: could not be ended", job_id)
             finally:
                 self._busy.discard(job_id)
                 self.queue.task_done()
 
     def start(self) -> None:
-        self._tasks = [
-            asyncio.create_task(self._work(), name=f"job-task-{n}")
-            for n in range(self._settings.pool.jobs)
-        ]
+        self._tasks = [self._start_task(n) for n in range(self._settings.pool.jobs)]
+
+    def _start_task(self, number: int) -> asyncio.Task[None]:
+        task = asyncio.create_task(self._work(), name=f"job-task-{number}")
+        task.add_done_callback(lambda done: self._restart(number, done))
+        return task
+
+    def _restart(self, number: int, task: asyncio.Task[None]) -> None:
+        if self._stopping or task.cancelled():
+            return
+        log.error("job task %d ended (%r); starting it again", number, task.exception())
+        self._tasks[number] = self._start_task(number)
 
     def health(self) -> Health:
         dead = sum(task.done() for task in self._tasks)

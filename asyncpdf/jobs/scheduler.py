@@ -108,7 +108,10 @@ class DeliveryScheduler:
             )
             sent = await deliver(plan.url, plan.source, plan.remote_name)
         except DeliveryError as exc:
-            await self._retry_or_fail(delivery, str(exc))
+            if exc.permanent:
+                await self._fail(delivery, str(exc))
+            else:
+                await self._retry_or_fail(delivery, str(exc))
         except AsyncPdfError as exc:
             await self._fail(delivery, str(exc))
         except Exception as exc:

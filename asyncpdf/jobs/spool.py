@@ -1,7 +1,9 @@
 """Where a job's file lives: hotfolder → spool/<job id>/<name> → done/ or error/.
 
 The spool holds only unfinished jobs. A claim is one atomic rename, so a file is either still
-in the hotfolder or already in the spool, never both and never neither.
+in the hotfolder or already in the spool, never both and never neither; what the rename brought
+in is then looked at without being opened (a link, a FIFO or a folder swapped in at the last
+moment is refused, never read or followed). Kept files never replace one another.
 """
 
 from __future__ import annotations
@@ -9,8 +11,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import itertools
 import os
+import stat
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from asyncpdf.config import Paths
@@ -19,6 +24,8 @@ from asyncpdf.jobs.lifecycle import JobState
 from asyncpdf.jobs.records import JobHeader
 
 _HASH_CHUNK = 1 << 20
+NAME_MAX = 255  # bytes in one file name (ext4, xfs, btrfs, tmpfs)
+REASON_SUFFIX = ".error.txt"
 
 
 class Spool:
@@ -33,8 +40,11 @@ class Spool:
             self._paths.error,
         ):
             folder.mkdir(parents=True, exist_ok=True)
-        if os.stat(self._paths.hotfolder).st_dev != os.stat(self._paths.spool).st_dev:
-            raise ConfigError("paths.spool must be on the same filesystem as paths.hotfolder")
+        # Claims are renames and kept files are hard links: one file system for all four.
+        device = os.stat(self._paths.spool).st_dev
+        for name in ("hotfolder", "done", "error"):
+            if os.stat(getattr(self._paths, name)).st_dev != device:
+                raise ConfigError(f"paths.{name} must be on the same file system as paths.spool")
 
     def path(self, job_id: int, name: str) -> Path:
         return self._paths.spool / str(job_id) / name
@@ -42,10 +52,16 @@ class Spool:
     def hotfolder_path(self, name: str) -> Path:
         return self._paths.hotfolder / name
 
-    async def claim(self, source: Path, job_id: int) -> Path:
+    def holds(self, job_id: int, name: str) -> bool:
+        """Whether the job's file is in the spool (a link counts: it is there, unread)."""
+        return os.path.lexists(self.path(job_id, name))
+
+    async def claim(self, source: Path, job_id: int) -> str | None:
+        """Move `source` into the job's spool folder; return why it cannot be worked on (not a
+        plain file), or None. Nothing is opened or followed to find out."""
         return await asyncio.to_thread(self._claim, source, job_id)
 
-    def _claim(self, source: Path, job_id: int) -> Path:
+    def _claim(self, source: Path, job_id: int) -> str | None:
         target = self.path(job_id, source.name)
         target.parent.mkdir(exist_ok=True)
         source.rename(target)
@@ -53,35 +69,113 @@ class Spool:
             # Adopted from a spool folder the store did not know: leave no empty folder behind.
             with contextlib.suppress(OSError):
                 source.parent.rmdir()
-        return target
+        # Once in the spool, which only the service writes, it cannot be swapped again.
+        return _not_a_plain_file(target.lstat().st_mode)
+
+    async def unclaim(self, source: Path, job_id: int) -> None:
+        """Put a file back where it came from (its job could not be recorded)."""
+        await asyncio.to_thread(self._unclaim, source, job_id)
+
+    def _unclaim(self, source: Path, job_id: int) -> None:
+        held = self.path(job_id, source.name)
+        if os.path.lexists(held) and not os.path.lexists(source):
+            held.rename(source)
+            with contextlib.suppress(OSError):
+                held.parent.rmdir()
 
     async def release(self, job: JobHeader, reason: str | None = None) -> Path | None:
-        """Move a finished job's file out of the spool; a failed one gets its reason beside it."""
+        """Move a finished job's file out of the spool, never over a file already kept; a
+        failed one gets its reason beside it."""
         return await asyncio.to_thread(self._release, job, reason)
 
     def _release(self, job: JobHeader, reason: str | None) -> Path | None:
         source = self.path(job.id, job.name)
-        if not source.exists():
+        if not os.path.lexists(source):
             return None
-        folder = self._paths.done if job.state is JobState.DONE else self._paths.error
-        target = _free_name(folder, job)
-        if job.state is not JobState.DONE:
+        done = job.state is JobState.DONE
+        folder = self._paths.done if done else self._paths.error
+        text = None
+        if not done:
             stamp = time.strftime("%Y-%m-%d %H:%M:%S")
-            Path(f"{target}.error.txt").write_text(
-                f"job {job.id} {job.state.value} at {stamp}\n{reason or job.error or ''}\n",
-                encoding="utf-8",
-            )
-        source.rename(target)
+            text = f"job {job.id} {job.state.value} at {stamp}\n{reason or job.error or ''}\n"
+        kept = _keep(source, folder, job.id, text)
         source.parent.rmdir()
-        return target
+        return kept
 
     def entries(self) -> list[tuple[int, Path]]:
-        """(job id, file) for every file in the spool, including ones the store may not know."""
+        """(job id, entry) for everything in the spool's job folders, including entries the
+        store may not know and ones that are not plain files."""
         found: list[tuple[int, Path]] = []
         for folder in sorted(self._paths.spool.iterdir()):
-            if folder.is_dir() and folder.name.isdigit():
-                found.extend((int(folder.name), f) for f in sorted(folder.iterdir()) if f.is_file())
+            if folder.is_dir() and not folder.is_symlink() and folder.name.isdigit():
+                found.extend((int(folder.name), entry) for entry in sorted(folder.iterdir()))
         return found
+
+
+def _not_a_plain_file(mode: int) -> str | None:
+    if stat.S_ISREG(mode):
+        return None
+    kinds = (
+        (stat.S_ISLNK, "a symbolic link"),
+        (stat.S_ISDIR, "a folder"),
+        (stat.S_ISFIFO, "a FIFO (named pipe)"),
+        (stat.S_ISSOCK, "a socket"),
+    )
+    kind = next((label for test, label in kinds if test(mode)), "a device or special file")
+    return f"not a plain file but {kind}: only files saved into the hotfolder are taken"
+
+
+def _fitting(stem: str, tail: str, room: int) -> str:
+    """`stem` + `tail`, the stem cut (at a character) so the whole is at most `room` bytes."""
+    budget = room - len(tail.encode("utf-8", "surrogateescape"))
+    cut = stem.encode("utf-8", "surrogateescape")[: max(budget, 1)]
+    return cut.decode("utf-8", "ignore").rstrip() + tail
+
+
+def _kept_names(name: str, job_id: int, room: int) -> Iterator[str]:
+    if len(name.encode("utf-8", "surrogateescape")) <= room:
+        yield name
+    stem, suffix = os.path.splitext(name)
+    suffix = suffix if len(suffix) <= 16 else ""
+    yield _fitting(stem, f" (job {job_id}){suffix}", room)
+    for copy in itertools.count(2):
+        yield _fitting(stem, f" (job {job_id}, {copy}){suffix}", room)
+
+
+def _keep(source: Path, folder: Path, job_id: int, reason: str | None) -> Path:
+    """Move `source` into `folder` under a free name, with `reason` beside it as
+    `<name>.error.txt`. Names are taken with O_EXCL and hard links, so nothing kept before is
+    ever replaced, and cut to fit the 255-byte limit of a file name."""
+    room = NAME_MAX - (len(REASON_SUFFIX) if reason is not None else 0)
+    for name in _kept_names(source.name, job_id, room):
+        target = folder / name
+        note = folder / f"{name}{REASON_SUFFIX}"
+        if reason is not None:
+            try:
+                with note.open("x", encoding="utf-8") as stream:
+                    stream.write(reason)
+            except FileExistsError:
+                continue
+        try:
+            _move_exclusive(source, target)
+        except FileExistsError:
+            if reason is not None:
+                note.unlink()
+            continue
+        return target
+    raise AssertionError("unreachable: the names never run out")
+
+
+def _move_exclusive(source: Path, target: Path) -> None:
+    if source.is_dir() and not source.is_symlink():
+        # Folders cannot be hard-linked; one swapped in at claim time is rare enough that
+        # a check before the rename will do.
+        if os.path.lexists(target):
+            raise FileExistsError(target)
+        source.rename(target)
+        return
+    os.link(source, target, follow_symlinks=False)
+    source.unlink()
 
 
 def file_sha256(path: Path) -> str:
@@ -90,11 +184,3 @@ def file_sha256(path: Path) -> str:
         while chunk := stream.read(_HASH_CHUNK):
             digest.update(chunk)
     return digest.hexdigest()
-
-
-def _free_name(folder: Path, job: JobHeader) -> Path:
-    target = folder / job.name
-    if not target.exists():
-        return target
-    stem, suffix = os.path.splitext(job.name)
-    return folder / f"{stem} (job {job.id}){suffix}"

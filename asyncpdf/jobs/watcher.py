@@ -22,7 +22,29 @@ from asyncinotify import Inotify, Mask
 
 log = logging.getLogger(__name__)
 Handler = Callable[[Path], Awaitable[object]]
-WATCH_MASK = Mask.CLOSE_WRITE | Mask.MOVED_TO | Mask.ONLYDIR
+# CREATE too: a hard link (`ln`) makes no other event.
+WATCH_MASK = (
+    Mask.CLOSE_WRITE
+    | Mask.MOVED_TO
+    | Mask.CREATE
+    | Mask.MOVE_SELF
+    | Mask.DELETE_SELF
+    | Mask.ONLYDIR
+)
+_GONE = Mask.MOVE_SELF | Mask.DELETE_SELF | Mask.IGNORED
+CLAIM_RETRY_S = 1.0
+CLAIM_RETRY_MAX_S = 60.0
+
+
+class HotfolderGone(Exception):
+    """The watched folder was moved or deleted: the watch has to start again on the path."""
+
+
+@dataclass(frozen=True)
+class _Failure:
+    tries: int
+    retry_at: float
+    error: str
 
 
 def is_ignored(name: str, patterns: Iterable[str]) -> bool:
@@ -53,6 +75,7 @@ class Watcher:
         self._poll_s = poll_s
         self._ignore = tuple(ignore)
         self._candidates: dict[str, _Candidate | None] = {}
+        self._failed: dict[str, _Failure] = {}
         self._inotify: Inotify | None = None
         self.rescans = 0
 
@@ -69,6 +92,11 @@ class Watcher:
     @property
     def alive(self) -> bool:
         return self._inotify is not None
+
+    @property
+    def failed_claims(self) -> dict[str, str]:
+        """Files that could not be claimed and are tried again: name → last error."""
+        return {name: failure.error for name, failure in self._failed.items()}
 
     def offer(self, name: str) -> None:
         if not is_ignored(name, self._ignore):
@@ -96,6 +124,8 @@ class Watcher:
     async def _read_events(self) -> None:
         assert self._inotify is not None
         async for event in self._inotify:
+            if event.mask & _GONE:
+                raise HotfolderGone(f"{self._folder} was moved or deleted")
             if event.mask & Mask.Q_OVERFLOW:
                 self.rescans += 1
                 log.warning("inotify queue overflowed; rescanning %s", self._folder)
@@ -106,6 +136,10 @@ class Watcher:
     async def _settle_loop(self) -> None:
         while True:
             await asyncio.sleep(self._poll_s)
+            now = time.monotonic()
+            for name, failure in self._failed.items():
+                if failure.retry_at <= now and name not in self._candidates:
+                    self._candidates[name] = None
             if self._candidates:
                 names = list(self._candidates)
                 signatures = await asyncio.to_thread(_signatures, self._folder, names)
@@ -121,6 +155,7 @@ class Watcher:
             seen = self._candidates[name]
             if signature is None:
                 del self._candidates[name]
+                self._failed.pop(name, None)
             elif seen is None or seen.signature != signature:
                 self._candidates[name] = _Candidate(signature, now)
             elif now - seen.stable_since >= self._settle_s:
@@ -131,9 +166,18 @@ class Watcher:
     async def _hand_on(self, name: str) -> None:
         try:
             await self._handler(self._folder / name)
-        except Exception:
-            # One bad file must never stop the watcher.
-            log.exception("could not take %s", name)
+        except Exception as exc:
+            # One bad file must never stop the watcher; it stays where it is and is tried
+            # again, less and less often, until it can be taken or goes away.
+            earlier = self._failed.get(name)
+            tries = earlier.tries + 1 if earlier else 1
+            delay = min(CLAIM_RETRY_MAX_S, CLAIM_RETRY_S * 2.0 ** (tries - 1))
+            self._failed[name] = _Failure(tries, time.monotonic() + delay, repr(exc))
+            log.error(
+                "could not take %r (try %d): %r; trying again in %.0f s", name, tries, exc, delay
+            )
+        else:
+            self._failed.pop(name, None)
 
 
 def _signatures(folder: Path, names: list[str]) -> dict[str, tuple[int, int] | None]:

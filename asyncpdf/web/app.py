@@ -5,6 +5,7 @@ The access log leaves out the probes (`/healthz`, `/readyz`, `/metrics`), which 
 
 from __future__ import annotations
 
+import asyncio
 import weakref
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -16,6 +17,7 @@ from aiohttp.web_log import AccessLogger
 from asyncpdf.config import Settings
 from asyncpdf.service import Service
 from asyncpdf.web import api, health, live, pages
+from asyncpdf.web.accept import AcceptErrors
 from asyncpdf.web.errors import json_errors
 from asyncpdf.web.keys import SERVICE, WEBSOCKETS
 
@@ -38,7 +40,14 @@ def create_app(settings: Settings, *, config_path: Path | None = None) -> web.Ap
     async def service_ctx(app: web.Application) -> AsyncIterator[None]:
         async with Service(settings, config_path=config_path) as service:
             app[SERVICE] = service
-            yield
+            loop = asyncio.get_running_loop()
+            handler = AcceptErrors(service.metrics, loop.get_exception_handler())
+            loop.set_exception_handler(handler)
+            try:
+                yield
+            finally:
+                if loop.get_exception_handler() is handler:
+                    loop.set_exception_handler(handler.previous)
 
     app.cleanup_ctx.append(service_ctx)
     for part in (pages, api, live, health):

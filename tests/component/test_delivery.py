@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -57,3 +59,36 @@ async def test_unknown_scheme_is_a_delivery_error(tmp_path: Path) -> None:
 def test_redact_hides_passwords(url: str, shown: str) -> None:
     assert redact(url) == shown
     assert "s3cret" not in redact(url)
+
+
+async def test_a_failed_copy_leaves_no_partial_file_and_a_retry_can_succeed(
+    tmp_path: Path,
+) -> None:
+    source = tmp_path / "in.pdf"
+    source.write_bytes(b"%PDF-1.7 " + b"x" * 200_000)
+    folder = tmp_path / "small"
+    folder.mkdir()
+    if os.geteuid() != 0:
+        pytest.skip("needs root to mount a small tmpfs (a full disk)")
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(folder)], check=True)
+    try:
+        with pytest.raises(DeliveryError, match="No space left on device") as failed:
+            await deliver(folder.as_uri(), source, "a.pdf")
+        assert failed.value.permanent is False
+        assert list(folder.iterdir()) == []
+        subprocess.run(["mount", "-o", "remount,size=1m", str(folder)], check=True)
+        sent = await deliver(folder.as_uri(), source, "a.pdf")
+        assert sent.bytes == source.stat().st_size
+        assert [p.name for p in folder.iterdir()] == ["a.pdf"]
+    finally:
+        subprocess.run(["umount", str(folder)], check=True)
+
+
+async def test_a_name_the_target_cannot_hold_fails_at_once_as_permanent(tmp_path: Path) -> None:
+    source = tmp_path / "in.pdf"
+    source.write_bytes(b"%PDF-1.7")
+    folder = tmp_path / "out"
+    with pytest.raises(DeliveryError, match="File name too long") as failed:
+        await deliver(folder.as_uri(), source, "n" * 300 + ".pdf")
+    assert failed.value.permanent is True
+    assert list(folder.iterdir()) == []

@@ -14,72 +14,14 @@ from typing import Any
 
 import pytest
 
-from asyncpdf.config import Settings, load_settings
 from asyncpdf.errors import AlreadyRunning, IllegalTransition
-from asyncpdf.jobs.lifecycle import TERMINAL, DeliveryState, JobState
-from asyncpdf.jobs.records import JobHeader
+from asyncpdf.jobs.lifecycle import DeliveryState, JobState
 from asyncpdf.jobs.spool import Spool
 from asyncpdf.pdf.naming import parse_name, without_tag
 from asyncpdf.service import Service
 from asyncpdf.store import Store
-from asyncpdf.testing.samples import make_samples
-from tests.support import BUREAUS, PRESSES, wait_for, write_config
-from tests.support.workers import gated_artefacts, troublesome_analysis
-
-
-class Shop:
-    """A temporary shop and the service on it, started and stopped by the test."""
-
-    def __init__(self, root: Path, samples: int = 4, **overrides: Any) -> None:
-        overrides.setdefault("pool", {"job_timeout_s": 6})
-        self.root = root
-        self.settings: Settings = load_settings(write_config(root, **overrides))
-        self.paths = self.settings.paths
-        self.samples = make_samples(root / "samples", count=samples, seed=1)
-        self.service: Service | None = None
-
-    async def start(self, **kwargs: Any) -> Service:
-        kwargs.setdefault("analyse", troublesome_analysis)
-        self.service = await Service(self.settings, watch=False, **kwargs).__aenter__()
-        return self.service
-
-    async def stop(self) -> None:
-        if self.service is not None:
-            await self.service.__aexit__(None, None, None)
-            self.service = None
-
-    @property
-    def running(self) -> Service:
-        assert self.service is not None
-        return self.service
-
-    def drop(self, index: int, name: str | None = None) -> Path:
-        target = self.paths.hotfolder / (name or self.samples[index].name)
-        target.write_bytes(self.samples[index].read_bytes())
-        return target
-
-    async def claim(self, index: int, name: str | None = None) -> int:
-        job_id = await self.running.runner.claim(self.drop(index, name))
-        assert job_id is not None
-        return job_id
-
-    async def jobs(self) -> list[JobHeader]:
-        return await self.running.store.jobs.page(limit=500)
-
-    async def finished(self, count: int, timeout_s: float = 60) -> dict[str, JobHeader]:
-        async def check() -> dict[str, JobHeader] | None:
-            jobs = await self.jobs()
-            moved = not any(self.paths.spool.iterdir())
-            if len(jobs) >= count and all(job.state in TERMINAL for job in jobs) and moved:
-                return {job.name: job for job in jobs}
-            return None
-
-        return dict(await wait_for(check, timeout_s, f"{count} finished jobs"))
-
-    def outbox(self, name: str) -> Path:
-        bureau = parse_name(name, BUREAUS).bureau
-        assert bureau is not None
-        return self.root / "outbox" / bureau
+from tests.support import BUREAUS, PRESSES, Shop, wait_for
+from tests.support.workers import gated_artefacts
 
 
 @pytest.fixture

@@ -337,18 +337,32 @@ async def test_file_replaced_by_a_directory_is_not_handed_on(start: Watchers, ho
     assert handler.paths == [marker]
 
 
-async def test_failing_handler_does_not_stop_the_watcher(
+async def test_a_failed_claim_is_tried_again_and_does_not_stop_the_watcher(
     start: Watchers, hotfolder: Path, caplog: pytest.LogCaptureFixture
 ):
     handler = Recorder(fail_on={"bad.pdf"})
-    start(hotfolder, handler)
+    watcher = start(hotfolder, handler)
     write(hotfolder / "bad.pdf")
     await eventually(lambda: "bad.pdf" in handler.names, "bad.pdf to be handed on")
     good = write(hotfolder / "good.pdf")
     await eventually(lambda: "good.pdf" in handler.names, "good.pdf to be handed on")
-    await quiet()
-    assert handler.paths == [hotfolder / "bad.pdf", good]
-    assert "could not take bad.pdf" in caplog.text
+    assert watcher.failed_claims == {"bad.pdf": "RuntimeError('handler refuses bad.pdf')"}
+    assert "could not take 'bad.pdf' (try 1)" in caplog.text
+    # Tried again after a second, without any new event for it.
+    await eventually(lambda: handler.names.count("bad.pdf") >= 2, "bad.pdf tried again")
+    handler.fail_on.clear()
+    await eventually(lambda: not watcher.failed_claims, "bad.pdf taken at last", timeout_s=10)
+    assert handler.names.count("good.pdf") == 1
+    assert handler.contents[good] == good.read_bytes()
+
+
+async def test_a_file_that_fails_and_goes_away_is_forgotten(start: Watchers, hotfolder: Path):
+    handler = Recorder(fail_on={"bad.pdf"})
+    watcher = start(hotfolder, handler)
+    bad = write(hotfolder / "bad.pdf")
+    await eventually(lambda: watcher.failed_claims, "the failed claim")
+    bad.unlink()
+    await eventually(lambda: not watcher.failed_claims, "the failure forgotten", timeout_s=10)
 
 
 async def test_many_files_at_once_each_once(start: Watchers, hotfolder: Path, tmp_path: Path):

@@ -2,8 +2,7 @@
 service as a subprocess and the API calls made on it. Fixtures live in conftest.py and use
 these; test modules import from here, never from each other or from conftest.py.
 
-Pool functions for tests are in `workers.py` (spawned workers import only that), random damage
-to files in `damage.py`."""
+Pool functions for tests are in `workers.py`, random damage to files in `damage.py`."""
 
 from __future__ import annotations
 
@@ -21,7 +20,13 @@ from typing import Any
 import aiohttp
 import yaml
 
+from asyncpdf.config import Settings, load_settings
+from asyncpdf.jobs.lifecycle import TERMINAL as TERMINAL_STATES
+from asyncpdf.jobs.records import JobHeader
 from asyncpdf.pdf.naming import parse_name, without_tag
+from asyncpdf.service import Service as InProcessService
+from asyncpdf.testing.samples import make_samples
+from tests.support.workers import troublesome_analysis
 
 BUREAUS = ("Leonov", "Korol", "Vonoel", "Pechatnik", "Admin")
 PRESSES = (
@@ -174,3 +179,59 @@ def delivered_path(service: Service, name: str) -> Path:
     bureau = parse_name(name, BUREAUS).bureau
     assert bureau, name
     return service.outbox(bureau) / without_tag(name, bureau)
+
+
+class Shop:
+    """A temporary shop and the service in this process (no web app, no watcher), started
+    and stopped by the test, which claims files itself."""
+
+    def __init__(self, root: Path, samples: int = 4, **overrides: Any) -> None:
+        overrides.setdefault("pool", {"job_timeout_s": 6})
+        self.root = root
+        self.settings: Settings = load_settings(write_config(root, **overrides))
+        self.paths = self.settings.paths
+        self.samples = make_samples(root / "samples", count=samples, seed=1)
+        self.service: InProcessService | None = None
+
+    async def start(self, **kwargs: Any) -> InProcessService:
+        kwargs.setdefault("analyse", troublesome_analysis)
+        self.service = await InProcessService(self.settings, watch=False, **kwargs).__aenter__()
+        return self.service
+
+    async def stop(self) -> None:
+        if self.service is not None:
+            await self.service.__aexit__(None, None, None)
+            self.service = None
+
+    @property
+    def running(self) -> InProcessService:
+        assert self.service is not None
+        return self.service
+
+    def drop(self, index: int, name: str | None = None) -> Path:
+        target = self.paths.hotfolder / (name or self.samples[index].name)
+        target.write_bytes(self.samples[index].read_bytes())
+        return target
+
+    async def claim(self, index: int, name: str | None = None) -> int:
+        job_id = await self.running.runner.claim(self.drop(index, name))
+        assert job_id is not None
+        return job_id
+
+    async def jobs(self) -> list[JobHeader]:
+        return await self.running.store.jobs.page(limit=500)
+
+    async def finished(self, count: int, timeout_s: float = 60) -> dict[str, JobHeader]:
+        async def check() -> dict[str, JobHeader] | None:
+            jobs = await self.jobs()
+            moved = not any(self.paths.spool.iterdir())
+            if len(jobs) >= count and all(job.state in TERMINAL_STATES for job in jobs) and moved:
+                return {job.name: job for job in jobs}
+            return None
+
+        return dict(await wait_for(check, timeout_s, f"{count} finished jobs"))
+
+    def outbox(self, name: str) -> Path:
+        bureau = parse_name(name, BUREAUS).bureau
+        assert bureau is not None
+        return self.root / "outbox" / bureau

@@ -121,15 +121,115 @@ def test_env_json_list_replaces_bureaus(monkeypatch: pytest.MonkeyPatch) -> None
 
 def test_env_override_is_validated(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ASYNCPDF_WEB__PORT", "not-a-port")
-    with pytest.raises(ConfigError, match=r"web\.port"):
+    with pytest.raises(ConfigError) as caught:
         load_settings(SHIPPED)
+    assert str(caught.value) == (
+        "environment ASYNCPDF_WEB__PORT: "
+        "Input should be a valid integer, unable to parse string as an integer"
+    ), "the variable is blamed, not the file"
+    assert caught.value.exit_code == 2
 
 
 def test_env_bad_json_is_a_config_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ASYNCPDF_BUREAUS", '[{"name":"X"')
-    with pytest.raises(ConfigError, match="bureaus") as caught:
+    with pytest.raises(ConfigError) as caught:
         load_settings(SHIPPED)
-    assert str(caught.value).startswith(f"{SHIPPED}: ")
+    assert str(caught.value) == (
+        "environment ASYNCPDF_BUREAUS: "
+        "not valid JSON (Expecting ',' delimiter at line 1, column 13)"
+    )
+
+
+ENV_ERRORS = [
+    pytest.param(
+        {"ASYNCPDF_WEB__PORT": "99999"},
+        "environment ASYNCPDF_WEB__PORT: Input should be less than or equal to 65535",
+        id="port-out-of-range",
+    ),
+    pytest.param(
+        {"asyncpdf_web__port": "eighty"},
+        "environment asyncpdf_web__port: "
+        "Input should be a valid integer, unable to parse string as an integer",
+        id="lower-case-name",
+    ),
+    pytest.param(
+        {"ASYNCPDF_WEB__PROT": "8800"},
+        "environment ASYNCPDF_WEB__PROT: Extra inputs are not permitted",
+        id="typo-in-name",
+    ),
+    pytest.param(
+        {"ASYNCPDF_WEB": '{"port": "eighty"}'},
+        "environment ASYNCPDF_WEB: web.port: "
+        "Input should be a valid integer, unable to parse string as an integer",
+        id="section-json",
+    ),
+    pytest.param(
+        {"ASYNCPDF_BUREAUS": '[{"name": "X"}]'},
+        "environment ASYNCPDF_BUREAUS: bureaus.0.target: Field required",
+        id="list-json-missing-field",
+    ),
+    pytest.param(
+        {"ASYNCPDF_BUREAUS": '[{"name": "X", "target": "gopher://user:s3cret@host/x"}]'},
+        "environment ASYNCPDF_BUREAUS: bureaus.0.target: target scheme 'gopher' is not supported",
+        id="list-json-secret-target",
+    ),
+    pytest.param(
+        {"ASYNCPDF_WEB": "not json"},
+        "environment ASYNCPDF_WEB: not valid JSON (Expecting value at line 1, column 1)",
+        id="section-not-json",
+    ),
+    pytest.param(
+        {"ASYNCPDF_POOL__WORKERS": "0", "ASYNCPDF_WEB__PORT": "8801"},
+        "environment ASYNCPDF_POOL__WORKERS: Input should be greater than or equal to 1",
+        id="one-of-several",
+    ),
+    pytest.param(
+        {"ASYNCPDF_PATHS__SPOOL": "var/hotfolder/spool"},
+        "environment ASYNCPDF_PATHS__SPOOL: paths.spool must not be inside paths.hotfolder",
+        id="folder-inside-hotfolder",
+    ),
+]
+
+
+@pytest.mark.parametrize(("env", "message"), ENV_ERRORS)
+def test_env_error_names_the_variable(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], message: str
+) -> None:
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError) as caught:
+        load_settings(SHIPPED)
+    assert str(caught.value).startswith(message)
+    assert str(SHIPPED) not in str(caught.value), "the file is not to blame"
+    assert "\n" not in str(caught.value)
+    assert "s3cret" not in str(caught.value)
+
+
+def test_file_error_is_not_blamed_on_a_variable_for_another_field(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ASYNCPDF_WEB__HOST", "0.0.0.0")
+    monkeypatch.setenv("ASYNCPDF_POOL", '{"workers": 3}')
+    path = write(tmp_path, "pool:\n  jobs: 2\nweb:\n  host: 127.0.0.1\n  port: eighty\n")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path)
+    assert str(caught.value) == (
+        f"{path}: line 5: web.port: "
+        "Input should be a valid integer, unable to parse string as an integer"
+    )
+
+
+def test_env_section_json_merges_with_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A field the section's JSON does not set came from the file."""
+    monkeypatch.setenv("ASYNCPDF_WEB", '{"host": "0.0.0.0"}')
+    path = write(tmp_path, "web:\n  port: 70000\n")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path)
+    assert str(caught.value) == (
+        f"{path}: line 2: web.port: Input should be less than or equal to 65535"
+    )
 
 
 # --- bad configs ----------------------------------------------------------------------------
@@ -191,7 +291,43 @@ BAD_CONFIGS = [
         r"paths\.error must not be inside paths\.hotfolder",
         id="error-is-hotfolder",
     ),
-    pytest.param("web: {port: [8800\n", r"not valid YAML", id="invalid-yaml"),
+    pytest.param(
+        "web: {port: [8800\n",
+        r": line 2, column 1: not valid YAML \(expected ',' or '\]', but got '<stream end>'\)$",
+        id="invalid-yaml",
+    ),
+    pytest.param(
+        "web:\n  port: 8800\n  host: localhost: 8800\n",
+        r": line 3, column 18: not valid YAML \(mapping values are not allowed here\)$",
+        id="mapping-in-scalar",
+    ),
+    pytest.param(
+        "web:\n\tport: 8800\n",
+        r": line 2, column 1: not valid YAML "
+        r"\(found character '\\t' that cannot start any token\)$",
+        id="tab-indent",
+    ),
+    pytest.param(
+        "web: {host: 'a\x07b'}\n",
+        r": line 1, column 15: not valid YAML \(special characters are not allowed \(#x0007\)\)$",
+        id="control-character",
+    ),
+    pytest.param(
+        "web: {port: 1}\n---\nweb: {port: 2}\n",
+        r": line 2, column 1: not valid YAML \(but found another document\)$",
+        id="two-documents",
+    ),
+    pytest.param(
+        "web:\n  port: !!int s3cret\n",
+        r": line 2, column 9: not valid YAML \(not a valid !!int value\)$",
+        id="bad-tagged-int",
+    ),
+    pytest.param(
+        "bureaus:\n  - {name: B, target: 'file:b', notify: !!bool perhaps}\n",
+        r": line 2, column 41: not valid YAML \(not a valid !!bool value\)$",
+        id="bad-tagged-bool",
+    ),
+    pytest.param("a: " + "[" * 5000 + "\n", r": not valid YAML \(nested too deeply\)$", id="deep"),
     pytest.param("- web\n- pool\n", r"top level must be a mapping", id="top-level-list"),
     pytest.param("just words\n", r"top level must be a mapping", id="top-level-scalar"),
 ]
@@ -203,6 +339,97 @@ def test_bad_config_names_the_field(tmp_path: Path, text: str, names: str) -> No
     with pytest.raises(ConfigError, match=names) as caught:
         load_settings(path)
     assert str(caught.value).startswith(f"{path}: ")
+    assert "\n" not in str(caught.value)
+    assert "<unicode string>" not in str(caught.value)
+    assert caught.value.exit_code == 2
+
+
+LINES = [
+    pytest.param(
+        "presses:\n"
+        "  - name: Big\n"
+        "    plate_mm: [1030, 770]\n"
+        "    gripper_mm: 10\n"
+        "  - name: Small\n"
+        "    gripper_mm: 10\n"
+        "    plate_mm: [0, 770]\n",
+        "line 7: presses.1.plate_mm: plate sizes must be positive",
+        id="nested-field",
+    ),
+    pytest.param(
+        "web:\n  host: 127.0.0.1\n\npool:\n  workers: 2\n  wokers: 3\n",
+        "line 6: pool.wokers: Extra inputs are not permitted",
+        id="unknown-key",
+    ),
+    pytest.param(
+        "web: {port: 8800}\nbureaus:\n  - {name: A, target: 'file:a'}\n  - name: B\n",
+        "line 4: bureaus.1.target: Field required",
+        id="missing-field-at-its-item",
+    ),
+    pytest.param(
+        "marks:\n  - mark: M\n    pattern: '(?P<colour>x)'\n",
+        "line 3: marks.0.pattern: named groups must be some of",
+        id="value-error-prefix-dropped",
+    ),
+    pytest.param(
+        "paths:\n  hotfolder: var/hot\n  spool: var/hot/spool\n",
+        "line 3: paths.spool must not be inside paths.hotfolder",
+        id="folder-inside-hotfolder",
+    ),
+    pytest.param(
+        "bureaus:\n  - {name: A, target: 'file:a'}\n  - {name: a, target: 'file:b'}\n",
+        "bureaus: duplicate names ['a']",
+        id="whole-file-check-has-no-line",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "message"), LINES)
+def test_bad_config_names_the_line(tmp_path: Path, text: str, message: str) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path)
+    assert str(caught.value).startswith(f"{path}: {message}")
+
+
+def test_yaml_error_does_not_echo_the_line(tmp_path: Path) -> None:
+    """PyYAML's message quotes the bad line, here with a password in it; ours does not."""
+    path = write(
+        tmp_path,
+        "bureaus:\n  - name: B\n    target: ftp://plates:s3cret@host/in: now\n",
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path)
+    assert str(caught.value) == (
+        f"{path}: line 3, column 40: not valid YAML (mapping values are not allowed here)"
+    )
+
+
+def test_validation_error_does_not_echo_the_value(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "bureaus:\n  - name: B\n    target: 'gopher://plates:s3cret@host/in'\n",
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path)
+    message = str(caught.value)
+    assert message.startswith(
+        f"{path}: line 3: bureaus.0.target: target scheme 'gopher' is not supported"
+    )
+    assert "s3cret" not in message
+    assert "plates" not in message
+
+
+def test_non_utf8_config_is_one_line(tmp_path: Path) -> None:
+    data = "web:\n  host: café\n".encode("cp1252")
+    path = tmp_path / "config.yaml"
+    path.write_bytes(data)
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path)
+    offset = data.index(b"\xe9")
+    assert str(caught.value) == (
+        f"{path}: not UTF-8 text (byte 0xe9 at offset {offset}); save it as UTF-8"
+    )
     assert caught.value.exit_code == 2
 
 
@@ -279,9 +506,9 @@ def test_check_config_ok(capsys: pytest.CaptureFixture[str]) -> None:
 @pytest.mark.parametrize(
     ("text", "names"),
     [
-        ("web: {port: eighty}\n", "web.port"),
-        ("pool: {wokers: 2}\n", "pool.wokers"),
-        ("bureaus:\n  - {name: B, target: 'gopher://x/y'}\n", "bureaus.0.target"),
+        ("web: {port: eighty}\n", "line 1: web.port"),
+        ("pool: {wokers: 2}\n", "line 1: pool.wokers"),
+        ("bureaus:\n  - {name: B, target: 'gopher://x/y'}\n", "line 2: bureaus.0.target"),
     ],
 )
 def test_check_config_bad(
@@ -302,3 +529,42 @@ def test_check_config_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture
     assert out == ""
     assert "cannot read config" in err
     assert len(err.splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        pytest.param(
+            b"bureaus:\n  - name: B\n    target: ftp://plates:s3cret@host/in: now\n",
+            ": line 3, column 40: not valid YAML (mapping values are not allowed here)",
+            id="yaml",
+        ),
+        pytest.param(
+            b"web: {host: caf\xe9}\n", ": not UTF-8 text (byte 0xe9 at offset 15)", id="utf8"
+        ),
+    ],
+)
+def test_check_config_unreadable_file_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: bytes, message: str
+) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_bytes(content)
+    assert check_config(path) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith(f"asyncpdf: {path}{message}")
+    assert len(err.splitlines()) == 1, err
+    assert "s3cret" not in err
+    assert "Traceback" not in err
+
+
+def test_check_config_bad_env_names_the_variable(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ASYNCPDF_WEB__PORT", "notaport")
+    assert check_config(SHIPPED) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        "asyncpdf: environment ASYNCPDF_WEB__PORT: "
+        "Input should be a valid integer, unable to parse string as an integer\n"
+    )

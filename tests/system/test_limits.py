@@ -1,0 +1,171 @@
+"""The service under a low open-files limit, as a subprocess: websockets beyond what fits are
+refused and jobs still get their descriptors; connections that do exhaust them wait without
+flooding the log; a soft limit below the hard one is raised at start-up."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import resource
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+import yaml
+
+from asyncpdf.testing.samples import make_samples
+from tests.support import Service, wait_finished, wait_for, write_config
+
+#: Soft and hard limit of the service in the main test: raising the soft one cannot help.
+LOW = 128
+#: Websockets the service takes under LOW: half the open-files limit.
+CAP = LOW // 2
+#: Most lines the whole run may log (about one per request; without the fix asyncio logged
+#: some 5,800 lines a second while accept() failed).
+MAX_LOG_LINES = 200
+
+
+@dataclass
+class LimitedService(Service):
+    """`Service`, started with RLIMIT_NOFILE set to `open_files` (soft, hard) in the child."""
+
+    open_files: tuple[int, int] = (LOW, LOW)
+
+    async def start(self) -> None:
+        log = self.root / f"service-{len(self.logs)}.log"
+        self.logs.append(log)
+        limits = self.open_files
+
+        def limit() -> None:
+            resource.setrlimit(resource.RLIMIT_NOFILE, limits)
+
+        with log.open("wb") as out:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "asyncpdf", "serve", "--config", str(self.config)],
+                cwd=self.root,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                preexec_fn=limit,
+            )
+        async with aiohttp.ClientSession() as session:
+
+            async def healthy() -> bool:
+                assert self.process is not None
+                if self.process.poll() is not None:
+                    raise AssertionError(f"service exited:\n{log.read_text()}")
+                try:
+                    async with session.get(f"{self.url}/healthz") as response:
+                        return response.status == 200
+                except aiohttp.ClientError:
+                    return False
+
+            await wait_for(healthy, 30, "the service to answer /healthz")
+
+    def open_files_now(self) -> tuple[int, int]:
+        assert self.process is not None
+        limits = Path(f"/proc/{self.process.pid}/limits").read_text()
+        (row,) = [line for line in limits.splitlines() if line.startswith("Max open files")]
+        soft, hard = row.split()[3:5]
+        return int(soft), int(hard)
+
+    def log_lines(self) -> list[str]:
+        return self.log_text().splitlines()
+
+
+@pytest.fixture
+def limited(tmp_path: Path) -> Iterator[Any]:
+    started: list[LimitedService] = []
+
+    def make(open_files: tuple[int, int]) -> LimitedService:
+        config = write_config(tmp_path)
+        port = yaml.safe_load(config.read_text())["web"]["port"]
+        service = LimitedService(root=tmp_path, config=config, port=port, open_files=open_files)
+        started.append(service)
+        return service
+
+    yield make
+    for service in started:
+        service.stop()
+
+
+async def metric(http: aiohttp.ClientSession, service: Service, line: str) -> float:
+    async with http.get(f"{service.url}/metrics") as response:
+        text = await response.text()
+    (value,) = [row.rsplit(" ", 1)[1] for row in text.splitlines() if row.startswith(line + " ")]
+    return float(value)
+
+
+async def test_more_websockets_than_fit_fail_requests_not_jobs(
+    limited: Any, http: aiohttp.ClientSession, tmp_path: Path
+) -> None:
+    service: LimitedService = limited((LOW, LOW))
+    await service.start()
+    assert service.open_files_now() == (LOW, LOW)
+    first, second = make_samples(tmp_path / "samples", count=2, seed=5)
+
+    # Websockets: the first CAP are taken, the rest refused with 503 and a closed connection.
+    opened: list[aiohttp.ClientWebSocketResponse] = []
+    statuses: list[int] = []
+    connector = aiohttp.TCPConnector(limit=0)
+    async with aiohttp.ClientSession(connector=connector) as clients:
+        for _ in range(CAP + 16):
+            try:
+                opened.append(await asyncio.wait_for(clients.ws_connect(f"{service.url}/ws"), 10))
+            except aiohttp.WSServerHandshakeError as exc:
+                statuses.append(exc.status)
+        assert len(opened) == CAP and statuses == [503] * 16
+        assert await metric(http, service, 'asyncpdf_websocket_refused_total{reason="limit"}') == 16
+
+        # ...and a job dropped while they are open gets what it needs, and they hear of it.
+        shutil.copy(first, service.hotfolder / first.name)
+        (job,) = await wait_finished(http, service, 1, timeout_s=60)
+        assert job["state"] == "done", job["error"]
+        message = await asyncio.wait_for(opened[0].receive(), 10)
+        assert message.type == aiohttp.WSMsgType.TEXT
+
+        # Plain connections do exhaust the descriptors: they wait, said in one line, not a flood.
+        held: list[asyncio.StreamWriter] = []
+        for _ in range(LOW):
+            _, writer = await asyncio.wait_for(
+                asyncio.open_connection("127.0.0.1", service.port), 10
+            )
+            held.append(writer)
+
+        async def said() -> bool:
+            return "cannot accept connections" in service.log_text()
+
+        await wait_for(said, 10, "the accept error to be logged")
+        await asyncio.sleep(3)  # asyncio tries again every second
+        lines_exhausted = len(service.log_lines())
+        for writer in held:
+            writer.close()
+
+        # Descriptors free again: the service answers and the next job ends done too.
+        async with http.get(f"{service.url}/healthz") as response:
+            assert response.status == 200
+        shutil.copy(second, service.hotfolder / second.name)
+        jobs = await wait_finished(http, service, 2, timeout_s=60)
+        assert [job["state"] for job in jobs] == ["done", "done"], [j["error"] for j in jobs]
+        assert await metric(http, service, "asyncpdf_accept_failures_total") > 0
+        for ws in opened:
+            await ws.close()
+
+    lines = service.log_lines()
+    assert lines_exhausted < MAX_LOG_LINES and len(lines) < MAX_LOG_LINES, lines[-20:]
+    assert sum("cannot accept connections" in line for line in lines) == 1
+    assert not any("out of system resource" in line for line in lines)
+    assert f"live log limited to {CAP} websockets" in service.log_text()
+
+
+async def test_the_soft_open_files_limit_is_raised_to_the_hard_one(limited: Any) -> None:
+    service: LimitedService = limited((LOW, 4 * LOW))
+    await service.start()
+    assert service.open_files_now() == (4 * LOW, 4 * LOW)
+    assert "live log limited" not in service.log_text()
