@@ -63,7 +63,15 @@ async def _serve(settings: Settings, config_path: Path) -> int:
         create_app(settings, config_path=config_path), access_log_class=ACCESS_LOGGER
     )
     try:
-        await runner.setup()
+        try:
+            await runner.setup()
+        except AsyncPdfError:
+            raise
+        except Exception as exc:
+            # Start-up met something unforeseen (a broken database, a folder it cannot
+            # make): one line and a non-zero exit, not a half-started process.
+            log.debug("start-up failed", exc_info=True)
+            raise CannotStart(f"cannot start: {type(exc).__name__}: {exc}") from exc
         await web.SockSite(runner, sock).start()
         host, port = sock.getsockname()[:2]
         log.info("listening on http://%s:%d", host, port)

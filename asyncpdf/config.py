@@ -32,7 +32,7 @@ from pydantic_settings import (
     SettingsError,
 )
 
-from asyncpdf.delivery import schemes
+from asyncpdf.delivery import Existing, schemes
 from asyncpdf.errors import ConfigError
 from asyncpdf.pdf.rules import PressSpec, Rules
 
@@ -152,6 +152,8 @@ class DeliverySettings(_Model):
     max_delay_s: float = Field(300.0, ge=0)
     #: Deliveries sent at once (bureau copies first).
     parallel: int = Field(4, ge=1, le=64)
+    #: A different file of the same name already at the target: rename | fail | replace.
+    existing: Existing = Existing.RENAME
 
 
 class Press(_Model):

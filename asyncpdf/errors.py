@@ -36,6 +36,13 @@ class CannotStart(AsyncPdfError):
     exit_code = EXIT_CANNOT_START
 
 
+class ChangedSinceSettled(AsyncPdfError):
+    """What the claim moved is not the file that settled (it was replaced or written to in
+    between); it is put back and taken once it settles again."""
+
+    code = "changed"
+
+
 class RejectedFile(AsyncPdfError):
     """The file is not something asyncpdf can work on (not a PDF, unreadable, encrypted)."""
 

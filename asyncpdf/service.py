@@ -107,6 +107,10 @@ class Service:
         await asyncio.to_thread(self.spool.prepare)
         self.store = await Store.open(settings.paths.database)
         self._stack.push_async_callback(self.store.close)
+        # A new or restored database must not give ids that kept files and folders still use.
+        highest = await asyncio.to_thread(self.spool.highest_job_id)
+        async with self.store.transaction():
+            await self.store.jobs.continue_after(highest)
         pool = settings.pool
         self.pool = Pool(pool.workers, pool.job_timeout_s, pool.worker_memory_mb)
         self._stack.push_async_callback(asyncio.to_thread, self.pool.close)
@@ -223,9 +227,15 @@ class Service:
             await self.store.ping()
             database = Health(True, str(self.settings.paths.database))
         except Exception as exc:
-            database = Health(False, f"{exc!r}")
+            database = Health(False, str(exc) if isinstance(exc, AsyncPdfError) else repr(exc))
+        try:
+            await asyncio.to_thread(self.spool.check_writable)
+            spool = Health(True, str(self.settings.paths.spool))
+        except OSError as exc:
+            spool = Health(False, f"cannot write {self.settings.paths.spool}: {exc.strerror}")
         return {
             "database": database,
+            "spool": spool,
             "watcher": self._watcher_health(),
             "pool": self.pool.health(),
             "jobs": self.runner.health(),

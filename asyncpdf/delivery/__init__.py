@@ -8,13 +8,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from asyncpdf.delivery.base import Delivered, Uploader
+from asyncpdf.delivery.base import Delivered, Existing, Uploader
 from asyncpdf.delivery.local import FileUploader
 from asyncpdf.errors import DeliveryError
 
 UPLOADERS: Mapping[str, Uploader] = {"file": FileUploader()}
 
-__all__ = ["UPLOADERS", "Delivered", "deliver", "in_folder", "redact", "schemes"]
+__all__ = ["UPLOADERS", "Delivered", "Existing", "deliver", "in_folder", "redact", "schemes"]
 
 
 def schemes() -> tuple[str, ...]:
@@ -32,12 +32,14 @@ def redact(url: str) -> str:
     return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
 
 
-async def deliver(url: str, source: Path, remote_name: str) -> Delivered:
+async def deliver(
+    url: str, source: Path, remote_name: str, existing: Existing = Existing.RENAME
+) -> Delivered:
     scheme = urlsplit(url).scheme
     uploader = UPLOADERS.get(scheme)
     if uploader is None:
         raise DeliveryError(f"no uploader for {scheme!r} targets (known: {', '.join(schemes())})")
-    return await uploader.upload(url, source, remote_name)
+    return await uploader.upload(url, source, remote_name, existing)
 
 
 def in_folder(url: str, folder: str) -> str:

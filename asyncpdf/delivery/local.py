@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import errno
+import filecmp
+import itertools
+import os
 import secrets
 import time
 from pathlib import Path
@@ -12,7 +16,7 @@ from urllib.parse import unquote, urlsplit
 import aiofiles
 import aiofiles.os
 
-from asyncpdf.delivery.base import Delivered
+from asyncpdf.delivery.base import Delivered, Existing
 from asyncpdf.errors import DeliveryError
 
 CHUNK = 1 << 20
@@ -23,7 +27,9 @@ PERMANENT = frozenset({errno.ENAMETOOLONG, errno.EINVAL, errno.EPERM, errno.EISD
 
 
 class FileUploader:
-    async def upload(self, url: str, source: Path, remote_name: str) -> Delivered:
+    async def upload(
+        self, url: str, source: Path, remote_name: str, existing: Existing
+    ) -> Delivered:
         folder = Path(unquote(urlsplit(url).path))
         target = folder / remote_name
         # Short and unique: two deliveries never share it, and it fits any name limit.
@@ -40,7 +46,7 @@ class FileUploader:
                     await writer.write(chunk)
                     size += len(chunk)
                 await writer.flush()
-            await aiofiles.os.replace(partial, target)
+            placed = await asyncio.to_thread(_place, partial, target, existing)
         except BaseException as exc:
             # Failed or cut off by a stop: no partial file is left to hold the space.
             with contextlib.suppress(OSError):
@@ -51,4 +57,33 @@ class FileUploader:
                     permanent=exc.errno in PERMANENT,
                 ) from exc
             raise
-        return Delivered(remote_name=remote_name, bytes=size, seconds=time.monotonic() - started)
+        return Delivered(remote_name=placed, bytes=size, seconds=time.monotonic() - started)
+
+
+def _place(partial: Path, target: Path, existing: Existing) -> str:
+    """Give the complete copy its final name without ever replacing another file unasked:
+    a hard link fails where the name is taken. A file there with the same bytes is this one,
+    delivered before (a retry after a stop): nothing is added."""
+    if existing is Existing.REPLACE:
+        partial.replace(target)
+        return target.name
+    stem, suffix = os.path.splitext(target.name)
+    names = itertools.chain([target.name], (f"{stem} ({n}){suffix}" for n in itertools.count(2)))
+    for name in names:
+        candidate = target.with_name(name)
+        try:
+            os.link(partial, candidate)
+        except FileExistsError:
+            if candidate.is_file() and filecmp.cmp(partial, candidate, shallow=False):
+                partial.unlink()
+                return name
+            if existing is Existing.FAIL:
+                raise DeliveryError(
+                    f"{candidate} is already there with other content (delivery.existing is "
+                    "'fail': move it away, or set 'rename' or 'replace')",
+                    permanent=True,
+                ) from None
+            continue
+        partial.unlink()
+        return name
+    raise AssertionError("unreachable: the names never run out")

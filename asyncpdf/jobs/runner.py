@@ -24,7 +24,7 @@ from asyncpdf.jobs.lifecycle import (
     still_to_send,
 )
 from asyncpdf.jobs.records import Job, JobHeader
-from asyncpdf.jobs.spool import Spool
+from asyncpdf.jobs.spool import Settled, Spool, job_name
 from asyncpdf.metrics import Metrics
 from asyncpdf.pdf.model import Analysis, Artefacts
 from asyncpdf.store import Store
@@ -57,22 +57,27 @@ class JobRunner:
         self._ending = asyncio.Lock()
         self._stopping = False
 
-    async def claim(self, source: Path) -> int | None:
+    async def claim(self, source: Path, settled: Settled | None = None) -> int | None:
         """Take a settled file from the hotfolder: one job, one atomic rename into the spool,
         recorded together (a failure leaves the file where it was, to be claimed again).
         Return the job's id, or None when the file went away first."""
+        name = job_name(source.name)
         try:
             async with self._journal.change() as change:
-                job_id = await change.store.jobs.create(source.name)
+                job_id = await change.store.jobs.create(name)
                 try:
-                    refused = await self._spool.claim(source, job_id)
-                    await change.log(job_id, f"received {source.name!r}")
+                    refused = await self._spool.claim(source, job_id, name, settled)
+                    await change.log(job_id, f"received {name!r}")
+                    if name != source.name:
+                        await change.log(
+                            job_id, "the file name is not UTF-8: its other bytes are shown as �"
+                        )
                     if refused is None:
                         await change.move(job_id, JobState.RECEIVED, JobState.QUEUED)
                     else:
                         change.touched(job_id)
                 except BaseException:
-                    await self._spool.unclaim(source, job_id)
+                    await self._spool.unclaim(source, job_id, name)
                     raise
         except FileNotFoundError:
             log.info("%r went away before it could be claimed", source.name)
@@ -116,7 +121,7 @@ class JobRunner:
         if job.state is JobState.RECEIVED and not self._spool.holds(job.id, job.name):
             hot = self._spool.hotfolder_path(job.name)
             if os.path.lexists(hot):
-                refused = await self._spool.claim(hot, job.id)
+                refused = await self._spool.claim(hot, job.id, job.name)
                 if refused is not None:
                     await self._end(job.id, JobState.REJECTED, refused)
                     return

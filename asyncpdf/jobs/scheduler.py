@@ -106,7 +106,7 @@ class DeliveryScheduler:
                 f"{kind}: sending {plan.remote_name!r} to {plan.shown_target} "
                 f"(attempt {delivery.attempts} of {self._settings.attempts})",
             )
-            sent = await deliver(plan.url, plan.source, plan.remote_name)
+            sent = await deliver(plan.url, plan.source, plan.remote_name, self._settings.existing)
         except DeliveryError as exc:
             if exc.permanent:
                 await self._fail(delivery, str(exc))
@@ -131,6 +131,13 @@ class DeliveryScheduler:
                 await change.log(
                     job_id, f"{kind}: delivered {sent.bytes} bytes in {sent.seconds:.2f} s"
                 )
+                if sent.remote_name != delivery.remote_name:
+                    await change.log(
+                        job_id,
+                        f"{kind}: another file is called {delivery.remote_name!r} at the "
+                        f"target; delivered as {sent.remote_name!r}",
+                        "warning",
+                    )
         await self._settled(job_id)
 
     async def _retry_or_fail(self, delivery: Delivery, reason: str) -> None:

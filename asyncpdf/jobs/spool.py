@@ -13,19 +13,22 @@ import contextlib
 import hashlib
 import itertools
 import os
+import re
 import stat
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 from asyncpdf.config import Paths
-from asyncpdf.errors import ConfigError
+from asyncpdf.errors import ChangedSinceSettled, ConfigError
 from asyncpdf.jobs.lifecycle import JobState
 from asyncpdf.jobs.records import JobHeader
 
 _HASH_CHUNK = 1 << 20
 NAME_MAX = 255  # bytes in one file name (ext4, xfs, btrfs, tmpfs)
 REASON_SUFFIX = ".error.txt"
+_KEPT_ID = re.compile(r" \(job (\d+)[,)]")
 
 
 class Spool:
@@ -56,13 +59,17 @@ class Spool:
         """Whether the job's file is in the spool (a link counts: it is there, unread)."""
         return os.path.lexists(self.path(job_id, name))
 
-    async def claim(self, source: Path, job_id: int) -> str | None:
-        """Move `source` into the job's spool folder; return why it cannot be worked on (not a
-        plain file), or None. Nothing is opened or followed to find out."""
-        return await asyncio.to_thread(self._claim, source, job_id)
+    async def claim(
+        self, source: Path, job_id: int, name: str, settled: Settled | None = None
+    ) -> str | None:
+        """Move `source` into the job's spool folder as `name`; return why it cannot be worked
+        on (not a plain file), or None. Nothing is opened or followed to find out. With
+        `settled`, what was moved must be that very file, unchanged, or it goes back and
+        ChangedSinceSettled is raised."""
+        return await asyncio.to_thread(self._claim, source, job_id, name, settled)
 
-    def _claim(self, source: Path, job_id: int) -> str | None:
-        target = self.path(job_id, source.name)
+    def _claim(self, source: Path, job_id: int, name: str, settled: Settled | None) -> str | None:
+        target = self.path(job_id, name)
         target.parent.mkdir(exist_ok=True)
         source.rename(target)
         if source.parent.parent == self._paths.spool:
@@ -70,14 +77,19 @@ class Spool:
             with contextlib.suppress(OSError):
                 source.parent.rmdir()
         # Once in the spool, which only the service writes, it cannot be swapped again.
-        return _not_a_plain_file(target.lstat().st_mode)
+        found = target.lstat()
+        refused = _not_a_plain_file(found.st_mode)
+        if refused is None and settled is not None and Settled.of(found) != settled:
+            self._unclaim(source, job_id, name)
+            raise ChangedSinceSettled(f"{source.name!r} changed after it settled")
+        return refused
 
-    async def unclaim(self, source: Path, job_id: int) -> None:
+    async def unclaim(self, source: Path, job_id: int, name: str) -> None:
         """Put a file back where it came from (its job could not be recorded)."""
-        await asyncio.to_thread(self._unclaim, source, job_id)
+        await asyncio.to_thread(self._unclaim, source, job_id, name)
 
-    def _unclaim(self, source: Path, job_id: int) -> None:
-        held = self.path(job_id, source.name)
+    def _unclaim(self, source: Path, job_id: int, name: str) -> None:
+        held = self.path(job_id, name)
         if os.path.lexists(held) and not os.path.lexists(source):
             held.rename(source)
             with contextlib.suppress(OSError):
@@ -102,6 +114,24 @@ class Spool:
         source.parent.rmdir()
         return kept
 
+    def highest_job_id(self) -> int:
+        """The highest job id any folder of the service shows (spool and preview folders, kept
+        names): a new database must not give those ids again."""
+        found = [0]
+        for folder in (self._paths.spool, self._paths.previews):
+            if folder.is_dir():
+                found.extend(int(entry.name) for entry in folder.iterdir() if entry.name.isdigit())
+        for folder in (self._paths.done, self._paths.error):
+            for entry in folder.iterdir():
+                found.extend(int(number) for number in _KEPT_ID.findall(entry.name))
+        return max(found)
+
+    def check_writable(self) -> None:
+        """Raise OSError unless a file can be made in the spool (and its folder is still there)."""
+        probe = self._paths.spool / f".probe-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+
     def entries(self) -> list[tuple[int, Path]]:
         """(job id, entry) for everything in the spool's job folders, including entries the
         store may not know and ones that are not plain files."""
@@ -110,6 +140,24 @@ class Spool:
             if folder.is_dir() and not folder.is_symlink() and folder.name.isdigit():
                 found.extend((int(folder.name), entry) for entry in sorted(folder.iterdir()))
         return found
+
+
+class Settled(NamedTuple):
+    """The file the watcher saw settle: which inode, how big, when last written."""
+
+    inode: int
+    size: int
+    mtime_ns: int
+
+    @classmethod
+    def of(cls, found: os.stat_result) -> Settled:
+        return cls(found.st_ino, found.st_size, found.st_mtime_ns)
+
+
+def job_name(file_name: str) -> str:
+    """The name a job knows its file by: the file's own, except that bytes which are not UTF-8
+    (an old client's cp1251) become U+FFFD, so it can be stored, shown and delivered."""
+    return os.fsencode(file_name).decode("utf-8", "replace")
 
 
 def _not_a_plain_file(mode: int) -> str | None:

@@ -16,12 +16,15 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from stat import S_ISREG
+from stat import S_ISDIR, S_ISLNK, S_ISREG
 
 from asyncinotify import Inotify, Mask
 
+from asyncpdf.errors import ChangedSinceSettled
+from asyncpdf.jobs.spool import Settled
+
 log = logging.getLogger(__name__)
-Handler = Callable[[Path], Awaitable[object]]
+Handler = Callable[[Path, Settled], Awaitable[object]]
 # CREATE too: a hard link (`ln`) makes no other event.
 WATCH_MASK = (
     Mask.CLOSE_WRITE
@@ -53,9 +56,13 @@ def is_ignored(name: str, patterns: Iterable[str]) -> bool:
     return any(fnmatch.fnmatchcase(folded, pattern.casefold()) for pattern in patterns)
 
 
+#: What the settle loop sees of a name: the plain file, None (gone), or why it is not taken.
+_Seen = Settled | str | None
+
+
 @dataclass
 class _Candidate:
-    signature: tuple[int, int]
+    signature: Settled
     stable_since: float
 
 
@@ -76,6 +83,7 @@ class Watcher:
         self._ignore = tuple(ignore)
         self._candidates: dict[str, _Candidate | None] = {}
         self._failed: dict[str, _Failure] = {}
+        self._not_taken: dict[str, str] = {}
         self._inotify: Inotify | None = None
         self.rescans = 0
 
@@ -98,6 +106,12 @@ class Watcher:
         """Files that could not be claimed and are tried again: name → last error."""
         return {name: failure.error for name, failure in self._failed.items()}
 
+    @property
+    def not_taken(self) -> dict[str, str]:
+        """What is in the hotfolder and will not be taken (a folder, a link, a FIFO): name →
+        why. Temporary and system files (the ignore patterns) are left out, quietly."""
+        return dict(self._not_taken)
+
     def offer(self, name: str) -> None:
         if not is_ignored(name, self._ignore):
             self._candidates[name] = None
@@ -105,8 +119,7 @@ class Watcher:
     def rescan(self) -> None:
         with os.scandir(self._folder) as entries:
             for entry in entries:
-                if entry.is_file(follow_symlinks=False):
-                    self.offer(entry.name)
+                self.offer(entry.name)
 
     async def run(self) -> None:
         """Scan what is already there, then follow events until cancelled.
@@ -130,7 +143,7 @@ class Watcher:
                 self.rescans += 1
                 log.warning("inotify queue overflowed; rescanning %s", self._folder)
                 await asyncio.to_thread(self.rescan)
-            elif event.name is not None and not event.mask & Mask.ISDIR:
+            elif event.name is not None:
                 self.offer(str(event.name))
 
     async def _settle_loop(self) -> None:
@@ -140,13 +153,23 @@ class Watcher:
             for name, failure in self._failed.items():
                 if failure.retry_at <= now and name not in self._candidates:
                     self._candidates[name] = None
-            if self._candidates:
-                names = list(self._candidates)
+            if self._candidates or self._not_taken:
+                names = [*self._candidates, *self._not_taken]
                 signatures = await asyncio.to_thread(_signatures, self._folder, names)
-                for name in self._ready(signatures):
-                    await self._hand_on(name)
+                self._recheck_not_taken(signatures)
+                for name, settled in self._ready(signatures):
+                    await self._hand_on(name, settled)
 
-    def _ready(self, signatures: dict[str, tuple[int, int] | None]) -> list[str]:
+    def _recheck_not_taken(self, signatures: dict[str, _Seen]) -> None:
+        for name in list(self._not_taken):
+            seen = signatures.get(name)
+            if seen is None:
+                del self._not_taken[name]
+            elif not isinstance(seen, str):
+                del self._not_taken[name]
+                self.offer(name)
+
+    def _ready(self, signatures: dict[str, _Seen]) -> list[tuple[str, Settled]]:
         now = time.monotonic()
         ready = []
         for name, signature in signatures.items():
@@ -156,16 +179,24 @@ class Watcher:
             if signature is None:
                 del self._candidates[name]
                 self._failed.pop(name, None)
+            elif isinstance(signature, str):
+                del self._candidates[name]
+                if name not in self._not_taken:
+                    log.warning("not taking %r from the hotfolder: %s", name, signature)
+                self._not_taken[name] = signature
             elif seen is None or seen.signature != signature:
                 self._candidates[name] = _Candidate(signature, now)
             elif now - seen.stable_since >= self._settle_s:
                 del self._candidates[name]
-                ready.append(name)
+                ready.append((name, signature))
         return ready
 
-    async def _hand_on(self, name: str) -> None:
+    async def _hand_on(self, name: str, settled: Settled) -> None:
         try:
-            await self._handler(self._folder / name)
+            await self._handler(self._folder / name, settled)
+        except ChangedSinceSettled:
+            log.info("%r changed as it was being taken; waiting for it to settle again", name)
+            self._candidates[name] = None
         except Exception as exc:
             # One bad file must never stop the watcher; it stays where it is and is tried
             # again, less and less often, until it can be taken or goes away.
@@ -180,14 +211,26 @@ class Watcher:
             self._failed.pop(name, None)
 
 
-def _signatures(folder: Path, names: list[str]) -> dict[str, tuple[int, int] | None]:
-    """(size, mtime) of each name, None where it is gone or no longer a plain file."""
-    found: dict[str, tuple[int, int] | None] = {}
+def _signatures(folder: Path, names: list[str]) -> dict[str, _Seen]:
+    """Each name that is a plain file as it is now; None where it is gone; for anything else,
+    why it is not taken. Nothing is opened or followed."""
+    found: dict[str, _Seen] = {}
     for name in names:
         try:
-            stat = os.stat(folder / name, follow_symlinks=False)
+            mode = os.stat(folder / name, follow_symlinks=False)
         except FileNotFoundError:
             found[name] = None
             continue
-        found[name] = (stat.st_size, stat.st_mtime_ns) if S_ISREG(stat.st_mode) else None
+        if S_ISREG(mode.st_mode):
+            found[name] = Settled.of(mode)
+        else:
+            found[name] = _why_not(mode.st_mode)
     return found
+
+
+def _why_not(mode: int) -> str:
+    if S_ISDIR(mode):
+        return "a folder: files in sub-folders are not taken; save into the hotfolder itself"
+    if S_ISLNK(mode):
+        return "a symbolic link: links are not followed; save the file itself"
+    return "not a plain file (a FIFO, socket or device): only saved files are taken"

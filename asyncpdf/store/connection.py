@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiosqlite
 
+from asyncpdf.errors import AsyncPdfError
 from asyncpdf.store.deliveries import DeliveryTable
 from asyncpdf.store.jobs import JobTable
 from asyncpdf.store.log import LogTable
@@ -20,8 +22,10 @@ PING_TIMEOUT_S = 2.0
 
 
 class Store:
-    def __init__(self, db: aiosqlite.Connection) -> None:
+    def __init__(self, db: aiosqlite.Connection, path: Path) -> None:
         self._db = db
+        self._path = path
+        self._identity = _identity(path)
         # One connection is shared by every task: a transaction must not take in another
         # task's statements, so writers queue here.
         self._write = asyncio.Lock()
@@ -41,7 +45,7 @@ class Store:
         except BaseException:
             await db.close()
             raise
-        return cls(db)
+        return cls(db, path)
 
     async def close(self) -> None:
         await self._db.close()
@@ -58,9 +62,24 @@ class Store:
             await self._db.commit()
 
     async def ping(self) -> None:
-        """Answer within PING_TIMEOUT_S or raise: a read, so it never waits for a writer."""
+        """Answer within PING_TIMEOUT_S or raise: a read, so it never waits for a writer; and
+        the file must still be the one opened (deleted or replaced, it takes no more writes
+        anyone will see)."""
         async with asyncio.timeout(PING_TIMEOUT_S), self._db.execute("SELECT 1") as cursor:
             await cursor.fetchone()
+        try:
+            same = await asyncio.to_thread(_identity, self._path) == self._identity
+        except FileNotFoundError:
+            same = False
+        if not same:
+            raise AsyncPdfError(
+                f"{self._path} was deleted or replaced since start-up: restart the service"
+            )
+
+
+def _identity(path: Path) -> tuple[int, int]:
+    stat = os.stat(path)
+    return stat.st_dev, stat.st_ino
 
 
 async def _migrate(db: aiosqlite.Connection) -> None:

@@ -118,6 +118,18 @@ class JobTable:
             raise NotFound(f"no job {job_id}")
         return row
 
+    async def continue_after(self, job_id: int) -> None:
+        """Make the next new job's id greater than `job_id` (never lowers it)."""
+        assert self._db.in_transaction, "write inside Store.transaction()"
+        await self._db.execute(
+            "UPDATE sqlite_sequence SET seq = MAX(seq, ?) WHERE name = 'jobs'", (job_id,)
+        )
+        await self._db.execute(
+            "INSERT INTO sqlite_sequence (name, seq) SELECT 'jobs', ?"
+            " WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'jobs')",
+            (job_id,),
+        )
+
     async def get(self, job_id: int) -> Job:
         return _job(await self._row(_FULL, job_id))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from asyncpdf.errors import BadRequest
+from asyncpdf.jobs.spool import job_name
 from asyncpdf.store.jobs import MAX_ID
 from asyncpdf.web.keys import SERVICE
 
@@ -51,7 +52,28 @@ async def recent_log(request: web.Request) -> web.Response:
     return web.json_response({"log": [line.as_json() for line in lines]})
 
 
+async def status(request: web.Request) -> web.Response:
+    """What the hotfolder holds that is not being worked on, and why."""
+    service = request.app[SERVICE]
+    watcher = service.watcher
+    not_taken = watcher.not_taken if watcher else {}
+    failed = watcher.failed_claims if watcher else {}
+    return web.json_response(
+        {
+            "hotfolder": str(service.settings.paths.hotfolder),
+            "not_taken": [
+                {"name": job_name(name), "reason": reason}
+                for name, reason in sorted(not_taken.items())
+            ],
+            "failed_claims": [
+                {"name": job_name(name), "error": error} for name, error in sorted(failed.items())
+            ],
+        }
+    )
+
+
 def setup(app: web.Application) -> None:
     app.router.add_get("/api/jobs", list_jobs)
     app.router.add_get(r"/api/jobs/{id:\d+}", job_detail)
     app.router.add_get("/api/log", recent_log)
+    app.router.add_get("/api/status", status)

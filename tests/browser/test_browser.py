@@ -49,6 +49,11 @@ async def test_page_shows_jobs_and_live_log(make_service, tmp_path: Path) -> Non
             await expect(log.filter(has_text="done")).to_have_count(2)
             await expect(log.filter(has_text="analysing")).to_have_count(2)
 
+            (service.hotfolder / "Новая папка").mkdir()
+            notice = page.locator("#hotfolder")
+            await expect(notice).to_be_visible(timeout=15_000)
+            await expect(notice).to_contain_text("Новая папка: a folder: files in sub-folders")
+
             await page.reload()
             await expect(page.locator("#connection")).to_have_text("live")
             await expect(page.locator("#log li").filter(has_text="done")).to_have_count(2)

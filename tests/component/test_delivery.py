@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from asyncpdf.delivery import deliver, redact
+from asyncpdf.delivery import Existing, deliver, redact
 from asyncpdf.errors import DeliveryError
 
 
@@ -23,14 +23,37 @@ async def test_file_target_gets_identical_copy_and_no_leftovers(tmp_path: Path) 
     assert [p.name for p in folder.iterdir()] == ["12345_Каталог.pdf"]
 
 
-async def test_overwrites_an_earlier_partial_delivery(tmp_path: Path) -> None:
+async def test_another_file_of_the_same_name_is_never_replaced_unasked(tmp_path: Path) -> None:
     source = tmp_path / "in.pdf"
-    source.write_bytes(b"%PDF-1.7 complete")
+    source.write_bytes(b"%PDF-1.7 new plates")
     folder = tmp_path / "out"
     folder.mkdir()
-    (folder / "a.pdf").write_bytes(b"%PDF-1.7 old")
-    await deliver(folder.as_uri(), source, "a.pdf")
-    assert (folder / "a.pdf").read_bytes() == b"%PDF-1.7 complete"
+    (folder / "a.pdf").write_bytes(b"%PDF-1.7 another job's plates")
+    (folder / "a (2).pdf").write_bytes(b"%PDF-1.7 and another")
+
+    sent = await deliver(folder.as_uri(), source, "a.pdf")
+    assert sent.remote_name == "a (3).pdf"
+    assert (folder / "a (3).pdf").read_bytes() == source.read_bytes()
+    assert (folder / "a.pdf").read_bytes() == b"%PDF-1.7 another job's plates"
+
+    with pytest.raises(DeliveryError, match="already there with other content") as failed:
+        await deliver(folder.as_uri(), source, "a (2).pdf", Existing.FAIL)
+    assert failed.value.permanent
+
+    sent = await deliver(folder.as_uri(), source, "a.pdf", Existing.REPLACE)
+    assert sent.remote_name == "a.pdf" and (folder / "a.pdf").read_bytes() == source.read_bytes()
+    assert sorted(p.name for p in folder.iterdir()) == ["a (2).pdf", "a (3).pdf", "a.pdf"]
+
+
+async def test_the_same_bytes_already_there_are_not_sent_again(tmp_path: Path) -> None:
+    """A retry after a stop that came between the rename and the receipt."""
+    source = tmp_path / "in.pdf"
+    source.write_bytes(b"%PDF-1.7 plates")
+    folder = tmp_path / "out"
+    first = await deliver(folder.as_uri(), source, "a.pdf", Existing.FAIL)
+    again = await deliver(folder.as_uri(), source, "a.pdf", Existing.FAIL)
+    assert first.remote_name == again.remote_name == "a.pdf"
+    assert [p.name for p in folder.iterdir()] == ["a.pdf"]
 
 
 async def test_unwritable_target_is_a_delivery_error(tmp_path: Path) -> None:

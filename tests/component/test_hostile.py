@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from asyncpdf.errors import ChangedSinceSettled
 from asyncpdf.jobs.lifecycle import JobState
+from asyncpdf.jobs.spool import Settled
 from asyncpdf.service import Service
 from tests.support import Shop, wait_for
 
@@ -188,3 +190,64 @@ async def test_the_hotfolder_moved_away_and_made_again_is_watched_again(tmp_path
         await wait_for(done, 60, "a file dropped into the new hotfolder delivered")
     finally:
         await service.__aexit__(None, None, None)
+
+
+async def test_a_name_that_is_not_utf8_is_taken_shown_and_delivered_safely(shop: Shop) -> None:
+    raw = b"555_\xcf\xeb\xe0\xea\xe0\xf2_Leonov.pdf"  # "Плакат" in cp1251
+    source = Path(os.fsdecode(bytes(shop.paths.hotfolder) + b"/" + raw))
+    shutil.copy(shop.samples[0], source)
+    job_id = await shop.running.runner.claim(source)
+    assert job_id is not None
+    jobs = await shop.finished(1)
+    name = "555_\ufffd\ufffd\ufffd\ufffd\ufffd\ufffd_Leonov.pdf"
+    assert jobs[name].state is JobState.DONE
+    log = [line.message for line in await shop.running.store.log.of_job(job_id)]
+    assert "the file name is not UTF-8: its other bytes are shown as �" in log
+    delivered = shop.root / "outbox" / "Leonov"
+    assert [p.name for p in delivered.rglob("*.pdf")] == [
+        "555_\ufffd\ufffd\ufffd\ufffd\ufffd\ufffd.pdf"
+    ]
+    assert (shop.paths.done / name).read_bytes() == shop.samples[0].read_bytes()
+
+
+async def test_the_database_deleted_under_the_service_is_not_ready(shop: Shop) -> None:
+    assert (await shop.running.health())["database"].ok
+    shop.paths.database.unlink()
+    database = (await shop.running.health())["database"]
+    assert not database.ok
+    assert database.detail.endswith("was deleted or replaced since start-up: restart the service")
+
+
+async def test_an_unwritable_spool_is_not_ready(shop: Shop) -> None:
+    assert (await shop.running.health())["spool"].ok
+    shutil.rmtree(shop.paths.spool)
+    spool = (await shop.running.health())["spool"]
+    assert not spool.ok and spool.detail.startswith(f"cannot write {shop.paths.spool}")
+
+
+async def test_a_new_database_continues_after_the_ids_kept_files_use(shop: Shop) -> None:
+    await shop.stop()
+    (shop.paths.error / "x (job 41).pdf").write_text("kept by an earlier database")
+    (shop.paths.previews / "57").mkdir(parents=True)
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{shop.paths.database}{suffix}").unlink(missing_ok=True)
+    await shop.start()
+    assert await shop.claim(0) == 58
+
+
+async def test_a_file_replaced_between_settling_and_claiming_goes_back_untouched(
+    shop: Shop,
+) -> None:
+    path = shop.drop(0)
+    settled = Settled.of(path.lstat())
+    # Replaced by another file after it settled and before the claim (a new inode).
+    replacement = path.with_name(".replacement")
+    replacement.write_bytes(b"%PDF-1.7 half written")
+    replacement.replace(path)
+    with pytest.raises(ChangedSinceSettled):
+        await shop.running.runner.claim(path, settled)
+    assert path.read_bytes() == b"%PDF-1.7 half written"
+    assert await shop.jobs() == []
+    assert list(shop.paths.spool.iterdir()) == []
+    # Unchanged, it is taken.
+    assert await shop.running.runner.claim(path, Settled.of(path.lstat())) is not None

@@ -62,7 +62,7 @@ async def test_restart_resumes_every_interrupted_state(shop: Shop) -> None:
     async def job_in(index: int, *path: JobState) -> None:
         async with store.transaction():
             job_id = await store.jobs.create(shop.samples[index].name)
-        await spool.claim(shop.drop(index), job_id)
+        await spool.claim(shop.drop(index), job_id, shop.samples[index].name)
         async with store.transaction():
             for current, new in zip((JobState.RECEIVED, *path), path, strict=False):
                 await store.jobs.move(job_id, current, new)
@@ -289,6 +289,7 @@ async def test_health_answers_while_every_worker_is_busy(tmp_path: Path) -> None
             "pool": True,
             "jobs": True,
             "deliveries": True,
+            "spool": True,
         }
     finally:
         await shop.stop()

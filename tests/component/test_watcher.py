@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from asyncpdf.config import DEFAULT_IGNORE
+from asyncpdf.jobs.spool import Settled
 from asyncpdf.jobs.watcher import Watcher, is_ignored
 
 pytestmark = pytest.mark.timeout(60)
@@ -44,7 +45,7 @@ class Recorder:
         self.claim_into = claim_into
         self.fail_on = set(fail_on)
 
-    async def __call__(self, path: Path) -> None:
+    async def __call__(self, path: Path, settled: Settled | None = None) -> None:
         self.paths.append(path)
         if path.name in self.fail_on:
             raise RuntimeError(f"handler refuses {path.name}")
@@ -415,3 +416,32 @@ async def test_queue_overflow_triggers_a_rescan(start: Watchers, hotfolder: Path
     assert sorted(counts) == everything
     assert sorted(p.name for p in claimed.iterdir()) == everything
     assert not any(hotfolder.iterdir())
+
+
+async def test_a_file_still_being_written_at_start_up_is_taken_only_once_settled(
+    start: Watchers, hotfolder: Path
+):
+    growing = hotfolder / "growing.pdf"
+    write(growing, b"%PDF-1.7\n")
+    handler = Recorder()
+    start(hotfolder, handler)
+    # Appended to (without closing events a rescan would see) for longer than the settle time.
+    with growing.open("ab") as out:
+        for _ in range(int(3 * SETTLE_S / POLL_S)):
+            out.write(b"more ")
+            out.flush()
+            os.utime(growing)
+            await asyncio.sleep(POLL_S)
+            assert handler.paths == [], "taken while still being written"
+    await eventually(lambda: handler.paths == [growing], "the file once it has settled")
+    assert handler.contents[growing].endswith(b"more ")
+
+
+async def test_a_hard_link_made_in_the_hotfolder_is_taken(
+    start: Watchers, hotfolder: Path, tmp_path: Path
+):
+    outside = write(tmp_path / "elsewhere.pdf")
+    handler = Recorder()
+    start(hotfolder, handler)
+    os.link(outside, hotfolder / "linked.pdf")  # IN_CREATE only: no CLOSE_WRITE, no MOVED_TO
+    await eventually(lambda: handler.names == ["linked.pdf"], "the hard link to be handed on")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from asyncpdf.config import load_settings
 from asyncpdf.web.app import create_app
 from asyncpdf.web.keys import SERVICE
-from tests.support import write_config
+from tests.support import wait_for, write_config
 
 
 @pytest.fixture
@@ -47,6 +48,7 @@ async def test_readyz_names_a_dead_watcher(client: TestClient) -> None:
         "pool",
         "jobs",
         "deliveries",
+        "spool",
     }
 
 
@@ -101,3 +103,40 @@ async def test_websocket_closed_going_away_on_shutdown(tmp_path: Path) -> None:
         assert message.type == aiohttp.WSMsgType.CLOSE
         assert message.data == WSCloseCode.GOING_AWAY
         await closing
+
+
+async def test_status_lists_what_the_hotfolder_holds_and_will_not_take(
+    client: TestClient, tmp_path: Path
+) -> None:
+    hotfolder = client.app[SERVICE].settings.paths.hotfolder
+    (hotfolder / "Новая папка").mkdir()
+    (hotfolder / "Новая папка" / "1_inside_Leonov.pdf").write_bytes(b"%PDF-1.7")
+    (hotfolder / "2_link_Leonov.pdf").symlink_to(tmp_path / "elsewhere.pdf")
+    os.mkfifo(hotfolder / "3_pipe_Leonov.pdf")
+    (hotfolder / ".DS_Store").write_bytes(b"quiet")
+
+    async def listed() -> list[dict[str, str]]:
+        body = await (await client.get("/api/status")).json()
+        return list(body["not_taken"]) if len(body["not_taken"]) == 3 else []
+
+    not_taken = await wait_for(listed, 10, "three entries the service will not take")
+    assert [entry["name"] for entry in not_taken] == [
+        "2_link_Leonov.pdf",
+        "3_pipe_Leonov.pdf",
+        "Новая папка",
+    ]
+    reasons = [entry["reason"] for entry in not_taken]
+    assert reasons[0].startswith("a symbolic link")
+    assert reasons[1].startswith("not a plain file")
+    assert reasons[2].startswith("a folder: files in sub-folders are not taken")
+
+    (hotfolder / "2_link_Leonov.pdf").unlink()
+
+    async def forgotten() -> bool:
+        body = await (await client.get("/api/status")).json()
+        return [entry["name"] for entry in body["not_taken"]] == [
+            "3_pipe_Leonov.pdf",
+            "Новая папка",
+        ]
+
+    await wait_for(forgotten, 10, "the removed link to leave the list")

@@ -133,7 +133,9 @@ async def test_health_ready_and_page(make_service, http) -> None:
         body = await response.json()
         assert response.status == 200, body
         states = {name: part["state"] for name, part in body["parts"].items()}
-        assert states == dict.fromkeys(("database", "watcher", "pool", "jobs", "deliveries"), "ok")
+        assert states == dict.fromkeys(
+            ("database", "spool", "watcher", "pool", "jobs", "deliveries"), "ok"
+        )
     async with http.get(f"{service.url}/") as response:
         page = await response.text()
         assert response.status == 200 and "/static/app.js" in page and "http" not in page.lower()

@@ -16,7 +16,7 @@ import pytest
 from asyncpdf.cli import main
 from asyncpdf.errors import EXIT_CANNOT_START, EXIT_USAGE
 from asyncpdf.testing.samples import make_samples
-from tests.support import Service, delivered_path, free_port, wait_finished
+from tests.support import Service, delivered_path, free_port, wait_finished, write_config
 
 
 def second_serve(service: Service, **env: str) -> subprocess.CompletedProcess[str]:
@@ -94,3 +94,20 @@ def test_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as usage:
         main(["no-such-command"])
     assert usage.value.code == EXIT_USAGE
+
+
+def test_a_start_up_that_fails_is_one_line_and_no_process_left(tmp_path: Path) -> None:
+    config = write_config(tmp_path)
+    database = tmp_path / "var" / "asyncpdf.sqlite3"
+    database.parent.mkdir(parents=True)
+    database.write_bytes(b"this is not an SQLite database" * 100)
+    done = subprocess.run(
+        [sys.executable, "-m", "asyncpdf", "serve", "--config", str(config)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == EXIT_CANNOT_START
+    (line,) = done.stderr.splitlines()
+    assert line == "asyncpdf: cannot start: DatabaseError: file is not a database"

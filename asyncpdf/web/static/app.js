@@ -3,7 +3,10 @@
 const jobsBody = document.querySelector("#jobs tbody");
 const logList = document.getElementById("log");
 const connection = document.getElementById("connection");
+const hotfolder = document.getElementById("hotfolder");
+const notTaken = document.getElementById("not-taken");
 const MAX_LOG_LINES = 500;
+const STATUS_EVERY_MS = 5000;
 const rows = new Map();
 
 function time(ts) {
@@ -50,6 +53,26 @@ async function loadLog() {
   body.log.forEach(showLog);
 }
 
+// What sits in the hotfolder and is not being worked on, and why (nothing is ignored silently).
+async function loadStatus() {
+  try {
+    const response = await fetch("/api/status");
+    const body = await response.json();
+    const items = [
+      ...body.not_taken.map((entry) => `${entry.name}: ${entry.reason}`),
+      ...body.failed_claims.map((entry) => `${entry.name}: could not be taken yet (${entry.error})`),
+    ].map((text) => {
+      const item = document.createElement("li");
+      item.textContent = text;
+      return item;
+    });
+    notTaken.replaceChildren(...items);
+    hotfolder.hidden = items.length === 0;
+  } catch {
+    // The service is away; the connection badge already says so.
+  }
+}
+
 function connect() {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
   const socket = new WebSocket(`${scheme}://${location.host}/ws`);
@@ -72,3 +95,5 @@ function connect() {
 }
 
 connect();
+loadStatus();
+setInterval(loadStatus, STATUS_EVERY_MS);
