@@ -57,6 +57,8 @@ async def _serve(settings: Settings, config_path: Path) -> int:
     from aiohttp import web
 
     from asyncpdf.web.app import ACCESS_LOGGER, create_app
+    from asyncpdf.web.keys import SERVICE
+    from asyncpdf.web.limits import CONNECTIONS_SHARE, BoundedSite, within_open_files
 
     sock = _bind(settings.web.host, settings.web.port)
     runner = web.AppRunner(
@@ -72,7 +74,9 @@ async def _serve(settings: Settings, config_path: Path) -> int:
             # make): one line and a non-zero exit, not a half-started process.
             log.debug("start-up failed", exc_info=True)
             raise CannotStart(f"cannot start: {type(exc).__name__}: {exc}") from exc
-        await web.SockSite(runner, sock).start()
+        metrics = runner.app[SERVICE].metrics
+        limit = within_open_files(settings.web.max_connections, CONNECTIONS_SHARE)
+        await BoundedSite(runner, sock, limit, metrics.connections_refused.inc).start()
         host, port = sock.getsockname()[:2]
         log.info("listening on http://%s:%d", host, port)
         stop = asyncio.Event()

@@ -199,9 +199,12 @@ class Bureau(_Model):
 class Web(_Model):
     host: str = "127.0.0.1"
     port: int = Field(8800, ge=0, le=65535)
-    #: Live-log websockets open at once (never more than half the open-files limit); more are
+    #: Live-log websockets open at once (never more than 3/8 of the open-files limit); more are
     #: refused with 503.
     max_websockets: int = Field(100, ge=0, le=100_000)
+    #: Connections held at once, websockets included (never more than three quarters of the
+    #: open-files limit); one more gets a 503 and is closed at once.
+    max_connections: int = Field(512, ge=1, le=1_000_000)
     #: Origins besides the page's own (scheme://host[:port] of the request's Host) whose pages
     #: may open the live log, e.g. the address a reverse proxy serves it on.
     origins: tuple[str, ...] = ()

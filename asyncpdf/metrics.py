@@ -48,6 +48,11 @@ class Metrics:
         )
         for reason in ("limit", "origin"):
             self.websocket_refused.labels(reason=reason)
+        self.connections_refused = Counter(
+            "asyncpdf_connections_refused",
+            "Connections closed at once because web.max_connections were open",
+            registry=self.registry,
+        )
         self.accept_failures = Counter(
             "asyncpdf_accept_failures",
             "Times accepting a connection failed for want of file descriptors",

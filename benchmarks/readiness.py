@@ -40,6 +40,7 @@ from analysis import ROOT, times_ms
 sys.path.insert(0, str(ROOT))  # for tests.support: plain helpers, no pytest
 
 from asyncpdf.pdf.ghostscript import gs_path
+from asyncpdf.testing.processes import ghostscripts
 from asyncpdf.testing.samples import SamplePage, write_sample
 from tests.support import shop_config
 
@@ -94,22 +95,6 @@ def series(port: int, scenario: str, endpoint: str, count: int, root: Path) -> S
     before = len(ghostscripts(root))
     times = times_ms(once, count)
     return Series(scenario, endpoint, times, statuses, bodies, before, len(ghostscripts(root)))
-
-
-def ghostscripts(root: Path) -> list[int]:
-    """Pids of running gs processes on a file under `root` (the pool workers' long calls)."""
-    pids = []
-    prefix = os.fsencode(root)
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            argv = (entry / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if argv and argv[0].endswith(b"gs") and any(arg.startswith(prefix) for arg in argv):
-            pids.append(int(entry.name))
-    return pids
 
 
 def busy_tasks(body: bytes) -> int:

@@ -1,4 +1,5 @@
-"""Fixtures: the real service as a subprocess on a temporary shop, and an HTTP client."""
+"""Fixtures: the real service as a subprocess or in this process on a temporary shop, and
+an HTTP client."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import aiohttp
 import pytest
 import yaml
 
-from tests.support import Service, write_config
+from tests.support import Service, Shop, write_config
 
 
 @pytest.fixture
@@ -33,3 +34,12 @@ def make_service(tmp_path: Path) -> Iterator[Any]:
 async def http() -> AsyncIterator[aiohttp.ClientSession]:
     async with aiohttp.ClientSession() as session:
         yield session
+
+
+@pytest.fixture
+async def shop(tmp_path: Path) -> AsyncIterator[Shop]:
+    """The service in this process on a temporary shop, started; stopped after the test."""
+    shop = Shop(tmp_path)
+    await shop.start()
+    yield shop
+    await shop.stop()

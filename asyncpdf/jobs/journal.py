@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from asyncpdf.events import EventBus
 from asyncpdf.jobs.lifecycle import JobState
@@ -30,6 +30,7 @@ class Change:
         self.store = store
         self.lines: list[LogLine] = []
         self.jobs: set[int] = set()
+        self.callbacks: list[Callable[[], None]] = []
 
     async def log(self, job_id: int, message: str, level: str = "info") -> None:
         self.lines.append(await self.store.log.add(job_id, level, message))
@@ -39,6 +40,9 @@ class Change:
     ) -> None:
         await self.store.jobs.move(job_id, current, new, error=error)
         self.jobs.add(job_id)
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        self.callbacks.append(callback)
 
     def touched(self, job_id: int) -> None:
         """The job changed in another way a page shows (a delivery, its analysis)."""
@@ -62,6 +66,8 @@ class Journal:
         for job_id in sorted(change.jobs):
             job = await self._store.jobs.header(job_id)
             self._bus.publish({"type": "job", "job": job.as_json()})
+        for callback in change.callbacks:
+            callback()
 
     async def log(self, job_id: int, message: str, level: str = "info") -> None:
         async with self.change() as change:

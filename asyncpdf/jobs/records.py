@@ -23,6 +23,9 @@ class JobHeader:
     updated_at: float
     finished_at: float | None
     error: str | None
+    #: The file's own name, kept for it in done/ and error/: `name`, unless that had bytes
+    #: which are not UTF-8 (then `name`, also its name in the spool, shows them as U+FFFD).
+    file_name: str
 
     def as_json(self) -> dict[str, Any]:
         return {

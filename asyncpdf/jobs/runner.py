@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
@@ -24,8 +25,9 @@ from asyncpdf.jobs.lifecycle import (
     still_to_send,
 )
 from asyncpdf.jobs.records import Job, JobHeader
-from asyncpdf.jobs.spool import Settled, Spool, job_name
+from asyncpdf.jobs.spool import Settled, Spool
 from asyncpdf.metrics import Metrics
+from asyncpdf.pdf.analysis import shown_name
 from asyncpdf.pdf.model import Analysis, Artefacts
 from asyncpdf.store import Store
 
@@ -61,10 +63,10 @@ class JobRunner:
         """Take a settled file from the hotfolder: one job, one atomic rename into the spool,
         recorded together (a failure leaves the file where it was, to be claimed again).
         Return the job's id, or None when the file went away first."""
-        name = job_name(source.name)
+        name = shown_name(source)
         try:
             async with self._journal.change() as change:
-                job_id = await change.store.jobs.create(name)
+                job_id = await change.store.jobs.create(name, source.name)
                 try:
                     refused = await self._spool.claim(source, job_id, name, settled)
                     await change.log(job_id, f"received {name!r}")
@@ -119,7 +121,7 @@ class JobRunner:
 
     async def _resume(self, job: JobHeader) -> None:
         if job.state is JobState.RECEIVED and not self._spool.holds(job.id, job.name):
-            hot = self._spool.hotfolder_path(job.name)
+            hot = self._spool.hotfolder_path(job.file_name)
             if os.path.lexists(hot):
                 refused = await self._spool.claim(hot, job.id, job.name)
                 if refused is not None:
@@ -150,6 +152,14 @@ class JobRunner:
             await self.settle(job.id)
         except AsyncPdfError as exc:
             await self._end(job_id, JobState(exc.outcome), str(exc))
+        except sqlite3.Error as exc:
+            # Not the file's fault: the job stays as the database last has it and is taken up
+            # again at the next start.
+            log.error(
+                "job %d: the database refused a write (%s); it resumes at the next start",
+                job_id,
+                exc,
+            )
         except Exception as exc:
             log.exception("job %d: internal error", job_id)
             await self._end(job_id, JobState.FAILED, f"internal error: {exc!r}")
@@ -206,7 +216,8 @@ class JobRunner:
                 )
         if new:
             change.touched(job.id)
-            self._wake_deliveries()
+            # Once committed: the scheduler reads only what is.
+            change.after_commit(self._wake_deliveries)
 
     async def settle(self, job_id: int) -> None:
         """End a delivering job once its previews are made and every delivery has settled."""

@@ -138,7 +138,12 @@ class DeliveryScheduler:
                         f"target; delivered as {sent.remote_name!r}",
                         "warning",
                     )
-        await self._settled(job_id)
+        try:
+            await self._settled(job_id)
+        except Exception:
+            # The job could not be ended now (the database is failing); it is at the next
+            # start, and this delivery's receipt is already written.
+            log.exception("job %d: could not be ended after its %s", job_id, kind)
 
     async def _retry_or_fail(self, delivery: Delivery, reason: str) -> None:
         if delivery.attempts >= self._settings.attempts:

@@ -62,7 +62,8 @@ class Spool:
     async def claim(
         self, source: Path, job_id: int, name: str, settled: Settled | None = None
     ) -> str | None:
-        """Move `source` into the job's spool folder as `name`; return why it cannot be worked
+        """Move `source` into the job's spool folder as `name` (the job's, valid UTF-8, which
+        every library can open); return why it cannot be worked
         on (not a plain file), or None. Nothing is opened or followed to find out. With
         `settled`, what was moved must be that very file, unchanged, or it goes back and
         ChangedSinceSettled is raised."""
@@ -110,7 +111,7 @@ class Spool:
         if not done:
             stamp = time.strftime("%Y-%m-%d %H:%M:%S")
             text = f"job {job.id} {job.state.value} at {stamp}\n{reason or job.error or ''}\n"
-        kept = _keep(source, folder, job.id, text)
+        kept = _keep(source, folder, job.file_name, job.id, text)
         source.parent.rmdir()
         return kept
 
@@ -154,12 +155,6 @@ class Settled(NamedTuple):
         return cls(found.st_ino, found.st_size, found.st_mtime_ns)
 
 
-def job_name(file_name: str) -> str:
-    """The name a job knows its file by: the file's own, except that bytes which are not UTF-8
-    (an old client's cp1251) become U+FFFD, so it can be stored, shown and delivered."""
-    return os.fsencode(file_name).decode("utf-8", "replace")
-
-
 def _not_a_plain_file(mode: int) -> str | None:
     if stat.S_ISREG(mode):
         return None
@@ -190,14 +185,15 @@ def _kept_names(name: str, job_id: int, room: int) -> Iterator[str]:
         yield _fitting(stem, f" (job {job_id}, {copy}){suffix}", room)
 
 
-def _keep(source: Path, folder: Path, job_id: int, reason: str | None) -> Path:
-    """Move `source` into `folder` under a free name, with `reason` beside it as
+def _keep(source: Path, folder: Path, name: str, job_id: int, reason: str | None) -> Path:
+    """Move `source` into `folder` under `name` or, where that is taken, another free name (the
+    file's own bytes, even where they are not UTF-8), with `reason` beside it as
     `<name>.error.txt`. Names are taken with O_EXCL and hard links, so nothing kept before is
     ever replaced, and cut to fit the 255-byte limit of a file name."""
     room = NAME_MAX - (len(REASON_SUFFIX) if reason is not None else 0)
-    for name in _kept_names(source.name, job_id, room):
-        target = folder / name
-        note = folder / f"{name}{REASON_SUFFIX}"
+    for kept in _kept_names(name, job_id, room):
+        target = folder / kept
+        note = folder / f"{kept}{REASON_SUFFIX}"
         if reason is not None:
             try:
                 with note.open("x", encoding="utf-8") as stream:
@@ -227,8 +223,13 @@ def _move_exclusive(source: Path, target: Path) -> None:
 
 
 def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
+    """The checksum of the plain file at `path`; a link is not followed and nothing else is
+    read (OSError)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    with os.fdopen(fd, "rb") as stream:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(f"{path.name}: not a plain file")
+        digest = hashlib.sha256()
         while chunk := stream.read(_HASH_CHUNK):
             digest.update(chunk)
     return digest.hexdigest()

@@ -7,6 +7,7 @@ shown by the service as it is.
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -31,12 +32,22 @@ _CREATOR = pikepdf.NamePath.Info.Creator
 COLORANTS = pikepdf.NamePath.PieceInfo.HDAG_COLORANT.Private.HDAG_ColorantNames
 
 
-def _size_and_head(path: Path) -> tuple[int, bytes]:
+def shown_name(path: Path) -> str:
+    """The file's name as text: bytes that are not UTF-8 (an old client's cp1251) as U+FFFD."""
+    return os.fsencode(path.name).decode("utf-8", "replace")
+
+
+def _size_and_head(path: Path) -> tuple[int, bytes] | None:
+    """Size and first 1 KiB, or None when `path` is not a plain file (a FIFO, a device: never
+    read, and O_NONBLOCK so that opening one cannot hang)."""
     # Readers accept junk before the header; 1 KiB is what Acrobat tolerates. A bare file
     # descriptor costs a fifth of a Python file object, and this runs for every file.
-    fd = os.open(path, os.O_RDONLY)
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     try:
-        return os.fstat(fd).st_size, os.pread(fd, 1024, 0)
+        found = os.fstat(fd)
+        if not stat.S_ISREG(found.st_mode):
+            return None
+        return found.st_size, os.pread(fd, 1024, 0)
     finally:
         os.close(fd)
 
@@ -83,7 +94,7 @@ class _Reading:
 
     def __init__(self, path: Path, parts: NameParts, size: int) -> None:
         self.base = Analysis(
-            file=path.name, size=size, order=parts.order, order_name=parts.order_name
+            file=shown_name(path), size=size, order=parts.order, order_name=parts.order_name
         )
         self.pages: list[PageAnalysis] = []
         self.warnings: list[str] = []
@@ -109,22 +120,13 @@ def analyze_file(path: Path, rules: Rules, timeout_s: float = 60) -> Analysis:
     `rejected` says the file is not a PDF we can read at all; an `error` without it says what
     the delivery needs and could not be found (press, bureau).
     """
-    parts = parse_name(path.name, rules.bureaus)
-    size, head = _size_and_head(path)
+    parts = parse_name(shown_name(path), rules.bureaus)
+    opened = _size_and_head(path)
+    size, head = opened or (0, b"")
     reading = _Reading(path, parts, size)
-    if size == 0:
-        return reading.result(error="empty file (0 bytes)", rejected=True)
-    if size > rules.max_file_bytes:
-        return reading.result(
-            error=f"too large: {size / 2**20:.0f} MB (the limit is {rules.max_file_mb:g} MB)",
-            rejected=True,
-        )
-    if not path.name.lower().endswith(".pdf"):
-        return reading.result(
-            error=f"not a PDF: the name {path.name!r} does not end in .pdf", rejected=True
-        )
-    if b"%PDF-" not in head:
-        return reading.result(error="not a PDF: no %PDF- header in the first 1 KiB", rejected=True)
+    refused = "not a plain file" if opened is None else _not_a_readable_pdf(path, size, head, rules)
+    if refused:
+        return reading.result(error=refused, rejected=True)
     reading.base = replace(reading.base, is_pdf=True)
     try:
         with pikepdf.open(path) as pdf:
@@ -157,7 +159,20 @@ def analyze_file(path: Path, rules: Rules, timeout_s: float = 60) -> Analysis:
         reading.warnings.append(f"not made by Signa Station (Creator: {reading.creator or 'none'})")
     if any(page.paper_mm is None for page in reading.pages):
         _paper_from_content(path, reading, timeout_s)
-    return reading.result(error=_missing(reading, rules, path.name))
+    return reading.result(error=_missing(reading, rules, shown_name(path)))
+
+
+def _not_a_readable_pdf(path: Path, size: int, head: bytes, rules: Rules) -> str | None:
+    """Why the file is refused before it is parsed, or None."""
+    if size == 0:
+        return "empty file (0 bytes)"
+    if size > rules.max_file_bytes:
+        return f"too large: {size / 2**20:.0f} MB (the limit is {rules.max_file_mb:g} MB)"
+    if not path.name.lower().endswith(".pdf"):
+        return f"not a PDF: the name {shown_name(path)!r} does not end in .pdf"
+    if b"%PDF-" not in head:
+        return "not a PDF: no %PDF- header in the first 1 KiB"
+    return None
 
 
 class _PageFacts(NamedTuple):

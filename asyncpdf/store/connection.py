@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -22,16 +23,18 @@ PING_TIMEOUT_S = 2.0
 
 
 class Store:
-    def __init__(self, db: aiosqlite.Connection, path: Path) -> None:
+    def __init__(self, db: aiosqlite.Connection, read: aiosqlite.Connection, path: Path) -> None:
         self._db = db
+        self._read = read
         self._path = path
         self._identity = _identity(path)
-        # One connection is shared by every task: a transaction must not take in another
-        # task's statements, so writers queue here.
+        # One writing connection is shared by every task: a transaction must not take in
+        # another task's statements, so writers queue here. Reads go to `read`, which sees
+        # only committed data (WAL), so no page shows a change a crash would undo.
         self._write = asyncio.Lock()
-        self.jobs = JobTable(db)
-        self.deliveries = DeliveryTable(db)
-        self.log = LogTable(db)
+        self.jobs = JobTable(db, read)
+        self.deliveries = DeliveryTable(db, read)
+        self.log = LogTable(db, read)
 
     @classmethod
     async def open(cls, path: Path) -> Store:
@@ -42,12 +45,15 @@ class Store:
             await db.execute("PRAGMA synchronous=NORMAL")
             await db.execute("PRAGMA foreign_keys=ON")
             await _migrate(db)
+            read = await aiosqlite.connect(path, isolation_level=None)
         except BaseException:
             await db.close()
             raise
-        return cls(db, path)
+        await read.execute("PRAGMA query_only=ON")
+        return cls(db, read, path)
 
     async def close(self) -> None:
+        await self._read.close()
         await self._db.close()
 
     @contextlib.asynccontextmanager
@@ -62,10 +68,10 @@ class Store:
             await self._db.commit()
 
     async def ping(self) -> None:
-        """Answer within PING_TIMEOUT_S or raise: a read, so it never waits for a writer; and
-        the file must still be the one opened (deleted or replaced, it takes no more writes
-        anyone will see)."""
-        async with asyncio.timeout(PING_TIMEOUT_S), self._db.execute("SELECT 1") as cursor:
+        """Raise unless the file is still the one opened (deleted or replaced, it takes no more
+        writes anyone will see) and takes a write lock within PING_TIMEOUT_S (nothing else,
+        say a sqlite3 shell left open, holds it)."""
+        async with asyncio.timeout(PING_TIMEOUT_S), self._read.execute("SELECT 1") as cursor:
             await cursor.fetchone()
         try:
             same = await asyncio.to_thread(_identity, self._path) == self._identity
@@ -75,6 +81,23 @@ class Store:
             raise AsyncPdfError(
                 f"{self._path} was deleted or replaced since start-up: restart the service"
             )
+        try:
+            # A connection of its own: cancelling a call on the shared one could leave a
+            # transaction open on it.
+            await asyncio.to_thread(_take_write_lock, self._path)
+        except sqlite3.OperationalError as exc:
+            raise AsyncPdfError(
+                f"{self._path} takes no write within {PING_TIMEOUT_S:g} s ({exc}): is another "
+                "program holding it?"
+            ) from None
+
+
+def _take_write_lock(path: Path) -> None:
+    # mode=rw: never make a new, empty database where the file has gone.
+    uri = f"{path.as_uri()}?mode=rw"
+    with contextlib.closing(sqlite3.connect(uri, uri=True, timeout=PING_TIMEOUT_S)) as db:
+        db.execute("BEGIN IMMEDIATE")
+        db.rollback()
 
 
 def _identity(path: Path) -> tuple[int, int]:

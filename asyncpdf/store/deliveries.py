@@ -36,8 +36,11 @@ def _delivery(row: aiosqlite.Row) -> Delivery:
 
 
 class DeliveryTable:
-    def __init__(self, db: aiosqlite.Connection) -> None:
+    def __init__(self, db: aiosqlite.Connection, read: aiosqlite.Connection) -> None:
         self._db = db
+        # Reads outside a transaction go to a connection of their own, which sees only what
+        # has been committed.
+        self._read = read
 
     async def add(self, job_id: int, kind: str, target: str, remote_name: str) -> None:
         """A new delivery, due at once."""
@@ -62,7 +65,7 @@ class DeliveryTable:
             raise IllegalTransition(
                 f"job {delivery.job_id} {delivery.kind}: no longer {delivery.state.value}"
             )
-        return await self.get(delivery.job_id, delivery.kind)
+        return await self._get(self._db, delivery.job_id, delivery.kind)
 
     async def interrupted_to_pending(self) -> int:
         """At start-up: uploads cut off by a stop go again, in full, at once."""
@@ -75,7 +78,11 @@ class DeliveryTable:
         return cursor.rowcount
 
     async def get(self, job_id: int, kind: str) -> Delivery:
-        async with self._db.execute(
+        return await self._get(self._read, job_id, kind)
+
+    @staticmethod
+    async def _get(db: aiosqlite.Connection, job_id: int, kind: str) -> Delivery:
+        async with db.execute(
             f"SELECT {_COLUMNS} FROM deliveries WHERE job_id = ? AND kind = ?", (job_id, kind)
         ) as cursor:
             row = await cursor.fetchone()
@@ -83,7 +90,7 @@ class DeliveryTable:
         return _delivery(row)
 
     async def of_job(self, job_id: int) -> list[Delivery]:
-        async with self._db.execute(
+        async with self._read.execute(
             f"SELECT {_COLUMNS} FROM deliveries WHERE job_id = ? ORDER BY kind != 'bureau', kind",
             (job_id,),
         ) as cursor:
@@ -91,7 +98,7 @@ class DeliveryTable:
 
     async def due(self, now: float, limit: int) -> list[Delivery]:
         """Deliveries whose attempt is due, bureau copies first, then the longest waiting."""
-        async with self._db.execute(
+        async with self._read.execute(
             f"SELECT {_COLUMNS} FROM deliveries WHERE state IN (?, ?) AND next_attempt_at <= ?"
             " ORDER BY kind != 'bureau', next_attempt_at LIMIT ?",
             (*_OPEN, now, limit),
@@ -99,14 +106,14 @@ class DeliveryTable:
             return [_delivery(row) for row in await cursor.fetchall()]
 
     async def next_due_at(self) -> float | None:
-        async with self._db.execute(
+        async with self._read.execute(
             "SELECT MIN(next_attempt_at) FROM deliveries WHERE state IN (?, ?)", _OPEN
         ) as cursor:
             row = await cursor.fetchone()
         return row[0] if row else None
 
     async def count_by_state(self) -> dict[DeliveryState, int]:
-        async with self._db.execute(
+        async with self._read.execute(
             "SELECT state, COUNT(*) FROM deliveries GROUP BY state"
         ) as cursor:
             found = {DeliveryState(state): count for state, count in await cursor.fetchall()}

@@ -4,6 +4,7 @@ the state the caller saw, so an illegal or stale change raises instead of writin
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Iterable
 from typing import Any
@@ -15,7 +16,7 @@ from asyncpdf.jobs.lifecycle import UNFINISHED, JobState, check_job
 from asyncpdf.jobs.records import Job, JobHeader
 from asyncpdf.pdf.model import ANALYSIS_VERSION, Analysis, Artefacts
 
-_HEADER = "id, name, state, sha256, size, created_at, updated_at, finished_at, error"
+_HEADER = "id, name, state, sha256, size, created_at, updated_at, finished_at, error, file_name"
 _FULL = f"{_HEADER}, analysis, analysis_version, artefacts"
 # SQLite's INTEGER is 64-bit: a larger id cannot name a job.
 MAX_ID = 2**63 - 1
@@ -36,11 +37,12 @@ def _header(row: aiosqlite.Row) -> JobHeader:
         updated_at=row[6],
         finished_at=row[7],
         error=row[8],
+        file_name=os.fsdecode(row[9]) if row[9] is not None else row[1],
     )
 
 
 def _job(row: aiosqlite.Row) -> Job:
-    analysis, version, artefacts = row[9], row[10], row[11]
+    analysis, version, artefacts = row[10], row[11], row[12]
     return Job(
         **vars(_header(row)),
         analysis=Analysis.from_json(json.loads(analysis), version) if analysis else None,
@@ -49,20 +51,26 @@ def _job(row: aiosqlite.Row) -> Job:
 
 
 class JobTable:
-    def __init__(self, db: aiosqlite.Connection) -> None:
+    def __init__(self, db: aiosqlite.Connection, read: aiosqlite.Connection) -> None:
         self._db = db
+        # Reads outside a transaction go to a connection of their own, which sees only what
+        # has been committed.
+        self._read = read
 
     async def _update(self, sql: str, args: tuple[Any, ...]) -> int:
         assert self._db.in_transaction, "write inside Store.transaction()"
         cursor = await self._db.execute(sql, args)
         return cursor.rowcount
 
-    async def create(self, name: str) -> int:
+    async def create(self, name: str, file_name: str | None = None) -> int:
+        """A new job for the file `file_name` (its name on disk), known as `name`."""
         assert self._db.in_transaction, "write inside Store.transaction()"
         now = time.time()
+        raw = os.fsencode(file_name) if file_name not in (None, name) else None
         cursor = await self._db.execute(
-            "INSERT INTO jobs (name, state, created_at, updated_at) VALUES (?, ?, ?, ?)",
-            (name, JobState.RECEIVED.value, now, now),
+            "INSERT INTO jobs (name, file_name, state, created_at, updated_at)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (name, raw, JobState.RECEIVED.value, now, now),
         )
         assert cursor.lastrowid is not None
         return cursor.lastrowid
@@ -112,7 +120,7 @@ class JobTable:
     async def _row(self, columns: str, job_id: int) -> aiosqlite.Row:
         if not 0 < job_id <= MAX_ID:
             raise NotFound(f"no job {job_id}")
-        async with self._db.execute(f"SELECT {columns} FROM jobs WHERE id = ?", (job_id,)) as cur:
+        async with self._read.execute(f"SELECT {columns} FROM jobs WHERE id = ?", (job_id,)) as cur:
             row = await cur.fetchone()
         if row is None:
             raise NotFound(f"no job {job_id}")
@@ -137,7 +145,7 @@ class JobTable:
         return _header(await self._row(_HEADER, job_id))
 
     async def page(self, *, limit: int = 50, offset: int = 0) -> list[JobHeader]:
-        async with self._db.execute(
+        async with self._read.execute(
             f"SELECT {_HEADER} FROM jobs ORDER BY id DESC LIMIT ? OFFSET ?", (limit, offset)
         ) as cursor:
             return [_header(row) for row in await cursor.fetchall()]
@@ -145,12 +153,12 @@ class JobTable:
     async def in_states(self, states: Iterable[JobState] = UNFINISHED) -> list[JobHeader]:
         wanted = [s.value for s in states]
         marks = ", ".join("?" * len(wanted))
-        async with self._db.execute(
+        async with self._read.execute(
             f"SELECT {_HEADER} FROM jobs WHERE state IN ({marks}) ORDER BY id", wanted
         ) as cursor:
             return [_header(row) for row in await cursor.fetchall()]
 
     async def count_by_state(self) -> dict[JobState, int]:
-        async with self._db.execute("SELECT state, COUNT(*) FROM jobs GROUP BY state") as cursor:
+        async with self._read.execute("SELECT state, COUNT(*) FROM jobs GROUP BY state") as cursor:
             found = {JobState(state): count for state, count in await cursor.fetchall()}
         return {state: found.get(state, 0) for state in JobState}

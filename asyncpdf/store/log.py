@@ -10,8 +10,11 @@ from asyncpdf.jobs.records import LogLine
 
 
 class LogTable:
-    def __init__(self, db: aiosqlite.Connection) -> None:
+    def __init__(self, db: aiosqlite.Connection, read: aiosqlite.Connection) -> None:
         self._db = db
+        # Reads outside a transaction go to a connection of their own, which sees only what
+        # has been committed.
+        self._read = read
 
     async def add(self, job_id: int, level: str, message: str) -> LogLine:
         assert self._db.in_transaction, "write inside Store.transaction()"
@@ -24,7 +27,7 @@ class LogTable:
 
     async def recent(self, limit: int) -> list[LogLine]:
         """The newest log lines of all jobs, oldest first."""
-        async with self._db.execute(
+        async with self._read.execute(
             "SELECT job_id, ts, level, message FROM"
             " (SELECT id, job_id, ts, level, message FROM job_log ORDER BY id DESC LIMIT ?)"
             " ORDER BY id",
@@ -33,7 +36,7 @@ class LogTable:
             return [LogLine(*row) for row in await cursor.fetchall()]
 
     async def of_job(self, job_id: int) -> list[LogLine]:
-        async with self._db.execute(
+        async with self._read.execute(
             "SELECT job_id, ts, level, message FROM job_log WHERE job_id = ? ORDER BY id",
             (job_id,),
         ) as cursor:

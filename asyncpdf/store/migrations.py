@@ -57,4 +57,8 @@ MIGRATIONS: tuple[str, ...] = (
                                                           'delivering'));
     CREATE INDEX deliveries_due ON deliveries(state, next_attempt_at);
     """,
+    # The file's own name as bytes, where it is not the job's (not UTF-8).
+    """
+    ALTER TABLE jobs ADD COLUMN file_name BLOB;
+    """,
 )

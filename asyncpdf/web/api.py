@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from aiohttp import web
 
 from asyncpdf.errors import BadRequest
-from asyncpdf.jobs.spool import job_name
+from asyncpdf.pdf.analysis import shown_name
 from asyncpdf.store.jobs import MAX_ID
 from asyncpdf.web.keys import SERVICE
 
@@ -62,11 +64,12 @@ async def status(request: web.Request) -> web.Response:
         {
             "hotfolder": str(service.settings.paths.hotfolder),
             "not_taken": [
-                {"name": job_name(name), "reason": reason}
+                {"name": shown_name(Path(name)), "reason": reason}
                 for name, reason in sorted(not_taken.items())
             ],
             "failed_claims": [
-                {"name": job_name(name), "error": error} for name, error in sorted(failed.items())
+                {"name": shown_name(Path(name)), "error": error}
+                for name, error in sorted(failed.items())
             ],
         }
     )

@@ -8,7 +8,7 @@ Before the upgrade, two checks, each refusal a JSON error on a closed connection
   (scheme://host[:port] of the request's Host) and the origins in `web.origins` may, or any page
   in a browser on the LAN could read the log (403). No Origin at all is no browser page (curl, a
   script) and may.
-- how many are open: at most `web.max_websockets`, and never more than half the open-files limit,
+- how many are open: at most `web.max_websockets`, and never more than 3/8 of the open-files limit,
   so idle clients cannot take the descriptors jobs need (503).
 """
 
@@ -24,17 +24,10 @@ from aiohttp import WSCloseCode, WSMsgType, hdrs, web
 from asyncpdf.config import Web
 from asyncpdf.events import Event, EventBus
 from asyncpdf.web.keys import ORIGINS, SERVICE, WEBSOCKET_LIMIT, WEBSOCKETS
+from asyncpdf.web.limits import WEBSOCKETS_SHARE, within_open_files
 
 log = logging.getLogger(__name__)
 RETRY_AFTER_S = 30
-
-
-def websocket_limit(configured: int) -> int:
-    """The cap in force: the configured one, but at most half the (soft) open-files limit."""
-    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft == resource.RLIM_INFINITY:
-        return configured
-    return min(configured, soft // 2)
 
 
 def _refusal(status: int, code: str, message: str) -> web.Response:
@@ -121,10 +114,10 @@ async def _forward(ws: web.WebSocketResponse, events: asyncio.Queue[Event]) -> N
 async def set_limits(app: web.Application) -> None:
     """The limits in force, once the service has raised the open-files limit."""
     settings = app[SERVICE].settings.web
-    limit = websocket_limit(settings.max_websockets)
+    limit = within_open_files(settings.max_websockets, WEBSOCKETS_SHARE)
     if limit < settings.max_websockets:
         log.warning(
-            "live log limited to %d websockets (web.max_websockets is %d): half the open-files "
+            "live log limited to %d websockets (web.max_websockets is %d) by the open-files "
             "limit of %d",
             limit,
             settings.max_websockets,

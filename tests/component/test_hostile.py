@@ -7,24 +7,17 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-from collections.abc import AsyncIterator
+import sqlite3
+import subprocess
 from pathlib import Path
 
 import pytest
 
-from asyncpdf.errors import ChangedSinceSettled
-from asyncpdf.jobs.lifecycle import JobState
+from asyncpdf.errors import ChangedSinceSettled, ConfigError
+from asyncpdf.jobs.lifecycle import DeliveryState, JobState
 from asyncpdf.jobs.spool import Settled
 from asyncpdf.service import Service
 from tests.support import Shop, wait_for
-
-
-@pytest.fixture
-async def shop(tmp_path: Path) -> AsyncIterator[Shop]:
-    shop = Shop(tmp_path)
-    await shop.start()
-    yield shop
-    await shop.stop()
 
 
 async def test_a_link_swapped_in_at_claim_time_is_refused_and_never_followed(
@@ -207,7 +200,9 @@ async def test_a_name_that_is_not_utf8_is_taken_shown_and_delivered_safely(shop:
     assert [p.name for p in delivered.rglob("*.pdf")] == [
         "555_\ufffd\ufffd\ufffd\ufffd\ufffd\ufffd.pdf"
     ]
-    assert (shop.paths.done / name).read_bytes() == shop.samples[0].read_bytes()
+    # Kept under its own bytes.
+    assert os.listdir(os.fsencode(shop.paths.done)) == [raw]
+    assert (shop.paths.done / source.name).read_bytes() == shop.samples[0].read_bytes()
 
 
 async def test_the_database_deleted_under_the_service_is_not_ready(shop: Shop) -> None:
@@ -251,3 +246,65 @@ async def test_a_file_replaced_between_settling_and_claiming_goes_back_untouched
     assert list(shop.paths.spool.iterdir()) == []
     # Unchanged, it is taken.
     assert await shop.running.runner.claim(path, Settled.of(path.lstat())) is not None
+
+
+async def test_a_database_held_by_another_program_is_not_ready(shop: Shop) -> None:
+    other = sqlite3.connect(shop.paths.database, timeout=0)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        database = (await shop.running.health())["database"]
+        assert not database.ok
+        assert database.detail.endswith("is another program holding it?")
+    finally:
+        other.rollback()
+        other.close()
+    assert (await shop.running.health())["database"].ok
+
+
+async def test_a_database_that_fails_writes_mid_job_costs_no_job_task(shop: Shop) -> None:
+    """Jobs cannot be ended for a while (a trigger from outside makes SQLite refuse it, as a
+    failing disk would): they stay unfinished, no job task dies, and at the next start they
+    end as they should."""
+    outside = sqlite3.connect(shop.paths.database)
+    outside.execute(
+        "CREATE TRIGGER refuse BEFORE UPDATE OF state ON jobs"
+        " WHEN NEW.state = 'done'"
+        " BEGIN SELECT RAISE(ABORT, 'disk I/O error (test)'); END"
+    )
+    outside.commit()
+    try:
+        for index in range(4):
+            await shop.claim(index)
+        service = shop.running
+
+        async def all_delivered() -> bool:
+            ids = [job.id for job in await shop.jobs()]
+            states = [d.state for i in ids for d in await service.store.deliveries.of_job(i)]
+            busy = service.runner.health().detail
+            return len(states) == 4 and set(states) == {DeliveryState.SENT} and " 0 busy" in busy
+
+        await wait_for(all_delivered, 60, "four bureau copies sent while no job can end")
+        assert {job.state for job in await shop.jobs()} == {JobState.DELIVERING}
+        assert service.runner.health().ok
+    finally:
+        outside.execute("DROP TRIGGER refuse")
+        outside.commit()
+        outside.close()
+    await shop.stop()
+    await shop.start()
+    jobs = await shop.finished(4)
+    assert {job.state for job in jobs.values()} == {JobState.DONE}
+
+
+async def test_kept_folders_on_another_file_system_are_refused_at_start(tmp_path: Path) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("needs root to mount a tmpfs as the error folder")
+    shop = Shop(tmp_path, samples=1)
+    error = shop.paths.error
+    error.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(error)], check=True)
+    try:
+        with pytest.raises(ConfigError, match=r"paths\.error must be on the same file system"):
+            await shop.start()
+    finally:
+        subprocess.run(["umount", str(error)], check=True)

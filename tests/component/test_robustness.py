@@ -26,6 +26,7 @@ from asyncpdf.errors import JobTimeout
 from asyncpdf.jobs.pool import Pool
 from asyncpdf.pdf.analysis import analyze_file
 from asyncpdf.pdf.model import Analysis
+from asyncpdf.testing.processes import ghostscripts
 from asyncpdf.testing.samples import SamplePage, signa_marks, write_sample
 from tests.support.damage import mutated
 
@@ -102,21 +103,6 @@ def many_pages(path: Path, count: int) -> Path:
             pdf.add_blank_page(page_size=(200, 200))
         pdf.save(path)
     return path
-
-
-def ghostscripts_on(path: Path) -> list[int]:
-    """Pids of running gs processes whose command line names `path`."""
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            argv = (entry / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if argv and argv[0].endswith(b"gs") and os.fsencode(path) in argv:
-            pids.append(int(entry.name))
-    return pids
 
 
 # --- checking outcomes ----------------------------------------------------------------------
@@ -448,10 +434,10 @@ async def test_ghostscript_does_not_outlive_a_timed_out_job(tmp_path: Path) -> N
         with pytest.raises(JobTimeout):
             await pool.run(analyze_file, path, RULES, timeout_s=3)
         await asyncio.sleep(1)
-        left = ghostscripts_on(path)
+        left = ghostscripts(path)
         assert not left, f"ghostscript still running after the job timed out: pids {left}"
     finally:
-        for pid in ghostscripts_on(path):  # ours: started by this test's worker
+        for pid in ghostscripts(path):  # ours: started by this test's worker
             os.kill(pid, signal.SIGKILL)
         await pool_still_answers(pool)
         pool.close()

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -22,14 +21,6 @@ from asyncpdf.service import Service
 from asyncpdf.store import Store
 from tests.support import BUREAUS, PRESSES, Shop, wait_for
 from tests.support.workers import gated_artefacts
-
-
-@pytest.fixture
-async def shop(tmp_path: Path) -> AsyncIterator[Shop]:
-    shop = Shop(tmp_path)
-    await shop.start()
-    yield shop
-    await shop.stop()
 
 
 async def test_crash_and_hang_fail_only_their_jobs(shop: Shop) -> None:

@@ -94,3 +94,17 @@ async def test_a_failed_transaction_leaves_nothing(tmp_path: Path) -> None:
             await store.jobs.create("b.pdf")
     finally:
         await store.close()
+
+
+async def test_reads_see_only_what_is_committed(tmp_path: Path) -> None:
+    """A page reading while a claim's transaction is open must not show a job a crash would
+    take back."""
+    store = await Store.open(tmp_path / "db.sqlite3")
+    try:
+        async with store.transaction():
+            job_id = await store.jobs.create("a.pdf")
+            assert await store.jobs.page() == []
+            assert await store.jobs.count_by_state() == dict.fromkeys(JobState, 0)
+        assert [job.id for job in await store.jobs.page()] == [job_id]
+    finally:
+        await store.close()

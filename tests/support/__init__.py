@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import resource
 import signal
 import socket
 import subprocess
@@ -88,13 +89,15 @@ async def wait_for(condition: Any, timeout_s: float, what: str, interval_s: floa
 
 @dataclass
 class Service:
-    """The real service, started as `python -m asyncpdf serve` on a temporary shop."""
+    """The real service, started as `python -m asyncpdf serve` on a temporary shop; with
+    `open_files`, under that RLIMIT_NOFILE (soft, hard)."""
 
     root: Path
     config: Path
     port: int
     process: subprocess.Popen[bytes] | None = None
     logs: list[Path] = field(default_factory=list)
+    open_files: tuple[int, int] | None = None
 
     @property
     def url(self) -> str:
@@ -113,6 +116,12 @@ class Service:
     async def start(self) -> None:
         log = self.root / f"service-{len(self.logs)}.log"
         self.logs.append(log)
+        limits = self.open_files
+
+        def limit() -> None:
+            if limits is not None:
+                resource.setrlimit(resource.RLIMIT_NOFILE, limits)
+
         with log.open("wb") as out:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "asyncpdf", "serve", "--config", str(self.config)],
@@ -120,6 +129,7 @@ class Service:
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                preexec_fn=limit,
             )
         async with aiohttp.ClientSession() as session:
 

@@ -159,7 +159,7 @@ async def test_damaged_files_each_end_with_a_reason_and_are_kept(
     for name, data in damaged.items():
         (service.hotfolder / f"{name}.part").write_bytes(data)
         (service.hotfolder / f"{name}.part").rename(service.hotfolder / name)
-    jobs = await wait_finished(http, service, len(damaged))
+    jobs = await wait_finished(http, service, len(damaged), timeout_s=240)
 
     assert sorted(job["name"] for job in jobs) == sorted(damaged)
     for job in jobs:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -214,3 +215,10 @@ def test_cli_analyze_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     assert list(tmp_path.iterdir()) == [good, bad] or sorted(tmp_path.iterdir()) == sorted(
         [good, bad]
     )
+
+
+def test_a_fifo_given_to_the_analysis_is_refused_without_blocking(tmp_path: Path) -> None:
+    fifo = tmp_path / "1_pipe_Leonov.pdf"
+    os.mkfifo(fifo)
+    result = analyze_file(fifo, RULES)
+    assert result.rejected and result.error == "not a plain file"
