@@ -57,10 +57,12 @@ DEFAULT_MARK_RULES: tuple[dict[str, str], ...] = (
         "mark": "Paper",
         "pattern": rf"(?:Бумага|Paper)\s*:\s*(?P<paper_w>{_NUMBER}){_TIMES}(?P<paper_h>{_NUMBER})",
     },
+    # Signa 15 "Выведено: Vonoel     Speedmaster 900,0 x 640,0" and Signa 16
+    # "Выведено: Vonoel     tes / Speedmaster 900.0 x 640.0".
     {
         "mark": "tes_Outputter",
-        "pattern": rf"(?:Выведено|Outputter)\s*:\s*(?P<bureau>[^\s:]+)\s+(?P<press>[^\s:]+)\s+"
-        rf"(?P<paper_w>{_NUMBER}){_TIMES}(?P<paper_h>{_NUMBER})",
+        "pattern": rf"(?:Выведено|Outputter)\s*:\s*(?P<bureau>[^\s:]+)\s+(?:\S+\s*/\s*)?"
+        rf"(?P<press>[^\s:/]+)\s+(?P<paper_w>{_NUMBER}){_TIMES}(?P<paper_h>{_NUMBER})",
     },
 )
 
@@ -163,6 +165,8 @@ class Press(_Model):
     plate_cost: float = Field(0.0, ge=0)
     preview_target: Target | None = None
     plate_size_fallback: bool = False
+    #: Other names marks may give this press (e.g. "SM102").
+    aliases: tuple[str, ...] = ()
 
     @field_validator("plate_mm")
     @classmethod
@@ -178,6 +182,8 @@ class Bureau(_Model):
     notify: bool = True
     file_name: str | None = None
     press_folders: dict[str, str] = {}
+    #: Other names marks may give this bureau.
+    aliases: tuple[str, ...] = ()
 
     @field_validator("file_name")
     @classmethod
@@ -298,6 +304,8 @@ class Settings(BaseSettings):
             marks=tuple((rule.mark, rule.pattern) for rule in self.marks),
             tolerance_mm=self.plate_tolerance_mm,
             max_file_mb=self.max_file_mb,
+            press_aliases=tuple((a, p.name) for p in self.presses for a in p.aliases),
+            bureau_aliases=tuple((a, b.name) for b in self.bureaus for a in b.aliases),
         )
 
 

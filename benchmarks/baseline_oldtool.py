@@ -29,7 +29,13 @@ from pypdf import PdfReader
 from pypdf.generic import ArrayObject, DictionaryObject
 
 from asyncpdf.pdf.naming import find_bureau
-from asyncpdf.pdf.rules import Rules, detect_bureau, detect_press
+from asyncpdf.pdf.rules import (
+    Rules,
+    configured_bureau,
+    configured_press,
+    detect_bureau,
+    press_by_plate_size,
+)
 
 MM_PER_PT = 25.4 / 72
 _COLORANTS = ("/PieceInfo", "/HDAG_COLORANT", "/Private", "/HDAG_ColorantNames")
@@ -124,10 +130,13 @@ def analyze_oldtool(path: Path, rules: Rules) -> dict[str, Any]:
     result["plates"] = sum(len(names) for names in inks)
     result["marks_found"] = found
     result["press"] = [
-        detect_press(marks.get("press"), plate, rules, warnings)
+        configured_press(marks["press"], rules)
+        if "press" in marks
+        else press_by_plate_size(plate, rules, warnings)
         for marks, plate in zip(found, plates, strict=True)
     ]
-    marked = list(dict.fromkeys(marks["bureau"] for marks in found if "bureau" in marks))
-    result["bureau"] = detect_bureau(marked, find_bureau(path.name, rules.bureaus), rules, warnings)
+    named = (configured_bureau(marks["bureau"], rules) for marks in found if "bureau" in marks)
+    marked = list(dict.fromkeys(name for name in named if name))
+    result["bureau"] = detect_bureau(marked, find_bureau(path.name, rules.bureaus), warnings)
     result["warnings"] = warnings
     return result

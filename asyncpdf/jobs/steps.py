@@ -22,7 +22,7 @@ from asyncpdf.pdf.analysis import analyze_file
 from asyncpdf.pdf.artefacts import make_artefacts
 from asyncpdf.pdf.crop import crop_boxes_mm
 from asyncpdf.pdf.model import Analysis, Artefacts
-from asyncpdf.pdf.naming import delivered_name, without_tag
+from asyncpdf.pdf.naming import delivered_name, find_bureau, without_tag
 from asyncpdf.pdf.rules import Rules
 
 Analyse = Callable[[Path, Rules, float], Analysis]
@@ -152,6 +152,11 @@ def plan_deliveries(
         raise AnalysisFailed(
             f"bureau {analysis.bureau!r} is no longer configured: add it to bureaus in the config"
         )
+    # The delivered names carry no bureau tag: not the deciding bureau's, nor a file name's tag
+    # that a mark overruled.
+    name_tag = find_bureau(job_name, [b.name for b in settings.bureaus])
+    if name_tag is not None:
+        job_name = without_tag(job_name, name_tag)
     presses = analysis.presses
     url = bureau.target
     folders = {name.casefold(): folder for name, folder in bureau.press_folders.items()}

@@ -20,7 +20,15 @@ from asyncpdf.pdf.ghostscript import content_bbox_mm, gs_path
 from asyncpdf.pdf.marks import page_marks
 from asyncpdf.pdf.model import Analysis, PageAnalysis, SizeMM
 from asyncpdf.pdf.naming import NameParts, parse_name
-from asyncpdf.pdf.rules import Rules, detect_bureau, detect_press, paper_from_marks, read_marks
+from asyncpdf.pdf.rules import (
+    Rules,
+    configured_bureau,
+    configured_press,
+    detect_bureau,
+    paper_from_marks,
+    press_by_plate_size,
+    read_marks,
+)
 from asyncpdf.pdf.text import TextReader, name_text
 
 SIGNA_CREATOR = "PrinectSignaStation"
@@ -100,6 +108,8 @@ class _Reading:
         self.warnings: list[str] = []
         self.creator: str | None = None
         self.bureau: str | None = None
+        #: "press"/"bureau" → a name a mark gives that the config does not know → its pages.
+        self.unknown: dict[str, dict[str, list[int]]] = {"press": {}, "bureau": {}}
 
     def result(self, *, error: str | None = None, rejected: bool = False) -> Analysis:
         return replace(
@@ -179,16 +189,26 @@ class _PageFacts(NamedTuple):
     press: str | None
     paper: SizeMM | None
     bureau: str | None
+    #: What a mark names that the config does not know (no fallback for those).
+    unknown_press: str | None
+    unknown_bureau: str | None
 
 
 def _page_facts(
-    marks: dict[str, str], plate: Sequence[int], rules: Rules, warnings: list[str]
+    marks: dict[str, str], plate: Sequence[int], rules: Rules, page: int, warnings: list[str]
 ) -> _PageFacts:
-    found = read_marks(marks, rules)
+    found = read_marks(marks, rules, page, warnings)
+    marked_press, marked_bureau = found.get("press"), found.get("bureau")
+    press = configured_press(marked_press, rules) if marked_press else None
+    bureau = configured_bureau(marked_bureau, rules) if marked_bureau else None
+    if marked_press is None:
+        press = press_by_plate_size(plate, rules, warnings)
     return _PageFacts(
-        detect_press(found.get("press"), plate, rules, warnings),
+        press,
         paper_from_marks(found),
-        found.get("bureau"),
+        bureau,
+        marked_press if marked_press and press is None else None,
+        marked_bureau if marked_bureau and bureau is None else None,
     )
 
 
@@ -210,7 +230,8 @@ def _read_structure(
         key = (*plate, *marks.items())
         facts = judged.get(key)
         if facts is None:
-            facts = judged[key] = _page_facts(marks, plate, rules, warnings)
+            page_no = len(reading.pages) + 1
+            facts = judged[key] = _page_facts(marks, plate, rules, page_no, warnings)
         reading.pages.append(
             PageAnalysis(
                 media_mm=media,
@@ -224,15 +245,18 @@ def _read_structure(
         )
         if facts.bureau:
             marked_bureaus.append(facts.bureau)
+        page_no = len(reading.pages)
+        if facts.unknown_press:
+            reading.unknown["press"].setdefault(facts.unknown_press, []).append(page_no)
+        if facts.unknown_bureau:
+            reading.unknown["bureau"].setdefault(facts.unknown_bureau, []).append(page_no)
     if reader.unreadable:
         fonts = ", ".join(sorted(reader.unreadable))
         warnings.append(f"mark text in font(s) {fonts} cannot be read (no ToUnicode map)")
     if reader.problems:
         problems = [_without_path(problem, pdf.filename) for problem in reader.problems]
         warnings.append(f"marks partly unreadable: {_listed(problems)}")
-    reading.bureau = detect_bureau(
-        list(dict.fromkeys(marked_bureaus)), bureau_in_name, rules, warnings
-    )
+    reading.bureau = detect_bureau(list(dict.fromkeys(marked_bureaus)), bureau_in_name, warnings)
 
 
 def _paper_from_content(path: Path, reading: _Reading, timeout_s: float) -> None:
@@ -266,11 +290,29 @@ def _listed(items: Sequence[object]) -> str:
     return f"{shown} and {more} more" if more > 0 else shown
 
 
+def _unknown(kind: str, name: str, pages: Sequence[int], known: Sequence[str]) -> str:
+    label = "page" if len(pages) == 1 else "pages"
+    section = "presses" if kind == "press" else "bureaus"
+    return (
+        f"the mark on {label} {_listed(pages)} names {kind} {name!r}, which is not configured "
+        f"(known: {', '.join(known) or 'none'}): add it to {section} in the config, or to the "
+        f"aliases of the {kind} it means, and run the file again"
+    )
+
+
 def _missing(reading: _Reading, rules: Rules, file_name: str) -> str | None:
-    problems = []
+    problems = [
+        _unknown("press", name, pages, [p.name for p in rules.presses])
+        for name, pages in reading.unknown["press"].items()
+    ]
+    problems += [
+        _unknown("bureau", name, pages, rules.bureaus)
+        for name, pages in reading.unknown["bureau"].items()
+    ]
+    named = {page for pages in reading.unknown["press"].values() for page in pages}
     by_plate: dict[tuple[int, ...], list[int]] = {}
     for index, page in enumerate(reading.pages):
-        if page.press is None:
+        if page.press is None and index + 1 not in named:
             by_plate.setdefault(tuple(page.plate_mm), []).append(index + 1)
     if by_plate:
         tried = ", ".join(
@@ -282,7 +324,7 @@ def _missing(reading: _Reading, rules: Rules, file_name: str) -> str | None:
                 f"no press for {label} {_listed(pages)}: no Machine mark naming a configured "
                 f"press, and the plate {list(plate)} mm matches none of [{tried}]"
             )
-    if reading.bureau is None:
+    if reading.bureau is None and not reading.unknown["bureau"]:
         problems.append(
             f"no bureau found: no mark names one, and no '_'-separated part of "
             f"{file_name!r} is one of {list(rules.bureaus)}"

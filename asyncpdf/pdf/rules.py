@@ -26,31 +26,59 @@ class Rules:
     marks: tuple[tuple[str, str], ...]
     tolerance_mm: float = 2.0
     max_file_mb: float = 2048
+    #: (other name, configured name): what marks may call a press or a bureau.
+    press_aliases: tuple[tuple[str, str], ...] = ()
+    bureau_aliases: tuple[tuple[str, str], ...] = ()
 
     @property
     def max_file_bytes(self) -> int:
         return int(self.max_file_mb * 2**20)
 
 
-def _configured(name: str, names: Sequence[str]) -> str | None:
-    return next((known for known in names if known.casefold() == name.casefold()), None)
+def _configured(
+    name: str, names: Sequence[str], aliases: Sequence[tuple[str, str]] = ()
+) -> str | None:
+    """The configured name `name` stands for (case-insensitive, aliases too), or None."""
+    folded = name.casefold()
+    known = next((known for known in names if known.casefold() == folded), None)
+    return known or next((real for alias, real in aliases if alias.casefold() == folded), None)
+
+
+# What each group of a mark pattern would have given, and where it comes from without it.
+_FALLBACKS = {
+    "press": "the press comes from the plate size",
+    "bureau": "the bureau from the file name",
+    "paper_w": "the paper size from the content",
+}
 
 
 def millimetres(text: str) -> float:
     return float(text.replace(",", "."))
 
 
-def read_marks(marks: Mapping[str, str], rules: Rules) -> dict[str, str]:
-    """What the configured patterns find in one page's mark texts: press, bureau, paper_w/h."""
+def read_marks(
+    marks: Mapping[str, str], rules: Rules, page: int, warnings: list[str]
+) -> dict[str, str]:
+    """What the configured patterns find in one page's mark texts: press, bureau, paper_w/h.
+    A configured mark on the page whose text its pattern does not read is a warning that says
+    what is used instead."""
     found: dict[str, str] = {}
     by_name = {name.casefold(): text for name, text in marks.items()}
     for mark, pattern in rules.marks:
         text = by_name.get(mark.casefold())
-        match = re.search(pattern, text) if text else None
-        if match:
-            for key, value in match.groupdict().items():
-                if value:
-                    found.setdefault(key, value)
+        if text is None:
+            continue
+        match = re.search(pattern, text)
+        if match is None:
+            instead = [_FALLBACKS[g] for g in re.compile(pattern).groupindex if g in _FALLBACKS]
+            warnings.append(
+                f"page {page}: mark {mark!r} reads {text!r}, which its pattern in the config "
+                f"does not match; {', '.join(instead) or 'nothing is taken from it'}"
+            )
+            continue
+        for key, value in match.groupdict().items():
+            if value:
+                found.setdefault(key, value)
     return found
 
 
@@ -68,16 +96,16 @@ def press_by_plate(plate_mm: Sequence[float], rules: Rules) -> list[str]:
     ]
 
 
-def detect_press(
-    marked: str | None, plate_mm: Sequence[float], rules: Rules, warnings: list[str]
-) -> str | None:
-    """The page's press: its mark if that names a configured press, else by plate size."""
-    names = [p.name for p in rules.presses]
-    if marked:
-        known = _configured(marked, names)
-        if known:
-            return known
-        warnings.append(f"mark names press {marked!r}, which is not configured ({names})")
+def configured_press(marked: str, rules: Rules) -> str | None:
+    return _configured(marked, [p.name for p in rules.presses], rules.press_aliases)
+
+
+def configured_bureau(marked: str, rules: Rules) -> str | None:
+    return _configured(marked, rules.bureaus, rules.bureau_aliases)
+
+
+def press_by_plate_size(plate_mm: Sequence[float], rules: Rules, warnings: list[str]) -> str | None:
+    """The fallback for a page no mark names a press for: the one press whose plate fits."""
     matches = press_by_plate(plate_mm, rules)
     if len(matches) == 1:
         return matches[0]
@@ -86,16 +114,19 @@ def detect_press(
     return None
 
 
-def detect_bureau(
-    marked: Sequence[str], from_name: str | None, rules: Rules, warnings: list[str]
-) -> str | None:
-    """The bureau from the marks (first configured one), else the file name's bureau tag."""
-    for name in marked:
-        known = _configured(name, rules.bureaus)
-        if known:
-            return known
-        warnings.append(f"mark names bureau {name!r}, which is not configured")
-    return from_name
+def detect_bureau(marked: Sequence[str], from_name: str | None, warnings: list[str]) -> str | None:
+    """The bureau the marks name (configured names, in page order), else the file name's tag.
+    Marks that disagree, or a tag that disagrees with the mark, are warnings; the mark wins."""
+    if not marked:
+        return from_name
+    chosen = marked[0]
+    if len(marked) > 1:
+        warnings.append(f"marks name several bureaus {list(marked)}; {chosen!r} is used")
+    if from_name is not None and from_name != chosen:
+        warnings.append(
+            f"the file name says bureau {from_name!r}, its mark says {chosen!r}: the mark wins"
+        )
+    return chosen
 
 
 def paper_from_marks(found: Mapping[str, str]) -> tuple[float, float] | None:

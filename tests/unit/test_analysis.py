@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -167,22 +168,93 @@ def test_a_broken_mark_is_warned_about_and_the_rest_read(tmp_path: Path) -> None
     assert not any(str(tmp_path) in w for w in result.warnings)
 
 
-def test_unknown_press_in_mark_falls_back_to_plate_size_with_warning(tmp_path: Path) -> None:
+def test_a_mark_naming_an_unknown_press_fails_with_how_to_fix_it(tmp_path: Path) -> None:
+    """No silent fallback: the plate size would say Planeta, but the mark says XL106."""
     marks = signa_marks("Vonoel", "XL106", (900, 640))
     result = analyse(tmp_path, "9_x.pdf", [SamplePage(PLANETA, CMYK, marks)])
-    assert presses(result) == ["Planeta"]
-    assert any("'XL106'" in w and "not configured" in w for w in result.warnings)
+    assert presses(result) == [None]
+    assert result.rejected is False
+    assert result.error == (
+        "the mark on page 1 names press 'XL106', which is not configured (known: Speedmaster, "
+        "Planeta, Dominant): add it to presses in the config, or to the aliases of the press "
+        "it means, and run the file again"
+    )
 
 
-def test_a_warning_about_many_like_pages_is_given_once(tmp_path: Path) -> None:
+def test_an_alias_names_a_press_and_a_bureau(tmp_path: Path) -> None:
+    rules = replace(
+        RULES, press_aliases=(("XL106", "Planeta"),), bureau_aliases=(("VNL", "Vonoel"),)
+    )
+    marks = signa_marks("vnl", "xl106", (900, 640))
+    path = write_sample(tmp_path / "9_x.pdf", [SamplePage(PLANETA, CMYK, marks)])
+    result = analyze_file(path, rules)
+    assert result.error is None
+    assert presses(result) == ["Planeta"] and result.bureau == "Vonoel"
+
+
+def test_a_mark_naming_an_unknown_bureau_fails_though_the_name_has_a_tag(tmp_path: Path) -> None:
+    marks = signa_marks("Roland", "Speedmaster", (900, 640))
+    result = analyse(tmp_path, "9_x_Leonov.pdf", [SamplePage(SPEEDMASTER, CMYK, marks)])
+    assert result.error is not None
+    assert result.error.startswith("the mark on page 1 names bureau 'Roland', which is not")
+    assert "add it to bureaus in the config" in result.error
+
+
+def test_a_name_tag_that_disagrees_with_the_mark_is_a_warning_and_the_mark_wins(
+    tmp_path: Path,
+) -> None:
+    marks = signa_marks("Korol", "Speedmaster", (900, 640))
+    result = analyse(tmp_path, "9_x_Leonov.pdf", [SamplePage(SPEEDMASTER, CMYK, marks)])
+    assert result.error is None and result.bureau == "Korol"
+    assert "the file name says bureau 'Leonov', its mark says 'Korol': the mark wins" in (
+        result.warnings
+    )
+
+
+def test_a_mark_its_pattern_does_not_read_is_a_warning_saying_what_is_used_instead(
+    tmp_path: Path,
+) -> None:
+    marks = (
+        Mark("Outputter", "Выведено: Vonoel"),
+        Mark("Machine", "Машина: Speedmaster"),
+        Mark("Paper", "Бумага: примерно A1", x_mm=240),
+    )
+    result = analyse(tmp_path, "9_x.pdf", [SamplePage(SPEEDMASTER, CMYK, marks)])
+    assert result.error is None
+    assert (
+        "page 1: mark 'Paper' reads 'Бумага: примерно A1', which its pattern in the config does "
+        "not match; the paper size from the content"
+    ) in result.warnings
+
+
+@pytest.mark.parametrize(
+    ("text", "paper"),
+    [
+        ("Выведено: Vonoel     Speedmaster 900,0 x 640,0", (900.0, 640.0)),
+        ("Выведено: Vonoel     tes / Speedmaster 900.0 x 640.0", (900.0, 640.0)),
+        ("Outputter: Vonoel  tes / Speedmaster 720 x 510", (720.0, 510.0)),
+    ],
+)
+def test_the_single_mark_of_signa_15_and_16(
+    tmp_path: Path, text: str, paper: tuple[float, float]
+) -> None:
+    font = "standard" if text.startswith("Outputter") else "embedded"
+    marks = (Mark("tes_Outputter", text, font=font),)
+    result = analyse(tmp_path, "9_x.pdf", [SamplePage(SPEEDMASTER, CMYK, marks)])
+    assert result.error is None and result.warnings == ()
+    assert presses(result) == ["Speedmaster"] and result.bureau == "Vonoel"
+    assert [page.paper_mm for page in result.pages] == [paper]
+    assert [page.paper_from for page in result.pages] == ["mark"]
+
+
+def test_a_reason_about_many_like_pages_names_them_once(tmp_path: Path) -> None:
     unknown = SamplePage(PLANETA, CMYK, signa_marks("Vonoel", "XL106", (900, 640)))
     known = SamplePage(SPEEDMASTER, CMYK, signa_marks("Vonoel", "Speedmaster", (900, 640)))
     result = analyse(tmp_path, "9_x.pdf", [unknown, known] * 20)
-    assert presses(result) == ["Planeta", "Speedmaster"] * 20
+    assert presses(result) == [None, "Speedmaster"] * 20
     assert [page.paper_mm for page in result.pages] == [(900, 640)] * 40
-    assert [w for w in result.warnings if "XL106" in w] == [
-        "mark names press 'XL106', which is not configured (['Speedmaster', 'Planeta', 'Dominant'])"
-    ]
+    assert result.error is not None and result.error.count("XL106") == 1
+    assert "pages 1, 3, 5, 7, 9, 11, 13, 15, 17, 19 and 10 more" in result.error
 
 
 def test_no_press_and_no_bureau_is_an_error_naming_what_was_tried(tmp_path: Path) -> None:

@@ -127,3 +127,13 @@ def test_unknown_template_field_fails_check_config(tmp_path: Path, capsys) -> No
 def test_press_folder_for_unknown_press_fails(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="unknown presses"):
         load_settings(_settings(tmp_path, press_folders={"Heidelberg": "_x"}))
+
+
+def test_a_name_tag_the_mark_overruled_is_not_delivered_either(tmp_path: Path) -> None:
+    """The mark says Korol, the file name says Leonov: Korol gets it, tagged as neither."""
+    settings = load_settings(_settings(tmp_path))
+    source = tmp_path / "12345_Buklet_Leonov.pdf"
+    artefacts = Artefacts(dir=str(tmp_path / "prev"), preview="preview.pdf")
+    (bureau,) = plan_deliveries(settings, source.name, source, ANALYSIS, artefacts)
+    assert bureau.url == (tmp_path / "outbox" / "Korol").as_uri()
+    assert bureau.remote_name == "12345_Buklet.pdf"
