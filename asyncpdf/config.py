@@ -7,8 +7,6 @@ of the config file, so the shipped config works from a fresh checkout.
 
 from __future__ import annotations
 
-import json
-import os
 import re
 import string
 from pathlib import Path
@@ -32,6 +30,7 @@ from pydantic_settings import (
     SettingsError,
 )
 
+from asyncpdf.config_messages import SafeLoader, invalid, not_utf8, not_yaml, unparsable_env, where
 from asyncpdf.delivery import Existing, schemes
 from asyncpdf.errors import ConfigError
 from asyncpdf.pdf.rules import PressSpec, Rules
@@ -90,14 +89,17 @@ class Paths(_Model):
     database: Path = Path("var/asyncpdf.sqlite3")
 
     def resolved(self, base: Path) -> Paths:
-        """Absolute, `..`-free paths; a folder inside the hotfolder is refused, since it would
-        be watched and its files claimed again."""
-        paths = self.model_copy(update={name: (base / value).resolve() for name, value in self})
+        """Absolute, `..`-free paths."""
+        return self.model_copy(update={name: (base / value).resolve() for name, value in self})
+
+    def inside_hotfolder(self) -> str | None:
+        """The first path that lies inside the hotfolder: it would be watched and its files
+        claimed again."""
         for name in ("spool", "done", "error", "previews", "database"):
-            inner = getattr(paths, name)
-            if inner == paths.hotfolder or paths.hotfolder in inner.parents:
-                raise ConfigError(f"paths.{name} must not be inside paths.hotfolder")
-        return paths
+            inner = getattr(self, name)
+            if inner == self.hotfolder or self.hotfolder in inner.parents:
+                return name
+        return None
 
 
 class Watch(_Model):
@@ -208,8 +210,8 @@ class Web(_Model):
     #: Live-log websockets open at once (never more than 3/8 of the open-files limit); more are
     #: refused with 503.
     max_websockets: int = Field(100, ge=0, le=100_000)
-    #: Connections held at once, websockets included (never more than three quarters of the
-    #: open-files limit); one more gets a 503 and is closed at once.
+    #: Connections held at once, websockets included (never more than 5/8 of the open-files
+    #: limit); one more gets a 503 and is closed at once.
     max_connections: int = Field(512, ge=1, le=1_000_000)
     #: Origins besides the page's own (scheme://host[:port] of the request's Host) whose pages
     #: may open the live log, e.g. the address a reverse proxy serves it on.
@@ -309,166 +311,6 @@ class Settings(BaseSettings):
         )
 
 
-_ENV_PREFIX = "ASYNCPDF_"
-_ENV_NESTING = "__"
-Loc = tuple[int | str, ...]
-
-
-def _one_line(text: str) -> str:
-    return re.sub(r"\s*[\r\n]+\s*", " ", text).strip()
-
-
-def _line_and_column(text: str, position: int) -> tuple[int, int]:
-    """1-based line and column of a character offset into `text`."""
-    line_start = text.rfind("\n", 0, position) + 1
-    return text.count("\n", 0, position) + 1, position - line_start + 1
-
-
-def _not_utf8(source: Path, error: UnicodeDecodeError) -> str:
-    byte = error.object[error.start]
-    return f"{source}: not UTF-8 text (byte 0x{byte:02x} at offset {error.start}); save it as UTF-8"
-
-
-class _Loader(yaml.SafeLoader):
-    """SafeLoader whose bad tagged values (`!!int abc`) fail as YAML errors at their node,
-    not as a ValueError quoting the value."""
-
-    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
-        try:
-            return super().construct_object(node, deep)
-        except (ValueError, KeyError, TypeError) as exc:
-            tag = node.tag.replace("tag:yaml.org,2002:", "!!")
-            raise yaml.constructor.ConstructorError(
-                None, None, f"not a valid {tag} value", node.start_mark
-            ) from exc
-
-
-def _not_yaml(source: Path, text: str, error: yaml.YAMLError) -> str:
-    """Where and what, from the error's problem only: its context and snippet quote the file,
-    which may hold a password in a target URL."""
-    problem: str | None = None
-    where = ""
-    if isinstance(error, yaml.MarkedYAMLError):
-        problem = error.problem
-        if error.problem_mark is not None:
-            mark = error.problem_mark
-            where = f"line {mark.line + 1}, column {mark.column + 1}: "
-    elif isinstance(error, yaml.reader.ReaderError):
-        line, column = _line_and_column(text, error.position)
-        where = f"line {line}, column {column}: "
-        problem = f"{error.reason} (#x{error.character:04x})"
-    detail = f" ({problem})" if problem else ""
-    return _one_line(f"{source}: {where}not valid YAML{detail}")
-
-
-def _yaml_line(text: str, loc: Loc) -> int | None:
-    """The line of the deepest part of `loc` found in the YAML file, or None."""
-    if not loc:
-        return None
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError:
-        return None
-    line = None
-    for part in loc:
-        if isinstance(node, yaml.MappingNode):
-            found = next(
-                ((key, value) for key, value in node.value if key.value == str(part)), None
-            )
-            if found is None:
-                break
-            line = found[0].start_mark.line + 1
-            node = found[1]
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
-            if not 0 <= part < len(node.value):
-                break
-            node = node.value[part]
-            line = node.start_mark.line + 1
-        else:
-            break
-    return line
-
-
-def _env_holds(value: str, rest: Loc, error_type: str) -> bool:
-    """Whether the JSON `value` of a section's variable supplies the field at `rest` inside it.
-
-    The environment's mappings merge into the file's key by key; anything else (a list, a
-    scalar) replaces what the file had.
-    """
-    if not rest:
-        return True
-    try:
-        data: Any = json.loads(value)
-    except ValueError:
-        return True
-    for index, part in enumerate(rest):
-        if not isinstance(data, dict):
-            return True
-        if str(part) not in data:
-            return error_type == "missing" and index == len(rest) - 1
-        data = data[str(part)]
-    return True
-
-
-def _env_variable(loc: Loc, error_type: str = "") -> str | None:
-    """The ASYNCPDF_ variable the value at `loc` came from, if the environment set it.
-
-    Names are matched case-insensitively, as pydantic-settings does by default. Tried in turn:
-    the field's own variable, a section's JSON variable that holds it, and a variable for a
-    field inside it (ASYNCPDF_PRESSES__0__NAME makes `presses` a mapping).
-    """
-    names = {name.upper(): name for name in os.environ}
-    parts = [str(part).upper() for part in loc]
-    for end in range(len(parts), 0, -1):
-        name = names.get(_ENV_PREFIX + _ENV_NESTING.join(parts[:end]))
-        if name is not None and _env_holds(os.environ[name], loc[end:], error_type):
-            return name
-    if not parts:
-        return None
-    below = _ENV_PREFIX + _ENV_NESTING.join(parts) + _ENV_NESTING
-    return next((names[upper] for upper in sorted(names) if upper.startswith(below)), None)
-
-
-def _where(source: Path, text: str, loc: Loc, error_type: str = "") -> tuple[str, bool]:
-    """`environment VAR` when the environment set the field at `loc`, else the file and the
-    field's line in it when it can be found; and whether VAR is the field's own variable."""
-    variable = _env_variable(loc, error_type)
-    if variable is not None:
-        own = variable.upper() == _ENV_PREFIX + _ENV_NESTING.join(map(str, loc)).upper()
-        return f"environment {variable}", own
-    line = _yaml_line(text, loc)
-    return (f"{source}: line {line}" if line is not None else str(source)), False
-
-
-def _format_error(source: Path, error: ValidationError, text: str = "") -> str:
-    """One line: where (the file and line, or the environment variable), the field, and
-    pydantic's `msg`, which never quotes the offending value (it may be a secret)."""
-    first = error.errors()[0]
-    loc: Loc = tuple(first["loc"])
-    where, named = _where(source, text, loc, first["type"])
-    msg = first["msg"]
-    if first["type"] == "value_error":
-        msg = msg.removeprefix("Value error, ")
-    field = "" if named else ".".join(str(part) for part in loc)
-    more = f" (and {error.error_count() - 1} more)" if error.error_count() > 1 else ""
-    return _one_line(f"{where}: {field + ': ' if field else ''}{msg}{more}")
-
-
-def _settings_error(source: Path, error: SettingsError) -> str:
-    """An environment variable pydantic-settings could not parse (JSON for a list or section)."""
-    field = re.search(r'field "([^"]+)"', str(error))
-    variable = _env_variable((field[1],)) if field else None
-    if variable is None:
-        return _one_line(f"{source}: environment: {error}")
-    cause = error.__cause__
-    if isinstance(cause, json.JSONDecodeError):
-        return (
-            f"environment {variable}: not valid JSON "
-            f"({cause.msg} at line {cause.lineno}, column {cause.colno})"
-        )
-    return f"environment {variable}: cannot parse the value"
-
-
 def _resolve_target(target: str, base: Path) -> str:
     parts = urlsplit(target)
     if parts.scheme == "file" and not parts.path.startswith("/"):
@@ -487,11 +329,11 @@ def load_settings(path: Path) -> Settings:
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read config: {exc.strerror}") from exc
     except UnicodeDecodeError as exc:
-        raise ConfigError(_not_utf8(path, exc)) from exc
+        raise ConfigError(not_utf8(path, exc)) from exc
     try:
-        data: Any = yaml.load(text, Loader=_Loader) or {}  # _Loader is a SafeLoader
+        data: Any = yaml.load(text, Loader=SafeLoader) or {}
     except yaml.YAMLError as exc:
-        raise ConfigError(_not_yaml(path, text, exc)) from exc
+        raise ConfigError(not_yaml(path, text, exc)) from exc
     except RecursionError as exc:
         raise ConfigError(f"{path}: not valid YAML (nested too deeply)") from exc
     if not isinstance(data, dict):
@@ -499,16 +341,15 @@ def load_settings(path: Path) -> Settings:
     try:
         settings = Settings(**data)
     except ValidationError as exc:
-        raise ConfigError(_format_error(path, exc, text)) from exc
+        raise ConfigError(invalid(path, exc, text)) from exc
     except SettingsError as exc:
-        raise ConfigError(_settings_error(path, exc)) from exc
+        raise ConfigError(unparsable_env(path, exc)) from exc
     base = path.resolve().parent
-    try:
-        paths = settings.paths.resolved(base)
-    except ConfigError as exc:
-        field = re.match(r"paths\.(\w+) ", str(exc))
-        where, _ = _where(path, text, ("paths", field[1]) if field else ())
-        raise ConfigError(_one_line(f"{where}: {exc}")) from exc
+    paths = settings.paths.resolved(base)
+    inside = paths.inside_hotfolder()
+    if inside is not None:
+        place = where(path, text, ("paths", inside))
+        raise ConfigError(f"{place}: paths.{inside} must not be inside paths.hotfolder")
     bureaus = tuple(
         b.model_copy(update={"target": _resolve_target(b.target, base)}) for b in settings.bureaus
     )

@@ -185,22 +185,7 @@ class Service:
                 log.error("cannot watch %s yet: %s", self.settings.paths.hotfolder, exc)
 
     async def _plan_for(self, delivery: Delivery) -> steps.Plan:
-        job = await self.store.jobs.get(delivery.job_id)
-        if job.analysis is None:
-            raise AsyncPdfError(f"job {job.id} has no analysis to deliver by")
-        plans = steps.plan_deliveries(
-            self.settings,
-            job.name,
-            self.spool.path(job.id, job.name),
-            job.analysis,
-            job.artefacts,
-        )
-        for plan in plans:
-            if plan.kind == delivery.kind:
-                return plan
-        raise AsyncPdfError(
-            f"{delivery.kind} is no longer a target of this job (changed in the config?)"
-        )
+        return await self.runner.plan_for(delivery)
 
     async def _settled(self, job_id: int) -> None:
         await self.runner.settle(job_id)

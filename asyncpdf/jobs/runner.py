@@ -11,6 +11,7 @@ import logging
 import os
 import sqlite3
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from asyncpdf.errors import AnalysisFailed, AsyncPdfError, NotFound, RejectedFile
@@ -24,7 +25,7 @@ from asyncpdf.jobs.lifecycle import (
     job_outcome,
     still_to_send,
 )
-from asyncpdf.jobs.records import Job, JobHeader
+from asyncpdf.jobs.records import Delivery, Job, JobHeader
 from asyncpdf.jobs.spool import Settled, Spool
 from asyncpdf.metrics import Metrics
 from asyncpdf.pdf.analysis import shown_name
@@ -120,14 +121,16 @@ class JobRunner:
         return job if job.name == path.name else None
 
     async def _resume(self, job: JobHeader) -> None:
-        if job.state is JobState.RECEIVED and not self._spool.holds(job.id, job.name):
+        held = await asyncio.to_thread(self._spool.holds, job.id, job.name)
+        if job.state is JobState.RECEIVED and not held:
             hot = self._spool.hotfolder_path(job.file_name)
-            if os.path.lexists(hot):
+            if await asyncio.to_thread(os.path.lexists, hot):
                 refused = await self._spool.claim(hot, job.id, job.name)
                 if refused is not None:
                     await self._end(job.id, JobState.REJECTED, refused)
                     return
-        if not self._spool.holds(job.id, job.name):
+                held = True
+        if not held:
             await self._end(job.id, JobState.FAILED, "the file is missing from the spool")
             return
         async with self._journal.change() as change:
@@ -204,9 +207,7 @@ class JobRunner:
         self, change: Change, job: Job, analysis: Analysis, artefacts: Artefacts | None
     ) -> None:
         """Add the deliveries this job has not had yet; the scheduler sends them."""
-        plans = steps.plan_deliveries(
-            self._settings, job.name, self._spool.path(job.id, job.name), analysis, artefacts
-        )
+        plans = self._plans(job, analysis, artefacts)
         existing = {d.kind: d.state for d in await change.store.deliveries.of_job(job.id)}
         new = set(still_to_send([plan.kind for plan in plans], existing))
         for plan in plans:
@@ -218,6 +219,25 @@ class JobRunner:
             change.touched(job.id)
             # Once committed: the scheduler reads only what is.
             change.after_commit(self._wake_deliveries)
+
+    def _plans(
+        self, job: JobHeader, analysis: Analysis, artefacts: Artefacts | None
+    ) -> list[steps.Plan]:
+        return steps.plan_deliveries(
+            self._settings, job.name, self._spool.path(job.id, job.name), analysis, artefacts
+        )
+
+    async def plan_for(self, delivery: Delivery) -> steps.Plan:
+        """Where a delivery goes, from the config as it is now (no password is stored)."""
+        job = await self._store.jobs.get(delivery.job_id)
+        if job.analysis is None:
+            raise AsyncPdfError(f"job {job.id} has no analysis to deliver by")
+        for plan in self._plans(job, job.analysis, job.artefacts):
+            if plan.kind == delivery.kind:
+                return plan
+        raise AsyncPdfError(
+            f"{delivery.kind} is no longer a target of this job (changed in the config?)"
+        )
 
     async def settle(self, job_id: int) -> None:
         """End a delivering job once its previews are made and every delivery has settled."""
@@ -247,7 +267,7 @@ class JobRunner:
         async with self._journal.change() as change:
             await change.move(job.id, job.state, state, error=reason)
         self._metrics.finished.labels(state=state.value).inc()
-        ended = await self._store.jobs.header(job.id)
+        ended = replace(job, state=state, error=reason or job.error)
         try:
             kept = await self._spool.release(ended, reason)
         except OSError as exc:

@@ -117,9 +117,6 @@ class Analysis:
         """Every ink of every page, in order, each once."""
         return tuple(dict.fromkeys(ink for page in self.pages for ink in page.inks))
 
-    def with_warnings(self, *more: str) -> Analysis:
-        return replace(self, warnings=(*self.warnings, *more))
-
     def to_json(self) -> dict[str, Any]:
         return {
             "file": self.file,

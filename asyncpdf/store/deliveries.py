@@ -6,6 +6,7 @@ A row waits here for its next attempt (`next_attempt_at`), so no job task is hel
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import Any
 
 import aiosqlite
@@ -65,7 +66,7 @@ class DeliveryTable:
             raise IllegalTransition(
                 f"job {delivery.job_id} {delivery.kind}: no longer {delivery.state.value}"
             )
-        return await self._get(self._db, delivery.job_id, delivery.kind)
+        return replace(delivery, state=new, **fields)
 
     async def interrupted_to_pending(self) -> int:
         """At start-up: uploads cut off by a stop go again, in full, at once."""
@@ -76,18 +77,6 @@ class DeliveryTable:
             (DeliveryState.PENDING.value, time.time(), DeliveryState.SENDING.value),
         )
         return cursor.rowcount
-
-    async def get(self, job_id: int, kind: str) -> Delivery:
-        return await self._get(self._read, job_id, kind)
-
-    @staticmethod
-    async def _get(db: aiosqlite.Connection, job_id: int, kind: str) -> Delivery:
-        async with db.execute(
-            f"SELECT {_COLUMNS} FROM deliveries WHERE job_id = ? AND kind = ?", (job_id, kind)
-        ) as cursor:
-            row = await cursor.fetchone()
-        assert row is not None, f"no delivery {kind} of job {job_id}"
-        return _delivery(row)
 
     async def of_job(self, job_id: int) -> list[Delivery]:
         async with self._read.execute(
