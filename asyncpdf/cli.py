@@ -19,8 +19,10 @@ from pathlib import Path
 
 from asyncpdf.config import Settings, load_settings
 from asyncpdf.errors import EXIT_FAILED, EXIT_OK, AsyncPdfError, CannotStart
+from asyncpdf.jobs.pool import Pool
 from asyncpdf.pdf.analysis import analyze_file
 from asyncpdf.pdf.model import Analysis
+from asyncpdf.pdf.summary import describe
 
 log = logging.getLogger("asyncpdf")
 
@@ -90,31 +92,24 @@ async def _serve(settings: Settings, config_path: Path) -> int:
     return EXIT_OK
 
 
-def _describe(result: Analysis) -> str:
-    if result.error:
-        return f"{result.file}: {result.error}"
-    return (
-        f"{result.file}: {len(result.pages)} page(s), {result.plates} plate(s), "
-        f"plates {[list(page.plate_mm) for page in result.pages]} mm, "
-        f"press {[page.press for page in result.pages]}, "
-        f"paper {[page.paper_mm for page in result.pages]} mm, bureau {result.bureau}, "
-        f"order {result.order} {result.order_name!r}, creator {result.creator!r}"
-    )
-
-
-def _analyze(settings: Settings, files: Sequence[Path], as_json: bool) -> int:
+async def _analyze(settings: Settings, files: Sequence[Path], as_json: bool) -> int:
+    """Each file in a worker process, under the service's job timeout and memory limit: a
+    hostile file stops the command no later than it would stop a job."""
     rules = settings.rules()
+    pool = Pool(1, settings.pool.job_timeout_s, settings.pool.worker_memory_mb)
     status = EXIT_OK
-    for path in files:
-        try:
-            result = analyze_file(path, rules, settings.pool.job_timeout_s)
-        except OSError as exc:
-            result = Analysis(
-                file=str(path), size=0, error=f"cannot read: {exc.strerror or exc}", rejected=True
-            )
-        if result.error:
-            status = EXIT_FAILED
-        print(json.dumps(result.to_json(), ensure_ascii=False) if as_json else _describe(result))
+    try:
+        for path in files:
+            try:
+                result = await pool.run(analyze_file, path, rules)
+            except (OSError, AsyncPdfError) as exc:
+                reason = f"cannot read: {exc.strerror or exc}" if isinstance(exc, OSError) else exc
+                result = Analysis(file=str(path), size=0, error=str(reason), rejected=True)
+            if result.error:
+                status = EXIT_FAILED
+            print(json.dumps(result.to_json(), ensure_ascii=False) if as_json else describe(result))
+    finally:
+        pool.close()
     return status
 
 
@@ -132,7 +127,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             return EXIT_OK
         if args.command == "analyze":
-            return _analyze(settings, args.files, args.json)
+            return asyncio.run(_analyze(settings, args.files, args.json))
         return asyncio.run(_serve(settings, args.config.resolve()))
     except AsyncPdfError as exc:
         print(f"asyncpdf: {exc}", file=sys.stderr)

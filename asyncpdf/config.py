@@ -258,6 +258,7 @@ class Settings(BaseSettings):
     marks: tuple[MarkRule, ...] = tuple(MarkRule(**rule) for rule in DEFAULT_MARK_RULES)
     plate_tolerance_mm: float = Field(2.0, ge=0)
     max_file_mb: float = Field(2048, gt=0)
+    max_pages: int = Field(500, gt=0)
     presses: tuple[Press, ...] = ()
     bureaus: tuple[Bureau, ...] = ()
     web: Web = Web()
@@ -306,6 +307,7 @@ class Settings(BaseSettings):
             marks=tuple((rule.mark, rule.pattern) for rule in self.marks),
             tolerance_mm=self.plate_tolerance_mm,
             max_file_mb=self.max_file_mb,
+            max_pages=self.max_pages,
             press_aliases=tuple((a, p.name) for p in self.presses for a in p.aliases),
             bureau_aliases=tuple((a, b.name) for b in self.bureaus for a in b.aliases),
         )

@@ -27,6 +27,11 @@ class Metrics:
             ["state"],
             registry=self.registry,
         )
+        self.warnings = Counter(
+            "asyncpdf_job_warnings",
+            "Warnings written to job logs (a fallback taken, a retry, a notification not sent)",
+            registry=self.registry,
+        )
         self.queue_depth = Gauge(
             "asyncpdf_queue_depth", "Jobs waiting for a job task", registry=self.registry
         )

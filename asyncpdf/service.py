@@ -122,7 +122,7 @@ class Service:
             analyse_file=self._analyse,
             make_artefacts=self._artefacts,
         )
-        journal = Journal(self.store, self.bus)
+        journal = Journal(self.store, self.bus, self.metrics)
         self.scheduler = DeliveryScheduler(ctx, self.store, journal, self._plan_for, self._settled)
         self.runner = JobRunner(
             ctx, self.store, journal, self.spool, self.metrics, self.scheduler.wake

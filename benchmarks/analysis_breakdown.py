@@ -53,18 +53,16 @@ def without(*parts: tuple[object, str, Any]) -> Iterator[None]:
         yield
 
 
-# Without marks there is no paper size, and the analysis would measure it with Ghostscript.
-NO_GHOSTSCRIPT = (analysis, "_paper_from_content", lambda *args: None)
 NO_TEXT = (TextReader, "form_text", lambda self, form, resources=None: "")
-NO_MARKS = (analysis, "page_marks", lambda page, reader=None, only=None: {})
+NO_MARKS = (analysis, "page_marks", lambda page, reader=None: [])
 NO_INKS = (analysis, "page_inks", lambda page: ())
 NO_SIZES = (analysis, "media_size_mm", lambda page: (1000.0, 700.0))
 
 VARIANTS: dict[str, Callable[[], AbstractContextManager[None]]] = {
     "asyncpdf": nullcontext,
-    "no text decoded": lambda: without(NO_GHOSTSCRIPT, NO_TEXT),
-    "no marks read": lambda: without(NO_GHOSTSCRIPT, NO_MARKS),
-    "no marks, inks, sizes": lambda: without(NO_GHOSTSCRIPT, NO_MARKS, NO_INKS, NO_SIZES),
+    "no text decoded": lambda: without(NO_TEXT),
+    "no marks read": lambda: without(NO_MARKS),
+    "no marks, inks, sizes": lambda: without(NO_MARKS, NO_INKS, NO_SIZES),
 }
 
 
@@ -125,7 +123,6 @@ def object_texts(path: Path) -> list[bytes]:
 
 def run(args: argparse.Namespace) -> None:
     rules = load_settings(ROOT / "config.yaml").rules()
-    wanted = frozenset(mark for mark, _ in rules.marks)
     per_file: dict[str, list[float]] = {
         name: [] for name in ["floor", "objects", *VARIANTS, "python parse"]
     }
@@ -135,7 +132,7 @@ def run(args: argparse.Namespace) -> None:
         for sample in samples:
             path = sample.path
             per_file["floor"].append(best_ms(lambda p=path: floor(p), args.repeat))
-            per_file["objects"].append(best_ms(lambda p=path: mark_objects(p, wanted), args.repeat))
+            per_file["objects"].append(best_ms(lambda p=path: mark_objects(p), args.repeat))
             for name, variant in VARIANTS.items():
                 with variant():
                     ms = best_ms(lambda p=path: analysis.analyze_file(p, rules), args.repeat)

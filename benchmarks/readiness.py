@@ -7,9 +7,10 @@ and 4 job tasks, on 127.0.0.1 and a free port, then times `/readyz`, `/healthz` 
 `--requests` times each, one fresh connection per request:
 
 - idle: nothing in the hotfolder;
-- busy: after `--files` plate files of `--pages` tiny pages each are dropped into the hotfolder
-  and both pool workers are inside Ghostscript's content box of one of them (about 10 s for
-  3000 pages), as the runner's own `/readyz` detail and the `gs` processes on the files say.
+- busy: after `--files` plate files of `--pages` blank Dominant plates each (no marks: the
+  preview measures each page's content) are dropped into the hotfolder and both pool workers
+  are inside Ghostscript's content box of one of them (many seconds for 3000 pages), as the
+  runner's own `/readyz` detail and the `gs` processes on the files say.
 
 Prints p50, p95 and max (ms) and the answers that were not 200 per scenario and endpoint, then
 stops the service with SIGTERM. Timings are printed, never asserted (see README.md in this
@@ -51,7 +52,7 @@ REQUEST_TIMEOUT_S = 10.0
 START_TIMEOUT_S = 30.0
 BUSY_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 30.0
-PAGE_MM = (70.56, 70.56)  # 200 pt square: no press has this plate, so the job is refused
+PAGE_MM = (650.0, 550.0)  # Dominant's plate: the press by plate size, the bureau by the name
 BUSY = re.compile(r"(\d+) busy")
 
 
@@ -164,7 +165,8 @@ def stop(process: subprocess.Popen[bytes], root: Path) -> None:
 
 
 def make_files(directory: Path, count: int, pages: int) -> list[Path]:
-    """`count` files of `pages` tiny pages: Ghostscript's content box makes each a long job."""
+    """`count` files of `pages` blank plates: Ghostscript's content box for the preview's crop
+    makes each a long job."""
     page = SamplePage(PAGE_MM, inks=None)
     return [
         write_sample(directory / f"{n}_thick_Leonov.pdf", [page] * pages)
@@ -220,7 +222,7 @@ def run(args: argparse.Namespace) -> int:
     )
     with tempfile.TemporaryDirectory(prefix="asyncpdf-bench-") as tmp:
         root = Path(tmp)
-        config = shop_config(root, pool=POOL)
+        config = shop_config(root, pool=POOL, max_pages=args.pages)
         port = int(config["web"]["port"])
         config_path = root / "config.yaml"
         config_path.write_text(yaml.safe_dump(config, allow_unicode=True))

@@ -11,9 +11,11 @@ from collections.abc import AsyncIterator, Callable
 from asyncpdf.events import EventBus
 from asyncpdf.jobs.lifecycle import JobState
 from asyncpdf.jobs.records import LogLine
+from asyncpdf.metrics import Metrics
 from asyncpdf.store import Store
 
 log = logging.getLogger("asyncpdf.jobs")
+WARNING = "warning"
 
 
 def printable(text: str) -> str:
@@ -34,6 +36,9 @@ class Change:
 
     async def log(self, job_id: int, message: str, level: str = "info") -> None:
         self.lines.append(await self.store.log.add(job_id, level, message))
+        if level == WARNING:
+            await self.store.jobs.count_warning(job_id)
+            self.jobs.add(job_id)
 
     async def move(
         self, job_id: int, current: JobState, new: JobState, *, error: str | None = None
@@ -50,9 +55,10 @@ class Change:
 
 
 class Journal:
-    def __init__(self, store: Store, bus: EventBus) -> None:
+    def __init__(self, store: Store, bus: EventBus, metrics: Metrics) -> None:
         self._store = store
         self._bus = bus
+        self._metrics = metrics
 
     @contextlib.asynccontextmanager
     async def change(self) -> AsyncIterator[Change]:
@@ -62,6 +68,8 @@ class Journal:
         for line in change.lines:
             level = logging.getLevelName(line.level.upper())
             log.log(level, "job %d: %s", line.job_id, printable(line.message))
+            if line.level == WARNING:
+                self._metrics.warnings.inc()
             self._bus.publish({"type": "log", **line.as_json()})
         for job_id in sorted(change.jobs):
             job = await self._store.jobs.header(job_id)

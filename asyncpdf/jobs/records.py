@@ -26,6 +26,8 @@ class JobHeader:
     #: The file's own name, kept for it in done/ and error/: `name`, unless that had bytes
     #: which are not UTF-8 (then `name`, also its name in the spool, shows them as U+FFFD).
     file_name: str
+    #: Warning lines in the job's log (fallbacks taken, retries, notifications not sent).
+    warnings: int
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -38,6 +40,7 @@ class JobHeader:
             "updated_at": self.updated_at,
             "finished_at": self.finished_at,
             "error": self.error,
+            "warnings": self.warnings,
         }
 
 

@@ -25,7 +25,7 @@ from asyncpdf.pdf.model import Analysis, Artefacts
 from asyncpdf.pdf.naming import delivered_name, find_bureau, without_tag
 from asyncpdf.pdf.rules import Rules
 
-Analyse = Callable[[Path, Rules, float], Analysis]
+Analyse = Callable[[Path, Rules], Analysis]
 MakeArtefacts = Callable[..., Artefacts]
 BUREAU = "bureau"
 
@@ -70,9 +70,7 @@ async def analyse(ctx: Context, source: Path) -> Analysed:
     )
     try:
         async with ctx.stage("analysis"):
-            result = await ctx.pool.run(
-                ctx.analyse_file, source, ctx.rules, ctx.settings.pool.job_timeout_s
-            )
+            result = await ctx.pool.run(ctx.analyse_file, source, ctx.rules)
     except BaseException:
         if digest is not None:
             digest.cancel()

@@ -15,9 +15,8 @@ from typing import NamedTuple
 
 import pikepdf
 
-from asyncpdf.errors import GhostscriptError
-from asyncpdf.pdf.ghostscript import content_bbox_mm, gs_path
-from asyncpdf.pdf.marks import page_marks
+from asyncpdf.pdf import listing
+from asyncpdf.pdf.marks import page_marks, texts_by_name
 from asyncpdf.pdf.model import Analysis, PageAnalysis, SizeMM
 from asyncpdf.pdf.naming import NameParts, parse_name
 from asyncpdf.pdf.rules import (
@@ -35,7 +34,6 @@ SIGNA_CREATOR = "PrinectSignaStation"
 MM_PER_PT = 25.4 / 72
 # qpdf's words for a file it had to rebuild: typically one cut off while being copied.
 _DAMAGE = ("file is damaged", "reconstruct")
-_MAX_NAMED = 10
 _CREATOR = pikepdf.NamePath.Info.Creator
 COLORANTS = pikepdf.NamePath.PieceInfo.HDAG_COLORANT.Private.HDAG_ColorantNames
 
@@ -124,11 +122,13 @@ class _Reading:
         )
 
 
-def analyze_file(path: Path, rules: Rules, timeout_s: float = 60) -> Analysis:
+def analyze_file(path: Path, rules: Rules) -> Analysis:
     """Analyse one file. Never raises for bad input: the reason goes into `error`.
 
     `rejected` says the file is not a PDF we can read at all; an `error` without it says what
-    the delivery needs and could not be found (press, bureau).
+    the delivery needs and could not be found (press, bureau). Only what routing needs is read
+    (no Ghostscript, no rendering): pages without a paper size mark get theirs from the
+    content when the preview is made.
     """
     parts = parse_name(shown_name(path), rules.bureaus)
     opened = _size_and_head(path)
@@ -141,6 +141,9 @@ def analyze_file(path: Path, rules: Rules, timeout_s: float = 60) -> Analysis:
     try:
         with pikepdf.open(path) as pdf:
             restricted = pdf.is_encrypted
+            pages = len(pdf.pages)
+            if pages > rules.max_pages:
+                return reading.result(error=_too_many_pages(pages, rules), rejected=True)
             _read_structure(pdf, reading, rules, parts.bureau)
             damage = [w for w in pdf.get_warnings() if any(word in w for word in _DAMAGE)]
     except pikepdf.PasswordError:
@@ -167,9 +170,14 @@ def analyze_file(path: Path, rules: Rules, timeout_s: float = 60) -> Analysis:
         return reading.result(error="PDF has no pages", rejected=True)
     if not (reading.creator and SIGNA_CREATOR in reading.creator):
         reading.warnings.append(f"not made by Signa Station (Creator: {reading.creator or 'none'})")
-    if any(page.paper_mm is None for page in reading.pages):
-        _paper_from_content(path, reading, timeout_s)
     return reading.result(error=_missing(reading, rules, shown_name(path)))
+
+
+def _too_many_pages(pages: int, rules: Rules) -> str:
+    return (
+        f"too many pages: {pages} (the limit is {rules.max_pages}; a Signa plate file has tens): "
+        "if it is a plate file, raise max_pages in the config and run it again"
+    )
 
 
 def _not_a_readable_pdf(path: Path, size: int, head: bytes, rules: Rules) -> str | None:
@@ -195,9 +203,13 @@ class _PageFacts(NamedTuple):
 
 
 def _page_facts(
-    marks: dict[str, str], plate: Sequence[int], rules: Rules, page: int, warnings: list[str]
+    marks: Sequence[tuple[str, str]],
+    plate: Sequence[int],
+    rules: Rules,
+    page: int,
+    warnings: list[str],
 ) -> _PageFacts:
-    found = read_marks(marks, rules, page, warnings)
+    found = read_marks(texts_by_name(marks), rules, page, warnings)
     marked_press, marked_bureau = found.get("press"), found.get("bureau")
     press = configured_press(marked_press, rules) if marked_press else None
     bureau = configured_bureau(marked_bureau, rules) if marked_bureau else None
@@ -219,15 +231,14 @@ def _read_structure(
     warnings = reading.warnings
     marked_bureaus: list[str] = []
     reader = TextReader()
-    wanted = [mark for mark, _ in rules.marks]
     # Pages for one press carry the same marks: each distinct page is judged (and warned
     # about) once, which matters for a file of thousands of pages.
     judged: dict[tuple[object, ...], _PageFacts] = {}
     for page in pdf.pages:
         media = media_size_mm(page)
         plate = plate_size(media)
-        marks = page_marks(page, reader=reader, only=wanted)
-        key = (*plate, *marks.items())
+        marks = tuple(page_marks(page, reader=reader))
+        key = (*plate, *marks)
         facts = judged.get(key)
         if facts is None:
             page_no = len(reading.pages) + 1
@@ -237,7 +248,7 @@ def _read_structure(
                 media_mm=media,
                 plate_mm=plate,
                 inks=page_inks(page),
-                marks=tuple(marks.items()),
+                marks=marks,
                 press=facts.press,
                 paper_mm=facts.paper,
                 paper_from="mark" if facts.paper else None,
@@ -255,28 +266,8 @@ def _read_structure(
         warnings.append(f"mark text in font(s) {fonts} cannot be read (no ToUnicode map)")
     if reader.problems:
         problems = [_without_path(problem, pdf.filename) for problem in reader.problems]
-        warnings.append(f"marks partly unreadable: {_listed(problems)}")
+        warnings.append(f"marks partly unreadable: {listing.listed(problems)}")
     reading.bureau = detect_bureau(list(dict.fromkeys(marked_bureaus)), bureau_in_name, warnings)
-
-
-def _paper_from_content(path: Path, reading: _Reading, timeout_s: float) -> None:
-    """Pages without a paper mark (lost on re-save): the bounding box of what they draw."""
-    if gs_path() is None:
-        reading.warnings.append("no paper size mark and ghostscript not installed: no paper size")
-        return
-    try:
-        boxes = content_bbox_mm(path, timeout_s)
-    except GhostscriptError as exc:
-        reading.warnings.append(f"could not measure the content box: {exc}")
-        return
-    # One entry per page, whatever Ghostscript reported.
-    boxes = [*boxes[: len(reading.pages)], *[None] * (len(reading.pages) - len(boxes))]
-    for index, (page, box) in enumerate(zip(reading.pages, boxes, strict=True)):
-        page = replace(page, content_box_mm=box)
-        if page.paper_mm is None and box:
-            paper = (round(box[2] - box[0], 1), round(box[3] - box[1], 1))
-            page = replace(page, paper_mm=paper, paper_from="content")
-        reading.pages[index] = page
 
 
 def _without_path(message: str, path: Path | str) -> str:
@@ -284,17 +275,10 @@ def _without_path(message: str, path: Path | str) -> str:
     return message.replace(f"{path}: ", "").replace(str(path), "the file")
 
 
-def _listed(items: Sequence[object]) -> str:
-    shown = ", ".join(str(item) for item in items[:_MAX_NAMED])
-    more = len(items) - _MAX_NAMED
-    return f"{shown} and {more} more" if more > 0 else shown
-
-
 def _unknown(kind: str, name: str, pages: Sequence[int], known: Sequence[str]) -> str:
-    label = "page" if len(pages) == 1 else "pages"
     section = "presses" if kind == "press" else "bureaus"
     return (
-        f"the mark on {label} {_listed(pages)} names {kind} {name!r}, which is not configured "
+        f"the mark on {listing.pages(pages)} names {kind} {name!r}, which is not configured "
         f"(known: {', '.join(known) or 'none'}): add it to {section} in the config, or to the "
         f"aliases of the {kind} it means, and run the file again"
     )
@@ -319,9 +303,8 @@ def _missing(reading: _Reading, rules: Rules, file_name: str) -> str | None:
             f"{p.name} {p.plate_mm[0]:g}x{p.plate_mm[1]:g}" for p in rules.presses if p.fallback
         )
         for plate, pages in by_plate.items():
-            label = "page" if len(pages) == 1 else "pages"
             problems.append(
-                f"no press for {label} {_listed(pages)}: no Machine mark naming a configured "
+                f"no press for {listing.pages(pages)}: no Machine mark naming a configured "
                 f"press, and the plate {list(plate)} mm matches none of [{tried}]"
             )
     if reading.bureau is None and not reading.unknown["bureau"]:

@@ -14,8 +14,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from asyncpdf.errors import GhostscriptError
+from asyncpdf.pdf import listing
 from asyncpdf.pdf.crop import write_crop
-from asyncpdf.pdf.ghostscript import downsample, gs_path, ink_coverage
+from asyncpdf.pdf.ghostscript import content_bbox_mm, downsample, gs_path, ink_coverage
 from asyncpdf.pdf.model import Artefacts, BoxMM
 from asyncpdf.pdf.render import render_jpeg
 from asyncpdf.pdf.split import split_by_press
@@ -37,7 +38,9 @@ def make_artefacts(
 ) -> Artefacts:
     """Write preview.pdf, proof.jpg and thumb.jpg into ``out_dir``; measure ink coverage.
 
-    ``crops_mm`` has one box (``crop.write_crop``'s convention) or None per page. The preview
+    ``crops_mm`` has one box (``crop.write_crop``'s convention) or None per page; a None page
+    is cut to the box around what it draws, measured here by Ghostscript for those pages only
+    (left whole where that cannot be measured, with a warning). The preview
     is the crop with images downsampled to ``dpi`` by Ghostscript (kept as the plain crop when
     that is not smaller). Ghostscript missing or failing is a warning, not an error: the preview
     is then the plain crop and ``ink_coverage`` is None. Each Ghostscript call is bounded by
@@ -56,7 +59,7 @@ def make_artefacts(
 
     try:
         crop = temp("crop.pdf")
-        write_crop(source, crop, crops_mm)
+        write_crop(source, crop, _measured(source, crops_mm, timeout_s, warnings))
         preview, ink = crop, None
         if gs_path() is None:
             warnings.append(NO_GHOSTSCRIPT)
@@ -84,6 +87,24 @@ def make_artefacts(
         ink_coverage=tuple(ink) if ink is not None else None,
         warnings=tuple(warnings),
     )
+
+
+def _measured(
+    source: Path, crops_mm: Sequence[BoxMM | None], timeout_s: float, warnings: list[str]
+) -> list[BoxMM | None]:
+    crops = list(crops_mm)
+    wanted = [index for index, box in enumerate(crops) if box is None]
+    if not wanted:
+        return crops
+    try:
+        boxes = content_bbox_mm(source, timeout_s, wanted)
+    except GhostscriptError as exc:
+        shown = listing.pages([index + 1 for index in wanted])
+        warnings.append(f"{shown} left whole: the content could not be measured: {exc}")
+        return crops
+    for index, box in zip(wanted, boxes, strict=False):
+        crops[index] = box
+    return crops
 
 
 def _downsampled(crop: Path, target: Path, dpi: int, timeout_s: float, warnings: list[str]) -> Path:

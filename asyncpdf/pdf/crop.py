@@ -15,6 +15,7 @@ from pathlib import Path
 import pikepdf
 
 from asyncpdf.errors import CropError, PaperOffPlate
+from asyncpdf.pdf import listing
 from asyncpdf.pdf.model import Analysis, BoxMM
 
 MM_PER_PT = 25.4 / 72
@@ -64,9 +65,12 @@ def crop_boxes_mm(
     analysis: Analysis, grippers: Mapping[str, float]
 ) -> tuple[list[BoxMM | None], list[str]]:
     """Per page: the paper sheet where the press's gripper puts it, when a mark gave the paper
-    size; else the content's bounding box; else the whole page (None)."""
+    size; else None, which `make_artefacts` measures as the box around what the page draws (the
+    old tool's crop step did the same). A paper size that cannot be placed keeps the page whole.
+    """
     crops: list[BoxMM | None] = []
     warnings: list[str] = []
+    unmarked: list[int] = []
     for index, page in enumerate(analysis.pages):
         gripper = grippers.get(page.press) if page.press else None
         if page.paper_mm and page.paper_from == "mark" and gripper is not None:
@@ -77,9 +81,15 @@ def crop_boxes_mm(
                 crops.append(exc.box)
             except CropError as exc:
                 warnings.append(f"page {index + 1}: {exc}")
-                crops.append(None)
+                crops.append((0.0, 0.0, *page.media_mm))
         else:
-            crops.append(page.content_box_mm)
+            unmarked.append(index + 1)
+            crops.append(None)
+    if unmarked:
+        warnings.append(
+            f"{listing.pages(unmarked)}: no mark gives the paper size and press: the preview "
+            "is cut to what the page draws, colour bars and marks included"
+        )
     return crops, warnings
 
 

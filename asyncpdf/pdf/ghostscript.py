@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+from collections.abc import Sequence
 from pathlib import Path
 
 import pikepdf
@@ -135,14 +136,18 @@ def ink_coverage(source: Path, timeout_s: float) -> list[dict[str, float]]:
 
 
 def content_bbox_mm(
-    source: Path, timeout_s: float
+    source: Path, timeout_s: float, pages: Sequence[int] | None = None
 ) -> list[tuple[float, float, float, float] | None]:
-    """The box around everything drawn on each page, in mm from the MediaBox's lower-left.
+    """The box around everything drawn on each page (or on each of ``pages``, 0-based), in mm
+    from the MediaBox's lower-left.
 
     Like Ghostscript itself, boxes are in the page as shown (after /Rotate) and clipped to the
     page; ``None`` for a page that draws nothing.
     """
-    stdout, stderr = _run("bbox", source, ["-sDEVICE=bbox"], timeout_s)
+    args = ["-sDEVICE=bbox"]
+    if pages is not None:
+        args.append("-sPageList=" + ",".join(str(page + 1) for page in pages))
+    stdout, stderr = _run("bbox", source, args, timeout_s)
     boxes: list[tuple[float, float, float, float] | None] = []
     for match in _BBOX_LINE.finditer(stderr):
         x0, y0, x1, y1 = (float(v) * MM_PER_PT for v in match.groups())

@@ -9,7 +9,7 @@ imposition, is never parsed, and nothing is rendered.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterable
+from collections.abc import Iterable
 from functools import lru_cache
 
 import pikepdf
@@ -58,32 +58,31 @@ def _drawing_order(key: str) -> tuple[tuple[int, ...], str]:
     return tuple(int(n) for n in _NUMBERS.findall(key)), key
 
 
-def page_marks(
-    page: pikepdf.Page,
-    *,
-    reader: TextReader | None = None,
-    only: Collection[str] | None = None,
-) -> dict[str, str]:
-    """Map each Signa mark's CreationName to the normalised text it draws ("" if it has none).
-
-    Marks without a CreationName are skipped; marks sharing a name have their texts joined with
-    a space in drawing order (taken from the numbers in their `pssMO<n>_<m>` names, since the
-    page's content stream is not read). `only` (names, case-insensitive) limits which marks are
-    read; a shared `reader` keeps fonts parsed across pages and collects unreadable fonts.
-    """
+def page_marks(page: pikepdf.Page, *, reader: TextReader | None = None) -> list[tuple[str, str]]:
+    """Every Signa mark on the page as (CreationName, the normalised text it draws, "" if it
+    has none), in drawing order (taken from the numbers in the `pssMO<n>_<m>` names, since the
+    page's content stream is not read). Names repeat where the operator placed a mark several
+    times; marks without a CreationName are skipped. A shared `reader` keeps fonts parsed
+    across pages and collects unreadable fonts."""
     resources = page_resources(page)
     xobjects = resources.get("/XObject") if resources is not None else None
     if not isinstance(xobjects, pikepdf.Dictionary):
-        return {}
-    wanted = {name.casefold() for name in only} if only is not None else None
+        return []
     reader = reader if reader is not None else TextReader()
-    texts: dict[str, list[str]] = {}
+    found: list[tuple[str, str]] = []
     names: Iterable[str] = xobjects.keys()
-    keys = sorted((k for k in names if k.startswith(MARK_PREFIX)), key=_drawing_order)
-    for key in keys:
+    for key in sorted((k for k in names if k.startswith(MARK_PREFIX)), key=_drawing_order):
         form = xobjects[key]
         name = mark_name(form) if isinstance(form, pikepdf.Stream) else None
-        if name is None or (wanted is not None and name.casefold() not in wanted):
-            continue
-        texts.setdefault(name, []).append(reader.form_text(form, resources=resources))
+        if name is not None:
+            found.append((name, reader.form_text(form, resources=resources)))
+    return found
+
+
+def texts_by_name(marks: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """One text per mark name: the texts of marks sharing a name joined with a space, in
+    drawing order (a long text Signa split over several marks reads as one)."""
+    texts: dict[str, list[str]] = {}
+    for name, text in marks:
+        texts.setdefault(name, []).append(text)
     return {name: " ".join(filter(None, parts)) for name, parts in texts.items()}

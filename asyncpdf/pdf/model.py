@@ -13,17 +13,13 @@ from typing import Any
 
 from asyncpdf.errors import AsyncPdfError
 
-ANALYSIS_VERSION = 2
+ANALYSIS_VERSION = 3
 BoxMM = tuple[float, float, float, float]
 SizeMM = tuple[float, float]
 
 
 def _pair(value: Sequence[float] | None) -> SizeMM | None:
     return (float(value[0]), float(value[1])) if value else None
-
-
-def _box(value: Sequence[float] | None) -> BoxMM | None:
-    return (float(value[0]), float(value[1]), float(value[2]), float(value[3])) if value else None
 
 
 @dataclass(frozen=True)
@@ -34,13 +30,12 @@ class PageAnalysis:
     #: Whole mm, longer side first.
     plate_mm: tuple[int, int]
     inks: tuple[str, ...] = ()
-    #: Every Signa mark read on the page: (name, text), in drawing order.
+    #: Every Signa mark on the page: (CreationName, text), in drawing order; names repeat.
     marks: tuple[tuple[str, str], ...] = ()
     press: str | None = None
     paper_mm: SizeMM | None = None
-    #: "mark" or "content" (the content's bounding box), None without a paper size.
+    #: "mark"; None when no mark gives the paper size (the preview then measures the content).
     paper_from: str | None = None
-    content_box_mm: BoxMM | None = None
 
     @property
     def plates(self) -> int:
@@ -52,27 +47,35 @@ class PageAnalysis:
             "plate_mm": list(self.plate_mm),
             "inks": list(self.inks),
             "plates": self.plates,
-            "marks": dict(self.marks),
+            "marks": [{"name": name, "text": text} for name, text in self.marks],
             "press": self.press,
             "paper_mm": list(self.paper_mm) if self.paper_mm else None,
             "paper_from": self.paper_from,
-            "content_box_mm": list(self.content_box_mm) if self.content_box_mm else None,
         }
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> PageAnalysis:
         media = _pair(data["media_mm"])
         assert media is not None
+        # Before version 3 the analysis measured the content box itself; a paper size taken
+        # from it is measured again by the preview step instead.
+        from_mark = data.get("paper_from") == "mark"
         return cls(
             media_mm=media,
             plate_mm=(int(data["plate_mm"][0]), int(data["plate_mm"][1])),
             inks=tuple(data.get("inks") or ()),
-            marks=tuple((str(k), str(v)) for k, v in (data.get("marks") or {}).items()),
+            marks=_marks(data.get("marks")),
             press=data.get("press"),
-            paper_mm=_pair(data.get("paper_mm")),
-            paper_from=data.get("paper_from"),
-            content_box_mm=_box(data.get("content_box_mm")),
+            paper_mm=_pair(data.get("paper_mm")) if from_mark else None,
+            paper_from="mark" if from_mark else None,
         )
+
+
+def _marks(value: Any) -> tuple[tuple[str, str], ...]:
+    """Version 3 lists every mark; earlier versions kept one text per configured name."""
+    if isinstance(value, Mapping):
+        return tuple((str(name), str(text)) for name, text in value.items())
+    return tuple((str(mark["name"]), str(mark["text"])) for mark in value or ())
 
 
 @dataclass(frozen=True)
@@ -140,7 +143,7 @@ class Analysis:
     def from_json(cls, data: Mapping[str, Any], version: int = ANALYSIS_VERSION) -> Analysis:
         if version == 1:
             data = _pages_from_v1(data)
-        elif version != ANALYSIS_VERSION:
+        elif version not in (2, ANALYSIS_VERSION):
             raise AsyncPdfError(f"analysis schema version {version} is newer than this asyncpdf")
         return cls(
             file=data["file"],

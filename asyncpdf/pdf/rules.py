@@ -26,6 +26,7 @@ class Rules:
     marks: tuple[tuple[str, str], ...]
     tolerance_mm: float = 2.0
     max_file_mb: float = 2048
+    max_pages: int = 500
     #: (other name, configured name): what marks may call a press or a bureau.
     press_aliases: tuple[tuple[str, str], ...] = ()
     bureau_aliases: tuple[tuple[str, str], ...] = ()

@@ -16,8 +16,11 @@ from asyncpdf.jobs.lifecycle import UNFINISHED, JobState, check_job
 from asyncpdf.jobs.records import Job, JobHeader
 from asyncpdf.pdf.model import ANALYSIS_VERSION, Analysis, Artefacts
 
-_HEADER = "id, name, state, sha256, size, created_at, updated_at, finished_at, error, file_name"
+_HEADER = (
+    "id, name, state, sha256, size, created_at, updated_at, finished_at, error, file_name, warnings"
+)
 _FULL = f"{_HEADER}, analysis, analysis_version, artefacts"
+_HEADER_COLUMNS = _HEADER.count(",") + 1
 # SQLite's INTEGER is 64-bit: a larger id cannot name a job.
 MAX_ID = 2**63 - 1
 
@@ -38,11 +41,12 @@ def _header(row: aiosqlite.Row) -> JobHeader:
         finished_at=row[7],
         error=row[8],
         file_name=os.fsdecode(row[9]) if row[9] is not None else row[1],
+        warnings=row[10],
     )
 
 
 def _job(row: aiosqlite.Row) -> Job:
-    analysis, version, artefacts = row[10], row[11], row[12]
+    analysis, version, artefacts = row[_HEADER_COLUMNS : _HEADER_COLUMNS + 3]
     return Job(
         **vars(_header(row)),
         analysis=Analysis.from_json(json.loads(analysis), version) if analysis else None,
@@ -89,6 +93,9 @@ class JobTable:
             raise IllegalTransition(
                 f"job {job_id} is no longer {current.value}; not moved to {new.value}"
             )
+
+    async def count_warning(self, job_id: int) -> None:
+        await self._update("UPDATE jobs SET warnings = warnings + 1 WHERE id = ?", (job_id,))
 
     async def record_analysis(
         self, job_id: int, analysis: Analysis, *, size: int, sha256: str | None

@@ -61,4 +61,10 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE jobs ADD COLUMN file_name BLOB;
     """,
+    # How many warnings a job's log holds: a job done with warnings is not a clean one.
+    """
+    ALTER TABLE jobs ADD COLUMN warnings INTEGER NOT NULL DEFAULT 0;
+    UPDATE jobs SET warnings =
+        (SELECT count(*) FROM job_log WHERE job_log.job_id = jobs.id AND level = 'warning');
+    """,
 )

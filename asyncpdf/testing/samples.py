@@ -33,7 +33,7 @@ PRODUCER = "asyncpdf samples"
 PT_PER_MM = 72 / 25.4
 MARK_FONT_SIZE = 10.0
 FONTS = ("embedded", "standard")
-LAYOUTS = ("three", "old")
+LAYOUTS = ("three", "old", "signa16")
 # Fixed so that the same arguments always give the same bytes.
 _DATE = "D:20240315093000+03'00'"
 _FONT_NAME = "SAMPLE+SampleSans"
@@ -107,7 +107,8 @@ def signa_marks(
     layout: str = "three",
     font: str = "embedded",
 ) -> tuple[Mark, ...]:
-    """The marks of a known layout: `three` (Outputter, Machine, Paper) or `old` (tes_Outputter).
+    """The marks of a known layout: `three` (Outputter, Machine, Paper, from July 2015), `old`
+    (Signa 15's single tes_Outputter) or `signa16` (Signa 16's, with "tes / " before the press).
 
     With font `standard` the labels are Latin (`Outputter: Vonoel`), since Helvetica has no
     Cyrillic.
@@ -116,10 +117,14 @@ def signa_marks(
         raise ValueError(f"font must be one of {FONTS}, not {font!r}")
     latin = font == "standard"
     width, height = paper_mm
-    if layout == "old":
+    if layout in ("old", "signa16"):
         label = "Outputter" if latin else "Выведено"
-        size = f"{width:.1f} x {height:.1f}".replace(".", ",")
-        return (Mark("tes_Outputter", f"{label}: {bureau}     {press} {size}", font=font),)
+        if layout == "old":
+            size = f"{width:.1f} x {height:.1f}".replace(".", ",")
+            text = f"{label}: {bureau}     {press} {size}"
+        else:
+            text = f"{label}: {bureau}     tes / {press} {width:.1f} x {height:.1f}"
+        return (Mark("tes_Outputter", text, font=font),)
     if layout != "three":
         raise ValueError(f"layout must be one of {LAYOUTS}, not {layout!r}")
     labels = ("Outputter", "Machine", "Paper") if latin else ("Выведено", "Машина", "Бумага")
@@ -396,7 +401,20 @@ def _random_page(
         marks = tuple(replace(mark, nested=True) for mark in marks)
     if rng.random() < 0.2:  # along the left edge, reading upwards
         marks = tuple(replace(mark, rotate=90, x_mm=15, y_mm=mark.x_mm + 20) for mark in marks)
-    return SamplePage(plate, tuple(inks), marks)
+    font = marks[0].font if marks else "embedded"
+    return SamplePage(plate, tuple(inks), (*marks, *unread_marks(inks, plate, font)))
+
+
+def unread_marks(
+    inks: Sequence[str], plate_mm: tuple[float, float], font: str = "embedded"
+) -> tuple[Mark, ...]:
+    """Marks no rule reads, as Signa places them: the colour names, cut marks without text."""
+    width, height = plate_mm
+    corners = ((10, 10), (width - 10, 10), (10, height - 10), (width - 10, height - 10))
+    return (
+        Mark("tes_color", " ".join(inks), x_mm=width - 120, font=font),
+        *(Mark("CutMark_2mm", "", x_mm=x, y_mm=y, font=font) for x, y in corners),
+    )
 
 
 def make_samples(directory: Path, count: int = 10, seed: int = 0) -> list[Path]:

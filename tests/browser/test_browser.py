@@ -10,6 +10,7 @@ import pytest
 from playwright.async_api import async_playwright, expect
 
 from asyncpdf.testing.samples import make_samples
+from tests.support import BUREAUS
 
 CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium")
@@ -38,13 +39,21 @@ async def test_page_shows_jobs_and_live_log(make_service, tmp_path: Path) -> Non
             await page.goto(service.url)
             await expect(page.locator("#connection")).to_have_text("live")
 
-            for sample in samples:
-                shutil.copy(sample, service.hotfolder / sample.name)
+            # The second file's name tags another bureau than its mark: done, with a warning.
+            order, name, bureau = samples[1].stem.split("_")
+            other = next(b for b in BUREAUS if b != bureau)
+            names = [samples[0].name, f"{order}_{name}_{other}.pdf"]
+            for sample, dropped in zip(samples, names, strict=True):
+                shutil.copy(sample, service.hotfolder / dropped)
             rows = page.locator("#jobs tbody tr")
             await expect(rows).to_have_count(2, timeout=30_000)
             await expect(page.locator("#jobs tbody tr.done")).to_have_count(2, timeout=30_000)
-            for sample in samples:
-                await expect(page.locator("#jobs tbody")).to_contain_text(sample.name)
+            for dropped in names:
+                await expect(page.locator("#jobs tbody")).to_contain_text(dropped)
+            warned = page.locator("#jobs tbody tr.done.warned")
+            await expect(warned).to_have_count(1)
+            await expect(warned).to_contain_text(names[1])
+            await expect(warned.locator("td").nth(2)).to_have_text("done ⚠ 1")
             log = page.locator("#log li")
             await expect(log.filter(has_text="done")).to_have_count(2)
             await expect(log.filter(has_text="analysing")).to_have_count(2)

@@ -57,6 +57,10 @@ def first_schema_database(path: Path) -> None:
             " VALUES (?, ?, ?, ?, ?)",
             [(1, "bureau", "file:///out", "done", 1), (2, "bureau", "file:///out", "sending", 1)],
         )
+        db.executemany(
+            "INSERT INTO job_log (job_id, ts, level, message) VALUES (1, 1, ?, ?)",
+            [("info", "analysing"), ("warning", "not made by Signa Station"), ("info", "done")],
+        )
 
 
 async def test_a_first_schema_database_reads_as_typed_records(tmp_path: Path) -> None:
@@ -69,7 +73,8 @@ async def test_a_first_schema_database_reads_as_typed_records(tmp_path: Path) ->
         assert [page.press for page in job.analysis.pages] == ["Speedmaster", "Speedmaster"]
         assert [page.plate_mm for page in job.analysis.pages] == [(1030, 770), (1030, 770)]
         assert job.analysis.plates == 3 and job.analysis.bureau == "Leonov"
-        assert [page.content_box_mm for page in job.analysis.pages] == [None, None]
+        # The warning count is taken from the log the old database already holds.
+        assert job.warnings == 1 and (await store.jobs.header(2)).warnings == 0
         assert job.artefacts is not None and job.artefacts.preview == "preview.pdf"
         assert job.artefacts.dir == "/srv/previews/1"
         (sent,) = await store.deliveries.of_job(1)

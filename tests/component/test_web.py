@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -15,9 +16,10 @@ from aiohttp import WSCloseCode
 from aiohttp.test_utils import TestClient, TestServer
 
 from asyncpdf.config import load_settings
+from asyncpdf.testing.samples import make_samples
 from asyncpdf.web.app import create_app
 from asyncpdf.web.keys import SERVICE
-from tests.support import wait_for, write_config
+from tests.support import BUREAUS, wait_for, write_config
 
 
 @pytest.fixture
@@ -27,6 +29,25 @@ async def client(tmp_path: Path) -> AsyncIterator[TestClient]:
     await client.start_server()
     yield client
     await client.close()
+
+
+async def test_a_job_done_with_warnings_says_so_in_the_api_and_metrics(
+    client: TestClient, tmp_path: Path
+) -> None:
+    (sample,) = make_samples(tmp_path / "samples", count=1, seed=5)
+    order, name, bureau = sample.stem.split("_")
+    other = next(b for b in BUREAUS if b != bureau)
+    # The name's bureau tag disagrees with the mark: the mark wins, with a warning.
+    shutil.copy(sample, tmp_path / "var" / "hotfolder" / f"{order}_{name}_{other}.pdf")
+
+    async def finished() -> dict[str, object] | None:
+        jobs = (await (await client.get("/api/jobs")).json())["jobs"]
+        return jobs[0] if jobs and jobs[0]["state"] == "done" else None
+
+    job = await wait_for(finished, 60, "the job to end")
+    assert job["warnings"] == 1
+    metrics = await (await client.get("/metrics")).text()
+    assert "asyncpdf_job_warnings_total 1.0" in metrics
 
 
 async def test_readyz_names_a_dead_watcher(client: TestClient) -> None:

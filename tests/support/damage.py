@@ -1,8 +1,13 @@
-"""Random damage to a good file, for tests of bad input (seeded, so a failure can be replayed)."""
+"""Damage to a good file, for tests of bad input: random (seeded, so a failure can be
+replayed) or a known hostile shape."""
 
 from __future__ import annotations
 
 import random
+import zlib
+from pathlib import Path
+
+import pikepdf
 
 _SPLICES = (b"(", b")", b"<<", b">>", b"[", b"]", b"/", b" 0 R", b"\\", b"999999999 0 R", b"\xd0")
 
@@ -20,3 +25,17 @@ def mutated(data: bytes, rng: random.Random) -> bytes:
         else:
             out[at:at] = rng.choice(_SPLICES)
     return bytes(out)
+
+
+def inflated_paper_mark(path: Path) -> Path:
+    """`path` (a sample with the three marks) with its Paper mark's stream padded to inflate to
+    640 MB from about 3 MB: a decompression bomb where the analysis reads."""
+    with pikepdf.open(path, allow_overwriting_input=True) as pdf:
+        mark = pdf.pages[0].obj.Resources.XObject["/pssMO3_0"]
+        packer = zlib.compressobj(1)
+        spaces = b" " * (16 << 20)
+        bomb = [packer.compress(mark.read_bytes())]
+        bomb += [packer.compress(spaces) for _ in range(40)]
+        mark.write(b"".join([*bomb, packer.flush()]), filter=pikepdf.Name.FlateDecode)
+        pdf.save(path)
+    return path

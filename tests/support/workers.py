@@ -32,13 +32,13 @@ def slow_square(value: int) -> int:
     return value * value
 
 
-def troublesome_analysis(path: Path, rules: Rules, timeout_s: float) -> Analysis:
+def troublesome_analysis(path: Path, rules: Rules) -> Analysis:
     """The real analysis, except for files whose names ask for a crash or a hang."""
     if "crash" in path.name:
         crash()
     if "hang" in path.name:
         hang()
-    return analyze_file(path, rules, timeout_s)
+    return analyze_file(path, rules)
 
 
 def gated_artefacts(source: Path, out_dir: Path, *args: Any, **kwargs: Any) -> Artefacts:

@@ -14,8 +14,9 @@ import pytest
 from asyncpdf.cli import main
 from asyncpdf.config import load_settings
 from asyncpdf.pdf.analysis import COLORANTS, analyze_file
-from asyncpdf.pdf.model import Analysis
+from asyncpdf.pdf.model import Analysis, PageAnalysis
 from asyncpdf.testing.samples import Mark, SamplePage, signa_marks, write_sample
+from tests.support.damage import inflated_paper_mark
 
 CONFIG = Path(__file__).resolve().parents[2] / "config.yaml"
 RULES = load_settings(CONFIG).rules()
@@ -123,8 +124,8 @@ def test_resaved_without_marks_falls_back(tmp_path: Path) -> None:
     assert [page.inks for page in result.pages] == [()] and result.plates == 0
     assert presses(result) == ["Planeta"]
     assert result.bureau == "Leonov"
-    assert [page.paper_from for page in result.pages] == ["content"]
-    assert result.pages[0].paper_mm == pytest.approx((800, 640), abs=1)
+    # No Ghostscript in the analysis: the preview step measures the content for the crop.
+    assert [(page.paper_from, page.paper_mm) for page in result.pages] == [(None, None)]
     assert result.error is None
 
 
@@ -247,6 +248,58 @@ def test_the_single_mark_of_signa_15_and_16(
     assert [page.paper_from for page in result.pages] == ["mark"]
 
 
+@pytest.mark.parametrize("font", ["embedded", "standard"])
+@pytest.mark.parametrize("layout", ["three", "old", "signa16"])
+def test_each_signa_layout_analysed_in_full(tmp_path: Path, layout: str, font: str) -> None:
+    marks = signa_marks("Korol", "Planeta", (1000, 700), layout=layout, font=font)
+    others = (
+        Mark("tes_color", "Cyan Magenta Yellow Black", x_mm=300, font=font),
+        Mark("CutMark_2mm", "", x_mm=5, y_mm=800, font=font),
+        Mark("CutMark_2mm", "", x_mm=1000, y_mm=800, font=font),
+    )
+    pages = [SamplePage(PLANETA, CMYK, (*marks, *others))] * 3
+    result = analyse(tmp_path, "4321_Каталог_Korol.pdf", pages)
+
+    label = "Outputter" if font == "standard" else "Выведено"
+    expected_marks = {
+        "three": [
+            ("Outputter", f"{label}: Korol"),
+            ("Machine", "Machine: Planeta" if font == "standard" else "Машина: Planeta"),
+            ("Paper", ("Paper" if font == "standard" else "Бумага") + ": 1000.0 x 700.0"),
+        ],
+        "old": [("tes_Outputter", f"{label}: Korol Planeta 1000,0 x 700,0")],
+        "signa16": [("tes_Outputter", f"{label}: Korol tes / Planeta 1000.0 x 700.0")],
+    }[layout]
+    page = PageAnalysis(
+        media_mm=(1010.0, 820.0),
+        plate_mm=(1010, 820),
+        inks=CMYK,
+        marks=(
+            *expected_marks,
+            ("tes_color", "Cyan Magenta Yellow Black"),
+            ("CutMark_2mm", ""),
+            ("CutMark_2mm", ""),
+        ),
+        press="Planeta",
+        paper_mm=(1000.0, 700.0),
+        paper_from="mark",
+    )
+    assert result == Analysis(
+        file="4321_Каталог_Korol.pdf",
+        size=result.size,
+        order="4321",
+        order_name="Каталог",
+        is_pdf=True,
+        creator=result.creator,
+        is_signa=True,
+        pages=(page,) * 3,
+        bureau="Korol",
+    )
+    # The JSON lists every mark by name, repeats included.
+    listed = result.to_json()["pages"][0]["marks"]
+    assert [mark["name"] for mark in listed][-3:] == ["tes_color", "CutMark_2mm", "CutMark_2mm"]
+
+
 def test_a_reason_about_many_like_pages_names_them_once(tmp_path: Path) -> None:
     unknown = SamplePage(PLANETA, CMYK, signa_marks("Vonoel", "XL106", (900, 640)))
     known = SamplePage(SPEEDMASTER, CMYK, signa_marks("Vonoel", "Speedmaster", (900, 640)))
@@ -294,3 +347,45 @@ def test_a_fifo_given_to_the_analysis_is_refused_without_blocking(tmp_path: Path
     os.mkfifo(fifo)
     result = analyze_file(fifo, RULES)
     assert result.rejected and result.error == "not a plain file"
+
+
+def test_cli_analyze_text_is_compact_with_warnings(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    speedmaster = SamplePage(SPEEDMASTER, CMYK, signa_marks("Leonov", "Speedmaster", (900, 640)))
+    dominant = SamplePage(DOMINANT, ("Black",), signa_marks("Leonov", "Dominant", (600, 450)))
+    path = write_sample(tmp_path / "7_Mixed_Korol.pdf", [speedmaster] * 3 + [dominant] * 2)
+
+    assert main(["analyze", "--config", str(CONFIG), str(path)]) == 0
+    assert capsys.readouterr().out.splitlines()[1:] == [
+        "  pages 1-3: Speedmaster, plate 1030x770 mm, paper 900x640 mm, "
+        "Cyan Magenta Yellow Black (4 plates)",
+        "  pages 4-5: Dominant, plate 650x550 mm, paper 600x450 mm, Black (1 plates)",
+        "  warning: the file name says bureau 'Korol', its mark says 'Leonov': the mark wins",
+    ]
+
+
+def test_cli_analyze_runs_under_the_job_timeout(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write_sample(tmp_path / "1_x_Leonov.pdf", [SamplePage(SPEEDMASTER, CMYK)])
+    # Below the time a worker process takes to start: every file runs out of time.
+    monkeypatch.setenv("ASYNCPDF_POOL__JOB_TIMEOUT_S", "0.001")
+    assert main(["analyze", "--config", str(CONFIG), str(path)]) == 1
+    assert "took longer than the job timeout of 0.001 s" in capsys.readouterr().out
+    assert path.exists()
+
+
+def test_cli_analyze_runs_under_the_worker_memory_limit(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    marks = signa_marks("Leonov", "Speedmaster", (900, 640))
+    path = inflated_paper_mark(
+        write_sample(tmp_path / "1_x.pdf", [SamplePage(SPEEDMASTER, CMYK, marks)])
+    )
+    # The Paper mark inflates to 640 MB: within 512 MB it cannot be read, and says so.
+    monkeypatch.setenv("ASYNCPDF_POOL__WORKER_MEMORY_MB", "512")
+    assert main(["analyze", "--json", "--config", str(CONFIG), str(path)]) == 0
+    (page,) = json.loads(capsys.readouterr().out)["pages"]
+    assert {"name": "Paper", "text": ""} in page["marks"]
+    assert page["paper_from"] is None

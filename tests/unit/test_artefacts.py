@@ -235,6 +235,29 @@ def test_content_bbox_finds_the_square(ink_pdf: Path, tmp_path: Path) -> None:
 
 
 @requires_gs
+def test_content_bbox_of_chosen_pages_only(ink_pdf: Path) -> None:
+    boxes = content_bbox_mm(ink_pdf, 30, pages=[1, 3])
+    assert len(boxes) == 2
+    assert boxes[0] == pytest.approx((0, 0, 100, 100), abs=0.5)
+    assert boxes[1] is None
+
+
+@requires_gs
+def test_pages_without_a_paper_box_are_cut_to_their_content(tmp_path: Path) -> None:
+    source = plate_pdf(tmp_path / "plate.pdf")
+    box = paper_box_mm((1030, 770), (900, 640), 43)
+    made = make_artefacts(source, tmp_path / "out", [box, None])
+    assert made.warnings == ()
+    # Ghostscript's downsampling moves each page's origin to 0, 0: compare sizes.
+    sizes = [
+        (round((x1 - x0) / PT), round((y1 - y0) / PT))
+        for x0, y0, x1, y1 in boxes_pt(tmp_path / "out" / "preview.pdf", "/MediaBox")
+    ]
+    # The sheet; then from the register mark at 5 mm to the bar's end and the image's top.
+    assert sizes == [(900, 640), (895, 345)]
+
+
+@requires_gs
 def test_downsample_reduces_a_600_dpi_image(tmp_path: Path) -> None:
     side_px = round(50 / 25.4 * 600)  # 50 mm at 600 dpi
     source = build(
@@ -378,7 +401,11 @@ def test_make_artefacts_without_ghostscript(
     out_dir = tmp_path / "out"
     box = paper_box_mm((1030, 770), (900, 640), 43)
     made = make_artefacts(source, out_dir, [box, None])
-    assert made.warnings == (NO_GHOSTSCRIPT,)
+    assert made.warnings == (
+        "page 2 left whole: the content could not be measured: ghostscript bbox: gs is not "
+        "installed",
+        NO_GHOSTSCRIPT,
+    )
     assert made.ink_coverage is None
     assert image_widths(out_dir / "preview.pdf") == [round(50 / 25.4 * 600)] * 2  # untouched
     media = boxes_pt(out_dir / "preview.pdf", "/MediaBox")

@@ -5,17 +5,12 @@ from __future__ import annotations
 import pytest
 
 from asyncpdf.pdf.crop import crop_boxes_mm
-from asyncpdf.pdf.model import Analysis, BoxMM, PageAnalysis, SizeMM
+from asyncpdf.pdf.model import Analysis, PageAnalysis, SizeMM
 
 GRIPPERS = {"Speedmaster": 43.0, "Dominant": 36.0}
 
 
-def page(
-    press: str | None,
-    paper_mm: SizeMM | None,
-    paper_from: str | None,
-    content_box_mm: BoxMM | None = None,
-) -> PageAnalysis:
+def page(press: str | None, paper_mm: SizeMM | None, paper_from: str | None) -> PageAnalysis:
     """A Speedmaster-sized plate."""
     return PageAnalysis(
         media_mm=(1030.0, 770.0),
@@ -23,7 +18,6 @@ def page(
         press=press,
         paper_mm=paper_mm,
         paper_from=paper_from,
-        content_box_mm=content_box_mm,
     )
 
 
@@ -37,14 +31,18 @@ def test_paper_from_the_mark_sits_on_the_gripper() -> None:
     assert warnings == []
 
 
-def test_without_a_paper_mark_the_content_box_or_the_whole_page() -> None:
+def test_without_a_paper_mark_the_preview_measures_the_content_and_says_so() -> None:
     data = analysis(
-        page("Speedmaster", (800, 600), "content", (100, 50, 900, 650)),
-        page("Speedmaster", None, None, None),
+        page("Speedmaster", (900, 640), "mark"),
+        page("Speedmaster", None, None),
+        page(None, (900, 640), "mark"),
     )
     crops, warnings = crop_boxes_mm(data, GRIPPERS)
-    assert crops == [(100, 50, 900, 650), None]
-    assert warnings == []
+    assert crops == [(65.0, 43.0, 965.0, 683.0), None, None]
+    assert warnings == [
+        "pages 2, 3: no mark gives the paper size and press: the preview is cut to what the "
+        "page draws, colour bars and marks included"
+    ]
 
 
 def test_paper_larger_than_the_plate_is_clipped_with_a_warning() -> None:
@@ -55,5 +53,5 @@ def test_paper_larger_than_the_plate_is_clipped_with_a_warning() -> None:
 
 def test_nonsense_paper_is_a_warning_not_a_crash() -> None:
     crops, warnings = crop_boxes_mm(analysis(page("Speedmaster", (0, 0), "mark")), GRIPPERS)
-    assert crops == [None]
+    assert crops == [(0.0, 0.0, 1030.0, 770.0)]
     assert "page 1" in warnings[0]

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
 import pikepdf
 import pytest
 
-from asyncpdf.pdf.marks import mark_name, page_marks
+from asyncpdf.pdf.marks import mark_name, page_marks, texts_by_name
 from asyncpdf.pdf.text import TextReader
 from asyncpdf.testing.samples import Mark, SamplePage, make_samples, signa_marks, write_sample
 
@@ -36,9 +36,10 @@ def opened() -> Iterator[list[pikepdf.Pdf]]:
         pdf.close()
 
 
-def marks_of(path: Path, only: Collection[str] | None = None) -> list[dict[str, str]]:
+def marks_of(path: Path) -> list[dict[str, str]]:
+    """Each page's marks by name (every name here is used once)."""
     with pikepdf.open(path) as pdf:
-        return [page_marks(page, only=only) for page in pdf.pages]
+        return [dict(page_marks(page)) for page in pdf.pages]
 
 
 @pytest.mark.parametrize(
@@ -84,8 +85,11 @@ def test_marks_sharing_a_name_join_in_drawing_order(tmp_path: Path) -> None:
     marks = tuple(Mark("Note", f"part{n}", font="standard") for n in range(1, 13))
     mixed = (Mark("Note", "Примечание"), *marks)
     path = write_sample(tmp_path / "plate.pdf", [SamplePage(PLATE, marks=mixed)])
-    expected = " ".join(["Примечание", *(f"part{n}" for n in range(1, 13))])
-    assert marks_of(path) == [{"Note": expected}]
+    texts = ["Примечание", *(f"part{n}" for n in range(1, 13))]
+    with pikepdf.open(path) as pdf:
+        listed = page_marks(pdf.pages[0])
+    assert listed == [("Note", text) for text in texts]
+    assert texts_by_name(listed) == {"Note": " ".join(texts)}
 
 
 def test_marks_without_a_creation_name_are_skipped(
@@ -115,11 +119,21 @@ def test_xobjects_not_named_like_marks_are_ignored(tmp_path: Path) -> None:
     assert marks_of(path) == [THREE_EMBEDDED]
 
 
-def test_only_reads_the_named_marks(tmp_path: Path) -> None:
-    marks = signa_marks("Vonoel", "Speedmaster", (900.0, 640.0))
+def test_every_mark_is_listed_with_its_text_names_repeating(tmp_path: Path) -> None:
+    marks = (
+        *signa_marks("Vonoel", "Speedmaster", (900.0, 640.0)),
+        Mark("tes_color", "Magenta Cyan Yellow", x_mm=400),
+        Mark("CutMark_2mm", "", x_mm=10, y_mm=700),
+        Mark("CutMark_2mm", "", x_mm=500, y_mm=700),
+    )
     path = write_sample(tmp_path / "plate.pdf", [SamplePage(PLATE, marks=marks)])
-    assert marks_of(path, only=["machine", "PAPER", "tes_Outputter"]) == [
-        {"Machine": "Машина: Speedmaster", "Paper": "Бумага: 900.0 x 640.0"}
+    with pikepdf.open(path) as pdf:
+        listed = page_marks(pdf.pages[0])
+    assert listed == [
+        *THREE_EMBEDDED.items(),
+        ("tes_color", "Magenta Cyan Yellow"),
+        ("CutMark_2mm", ""),
+        ("CutMark_2mm", ""),
     ]
 
 
@@ -132,7 +146,7 @@ def test_resources_inherited_from_the_page_tree(tmp_path: Path, opened: list[pik
     pdf.Root.Pages.Resources = page.obj.Resources
     del page.obj.Resources
     assert "/Resources" not in page.obj
-    assert page_marks(page) == OLD_EMBEDDED
+    assert page_marks(page) == list(OLD_EMBEDDED.items())
 
 
 def test_a_font_without_tounicode_gives_empty_text_and_a_warning(tmp_path: Path) -> None:
@@ -145,7 +159,7 @@ def test_a_font_without_tounicode_gives_empty_text_and_a_warning(tmp_path: Path)
         pdf.save(path)
     with pikepdf.open(path) as pdf:
         reader = TextReader()  # one for the whole file, as the analysis would use it
-        found = [page_marks(page, reader=reader) for page in pdf.pages]
+        found = [dict(page_marks(page, reader=reader)) for page in pdf.pages]
     expected = {"Outputter": "", "Machine": "", "Paper": "Paper: 900.0 x 640.0"}
     assert found == [expected, expected]
     assert reader.unreadable == {"/SAMPLE+SampleSans"}
@@ -155,7 +169,12 @@ def test_generated_samples_have_readable_marks(tmp_path: Path) -> None:
     labels = ("Выведено: ", "Машина: ", "Бумага: ", "Outputter: ", "Machine: ", "Paper: ")
     for path in make_samples(tmp_path, count=12, seed=3):
         for marks in marks_of(path):
-            assert set(marks) in ({"Outputter", "Machine", "Paper"}, {"tes_Outputter"})
+            assert set(marks) - {"tes_color", "CutMark_2mm"} in (
+                {"Outputter", "Machine", "Paper"},
+                {"tes_Outputter"},
+            )
+            marks.pop("tes_color")
+            marks.pop("CutMark_2mm")
             for text in marks.values():
                 assert text.startswith(labels)
                 assert "  " not in text

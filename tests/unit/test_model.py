@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import pickle
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -47,8 +48,9 @@ def analyses(tmp_path_factory: pytest.TempPathFactory) -> list[Analysis]:
 
 def test_the_samples_cover_what_the_round_trip_must_keep(analyses: list[Analysis]) -> None:
     pages = [page for analysis in analyses for page in analysis.pages]
-    assert {page.paper_from for page in pages} == {"mark", "content"}
-    assert any(page.content_box_mm for page in pages) and any(page.marks for page in pages)
+    assert {page.paper_from for page in pages} == {"mark", None}
+    # Every mark is listed, and a name can repeat (Signa's cut marks).
+    assert any(len(dict(page.marks)) < len(page.marks) for page in pages)
     assert any(len(analysis.pages) > 1 for analysis in analyses)
     assert any(analysis.warnings for analysis in analyses)
     assert any(analysis.rejected and analysis.error for analysis in analyses)
@@ -98,7 +100,6 @@ def test_artefacts_without_previews_round_trip() -> None:
 def version_1(analysis: Analysis) -> dict[str, Any]:
     """`analysis` in the flat format asyncpdf stored before the typed records (schema 1)."""
     pages = analysis.pages
-    boxes = [list(page.content_box_mm) if page.content_box_mm else None for page in pages]
     return {
         "file": analysis.file,
         "size": analysis.size,
@@ -115,8 +116,7 @@ def version_1(analysis: Analysis) -> dict[str, Any]:
         "bureau": analysis.bureau,
         "paper_mm": [list(page.paper_mm) if page.paper_mm else None for page in pages],
         "paper_from": [page.paper_from for page in pages],
-        # Version 1 measured content boxes only when some page had no paper mark.
-        "content_box_mm": boxes if any(boxes) else [],
+        "content_box_mm": [],
         "order": analysis.order,
         "order_name": analysis.order_name,
         "warnings": list(analysis.warnings),
@@ -165,7 +165,6 @@ def test_version_1_gives_the_pages() -> None:
             press="Speedmaster",
             paper_mm=(900.0, 640.0),
             paper_from="mark",
-            content_box_mm=(10.0, 20.0, 30.5, 40.25),
         ),
         PageAnalysis(
             media_mm=(550.0, 650.0),
@@ -173,9 +172,9 @@ def test_version_1_gives_the_pages() -> None:
             inks=("Black", "Varnish"),
             marks=(),
             press="Dominant",
-            paper_mm=(500.1, 400.2),
-            paper_from="content",
-            content_box_mm=None,
+            # A paper size from the content box is measured again when a preview is made.
+            paper_mm=None,
+            paper_from=None,
         ),
     )
     assert analysis == Analysis(
@@ -214,7 +213,29 @@ def test_version_1_of_a_rejected_file_has_no_pages() -> None:
 
 def test_version_1_of_real_analyses_reads_as_they_were(analyses: list[Analysis]) -> None:
     for analysis in analyses:
-        assert Analysis.from_json(stored(version_1(analysis)), version=1) == analysis
+        # Version 1 kept one text per mark name.
+        one_per_name = tuple(
+            replace(page, marks=tuple(dict(page.marks).items())) for page in analysis.pages
+        )
+        expected = replace(analysis, pages=one_per_name)
+        assert Analysis.from_json(stored(version_1(analysis)), version=1) == expected
+
+
+def test_version_2_marks_by_name_and_paper_from_the_content() -> None:
+    page = {
+        "media_mm": [1030.0, 770.0],
+        "plate_mm": [1030, 770],
+        "inks": ["Black"],
+        "marks": {"Outputter": "Выведено: Korol", "CutMark_2mm": ""},
+        "press": "Speedmaster",
+        "paper_mm": [800.0, 600.0],
+        "paper_from": "content",
+        "content_box_mm": [100.0, 60.0, 900.0, 660.0],
+    }
+    data = {"file": "1_x_Korol.pdf", "size": 10, "pages": [page], "bureau": "Korol"}
+    (read,) = Analysis.from_json(stored(data), version=2).pages
+    assert read.marks == (("Outputter", "Выведено: Korol"), ("CutMark_2mm", ""))
+    assert (read.paper_mm, read.paper_from) == (None, None)
 
 
 def test_an_unknown_future_version_is_refused(analyses: list[Analysis]) -> None:

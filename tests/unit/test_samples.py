@@ -131,12 +131,12 @@ def test_mark_texts_are_extractable(signa_file: Path) -> None:
         assert text in first
     assert "Выведено: Korol Dominant 640,0 x 450,0" in pdfium_text(signa_file, 1)
     with pikepdf.open(signa_file) as pdf:
-        assert page_marks(pdf.pages[0]) == {
+        assert dict(page_marks(pdf.pages[0])) == {
             "Outputter": "Выведено: Vonoel",
             "Machine": "Машина: Speedmaster",
             "Paper": "Бумага: 900.0 x 640.0",
         }
-        assert page_marks(pdf.pages[1]) == {
+        assert dict(page_marks(pdf.pages[1])) == {
             "tes_Outputter": "Выведено: Korol Dominant 640,0 x 450,0"
         }
 
@@ -175,7 +175,7 @@ def test_resaved_file_without_pieceinfo(tmp_path: Path) -> None:
     with pikepdf.open(path) as pdf:
         assert str(pdf.docinfo.Creator) == "Adobe Acrobat Pro 2020"
         assert "/PieceInfo" not in pdf.pages[0]
-        assert page_marks(pdf.pages[0]) == {}
+        assert page_marks(pdf.pages[0]) == []
 
 
 def test_cyan_box_on_white(tmp_path: Path) -> None:
@@ -238,7 +238,11 @@ def test_make_samples_is_varied_valid_and_deterministic(tmp_path: Path) -> None:
             assert str(pdf.docinfo.Creator).startswith("PrinectSignaStation")
             assert 1 <= len(pdf.pages) <= 8
             for page in pdf.pages:
-                marks = page_marks(page)
+                marks = dict(page_marks(page))
+                colorants = page.PieceInfo.HDAG_COLORANT.Private.HDAG_ColorantNames
+                inked = [str(name).removeprefix("/") for name in colorants]
+                assert marks.pop("tes_color") == " ".join(inked)
+                assert marks.pop("CutMark_2mm") == ""
                 layouts.add(tuple(sorted(marks)))
                 outputter = marks.get("Outputter") or marks["tes_Outputter"]
                 assert outputter.split(":")[1].split()[0] == bureau

@@ -23,11 +23,14 @@ function showJob(job) {
     const newer = [...rows.keys()].filter((id) => id > job.id).length;
     jobsBody.insertBefore(row, jobsBody.children[newer] || null);
   }
-  row.className = job.state;
+  // Done with warnings is not a clean done: a fallback was taken, or something was retried.
+  const warned = job.warnings > 0;
+  row.className = warned && job.state === "done" ? "done warned" : job.state;
   const cells = row.children;
   cells[0].textContent = job.id;
   cells[1].textContent = job.name;
-  cells[2].textContent = job.state;
+  cells[2].textContent = warned ? `${job.state} ⚠ ${job.warnings}` : job.state;
+  cells[2].title = warned ? `${job.warnings} warning(s) in the job's log` : "";
   cells[3].textContent = time(job.created_at);
   cells[4].textContent = job.error || "";
 }
