@@ -39,6 +39,16 @@ def _parser() -> argparse.ArgumentParser:
     analyze.add_argument("files", nargs="+", type=Path, metavar="FILE")
     analyze.add_argument("--json", action="store_true", help="one JSON object per file")
     commands.add_parser("check-config", parents=[common], help="validate the config and exit")
+    backfill = commands.add_parser(
+        "import",
+        parents=[common],
+        help="import old plate files as history: analysed and recorded, nothing sent",
+        description="Every plain *.pdf under DIR through the service's pipeline in import mode, "
+        "the files themselves left untouched (copied into the spool); files already imported "
+        "or delivered are skipped, so an interrupted run continues where it stopped. Needs "
+        "the data folder to itself (the service stopped). Exit code 130/143 when interrupted.",
+    )
+    backfill.add_argument("folder", type=Path, metavar="DIR")
     return parser
 
 
@@ -128,6 +138,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_OK
         if args.command == "analyze":
             return asyncio.run(_analyze(settings, args.files, args.json))
+        if args.command == "import":
+            from asyncpdf.backfill import import_folder
+
+            return asyncio.run(
+                import_folder(settings, args.folder, config_path=args.config.resolve())
+            )
         return asyncio.run(_serve(settings, args.config.resolve()))
     except AsyncPdfError as exc:
         print(f"asyncpdf: {exc}", file=sys.stderr)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import string
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 import yaml
@@ -31,8 +31,9 @@ from pydantic_settings import (
 )
 
 from asyncpdf.config_messages import SafeLoader, invalid, not_utf8, not_yaml, unparsable_env, where
-from asyncpdf.delivery import Existing, schemes
+from asyncpdf.delivery import UPLOADERS, Existing, schemes
 from asyncpdf.errors import ConfigError
+from asyncpdf.notify import NotifySettings
 from asyncpdf.pdf.rules import PressSpec, Rules
 
 DEFAULT_IGNORE = (
@@ -70,6 +71,7 @@ def _check_target(value: str) -> str:
     scheme = urlsplit(value).scheme
     if scheme not in schemes():
         raise ValueError(f"target scheme {scheme!r} is not supported (use {schemes()})")
+    UPLOADERS[scheme].check(value)
     return value
 
 
@@ -158,6 +160,12 @@ class DeliverySettings(_Model):
     parallel: int = Field(4, ge=1, le=64)
     #: A different file of the same name already at the target: rename | fail | replace.
     existing: Existing = Existing.RENAME
+    #: A file whose checksum equals an earlier job's that was (or is being) delivered:
+    #: skip (the job ends `duplicate`, pointing at the first) | deliver (send it again).
+    duplicates: Literal["skip", "deliver"] = "skip"
+    #: Import mode when the database has no switch yet (it is changed at run time through
+    #: PUT /api/import-mode): jobs are analysed and recorded, nothing is uploaded.
+    import_mode: bool = False
 
 
 class Press(_Model):
@@ -246,8 +254,13 @@ class Web(_Model):
 
 
 class Settings(BaseSettings):
+    # hide_input_in_errors: a failing section's input may hold a secret as written.
     model_config = SettingsConfigDict(
-        env_prefix="ASYNCPDF_", env_nested_delimiter="__", extra="forbid", frozen=True
+        env_prefix="ASYNCPDF_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        frozen=True,
+        hide_input_in_errors=True,
     )
 
     paths: Paths = Paths()
@@ -262,6 +275,7 @@ class Settings(BaseSettings):
     presses: tuple[Press, ...] = ()
     bureaus: tuple[Bureau, ...] = ()
     web: Web = Web()
+    notify: NotifySettings = NotifySettings()
 
     @classmethod
     def settings_customise_sources(

@@ -130,6 +130,28 @@ class DeliveryError(AsyncPdfError):
         self.permanent = permanent
 
 
+class Duplicate(AsyncPdfError):
+    """The same file (by checksum) was delivered by an earlier job: not sent again."""
+
+    code = "duplicate"
+    outcome = "duplicate"
+
+
+class NotifyError(AsyncPdfError):
+    """A notification channel did not take a message. `permanent`: trying again cannot help
+    until someone changes the config (a wrong token, chat or number); `retry_after_s`: how long
+    the channel asked to be left alone. The message never holds a token or password."""
+
+    code = "notify"
+
+    def __init__(
+        self, message: str, *, permanent: bool = False, retry_after_s: float | None = None
+    ) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+        self.retry_after_s = retry_after_s
+
+
 class IllegalTransition(AsyncPdfError):
     """A job or delivery was asked to change state in a way the lifecycle does not allow, or
     its state had changed under the caller (a stale transition)."""

@@ -32,6 +32,30 @@ class Metrics:
             "Warnings written to job logs (a fallback taken, a retry, a notification not sent)",
             registry=self.registry,
         )
+        self.target_files = Counter(
+            "asyncpdf_target_files_sent",
+            "Files delivered, per target",
+            ["target"],
+            registry=self.registry,
+        )
+        self.target_bytes = Counter(
+            "asyncpdf_target_bytes_sent",
+            "Bytes delivered, per target",
+            ["target"],
+            registry=self.registry,
+        )
+        self.target_last_sent = Gauge(
+            "asyncpdf_target_last_sent_timestamp_seconds",
+            "When the target last took a file (Unix time)",
+            ["target"],
+            registry=self.registry,
+        )
+        self.target_failures = Gauge(
+            "asyncpdf_target_failures_in_a_row",
+            "Delivery attempts to the target that failed since its last success",
+            ["target"],
+            registry=self.registry,
+        )
         self.queue_depth = Gauge(
             "asyncpdf_queue_depth", "Jobs waiting for a job task", registry=self.registry
         )

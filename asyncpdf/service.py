@@ -23,11 +23,13 @@ from asyncpdf.health import Health
 from asyncpdf.instance import InstanceLock
 from asyncpdf.jobs import steps
 from asyncpdf.jobs.journal import Journal
+from asyncpdf.jobs.notices import NoticeSender
 from asyncpdf.jobs.pool import Pool
 from asyncpdf.jobs.records import Delivery
 from asyncpdf.jobs.runner import JobRunner
 from asyncpdf.jobs.scheduler import DeliveryScheduler
 from asyncpdf.jobs.spool import Spool
+from asyncpdf.jobs.targets import Targets
 from asyncpdf.jobs.watcher import Watcher
 from asyncpdf.metrics import Metrics
 from asyncpdf.pdf.analysis import analyze_file
@@ -123,10 +125,21 @@ class Service:
             make_artefacts=self._artefacts,
         )
         journal = Journal(self.store, self.bus, self.metrics)
-        self.scheduler = DeliveryScheduler(ctx, self.store, journal, self._plan_for, self._settled)
-        self.runner = JobRunner(
-            ctx, self.store, journal, self.spool, self.metrics, self.scheduler.wake
+        self.scheduler = DeliveryScheduler(
+            ctx, self.store, journal, self._plan_for, self._settled, Targets(self.metrics)
         )
+        self.notices = NoticeSender(settings.notify, self.store, journal)
+        self.runner = JobRunner(
+            ctx,
+            self.store,
+            journal,
+            self.spool,
+            self.metrics,
+            self.scheduler.wake,
+            self.notices.wake,
+        )
+        self.notices.start()
+        self._stack.push_async_callback(self.notices.stop)
         resumed = await self.runner.recover()
         self.runner.start()
         self._stack.push_async_callback(self.runner.stop)
@@ -225,4 +238,5 @@ class Service:
             "pool": self.pool.health(),
             "jobs": self.runner.health(),
             "deliveries": self.scheduler.health(),
+            "notices": self.notices.health(),
         }

@@ -6,9 +6,7 @@ import asyncio
 import contextlib
 import errno
 import filecmp
-import itertools
 import os
-import secrets
 import time
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -16,7 +14,15 @@ from urllib.parse import unquote, urlsplit
 import aiofiles
 import aiofiles.os
 
-from asyncpdf.delivery.base import Delivered, Existing
+from asyncpdf.delivery.base import (
+    Delivered,
+    Existing,
+    Progress,
+    ProgressMarks,
+    names_for,
+    partial_name,
+    taken,
+)
 from asyncpdf.errors import DeliveryError
 
 CHUNK = 1 << 20
@@ -27,17 +33,27 @@ PERMANENT = frozenset({errno.ENAMETOOLONG, errno.EINVAL, errno.EPERM, errno.EISD
 
 
 class FileUploader:
+    def check(self, url: str) -> None:
+        if urlsplit(url).query:
+            raise ValueError("file:// targets take no options (remove the part from '?')")
+
     async def upload(
-        self, url: str, source: Path, remote_name: str, existing: Existing
+        self,
+        url: str,
+        source: Path,
+        remote_name: str,
+        existing: Existing,
+        *,
+        progress: Progress | None = None,
     ) -> Delivered:
         folder = Path(unquote(urlsplit(url).path))
         target = folder / remote_name
-        # Short and unique: two deliveries never share it, and it fits any name limit.
-        partial = folder / f".asyncpdf-{secrets.token_hex(8)}.part"
+        partial = folder / partial_name(source, remote_name)
         started = time.monotonic()
         size = 0
         try:
             await aiofiles.os.makedirs(folder, exist_ok=True)
+            marks = ProgressMarks((await aiofiles.os.stat(source)).st_size, progress)
             async with (
                 aiofiles.open(source, "rb") as reader,
                 aiofiles.open(partial, "wb") as writer,
@@ -45,6 +61,7 @@ class FileUploader:
                 while chunk := await reader.read(CHUNK):
                     await writer.write(chunk)
                     size += len(chunk)
+                    await marks.advance(len(chunk))
                 await writer.flush()
             placed = await asyncio.to_thread(_place, partial, target, existing)
         except BaseException as exc:
@@ -67,9 +84,7 @@ def _place(partial: Path, target: Path, existing: Existing) -> str:
     if existing is Existing.REPLACE:
         partial.replace(target)
         return target.name
-    stem, suffix = os.path.splitext(target.name)
-    names = itertools.chain([target.name], (f"{stem} ({n}){suffix}" for n in itertools.count(2)))
-    for name in names:
+    for name in names_for(target.name):
         candidate = target.with_name(name)
         try:
             os.link(partial, candidate)
@@ -78,11 +93,7 @@ def _place(partial: Path, target: Path, existing: Existing) -> str:
                 partial.unlink()
                 return name
             if existing is Existing.FAIL:
-                raise DeliveryError(
-                    f"{candidate} is already there with other content (delivery.existing is "
-                    "'fail': move it away, or set 'rename' or 'replace')",
-                    permanent=True,
-                ) from None
+                raise taken(str(candidate)) from None
             continue
         partial.unlink()
         return name

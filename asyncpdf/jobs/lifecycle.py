@@ -4,6 +4,7 @@ is finished). Pure: the store checks every state change here before its guarded 
 
     job:       received → queued → analysing → delivering → done
                   │          │         │    ↘ rejected        ↘ failed
+                  │          │         │    ↘ duplicate (of a job delivered before)
                   ├──────────┴─────────┴──→ failed
                   └─→ rejected (not a plain file)
     delivery:  pending → sending → sent
@@ -30,6 +31,7 @@ class JobState(StrEnum):
     DONE = "done"
     FAILED = "failed"
     REJECTED = "rejected"
+    DUPLICATE = "duplicate"
 
     @property
     def terminal(self) -> bool:
@@ -48,7 +50,7 @@ class DeliveryState(StrEnum):
         return self in (DeliveryState.SENT, DeliveryState.FAILED)
 
 
-TERMINAL = frozenset({JobState.DONE, JobState.FAILED, JobState.REJECTED})
+TERMINAL = frozenset({JobState.DONE, JobState.FAILED, JobState.REJECTED, JobState.DUPLICATE})
 UNFINISHED = tuple(s for s in JobState if s not in TERMINAL)
 
 JOB_TRANSITIONS: Mapping[JobState, frozenset[JobState]] = {
@@ -57,12 +59,19 @@ JOB_TRANSITIONS: Mapping[JobState, frozenset[JobState]] = {
     # An interrupted analysis is queued again at start-up.
     JobState.QUEUED: frozenset({JobState.ANALYSING, JobState.FAILED}),
     JobState.ANALYSING: frozenset(
-        {JobState.QUEUED, JobState.DELIVERING, JobState.FAILED, JobState.REJECTED}
+        {
+            JobState.QUEUED,
+            JobState.DELIVERING,
+            JobState.FAILED,
+            JobState.REJECTED,
+            JobState.DUPLICATE,
+        }
     ),
     JobState.DELIVERING: frozenset({JobState.DONE, JobState.FAILED}),
     JobState.DONE: frozenset(),
     JobState.FAILED: frozenset(),
     JobState.REJECTED: frozenset(),
+    JobState.DUPLICATE: frozenset(),
 }
 
 DELIVERY_TRANSITIONS: Mapping[DeliveryState, frozenset[DeliveryState]] = {
@@ -101,6 +110,11 @@ def retry_delay(
     ceiling = min(max_s, base_s * 2.0 ** (attempt - 1))
     jitter = (rand or _RANDOM).uniform(0, ceiling / 2)
     return ceiling / 2 + jitter
+
+
+def in_seconds(delay: float) -> str:
+    """A wait as a person reads it: "0.4 s", "12 s"."""
+    return f"{delay:.1f} s" if delay < 10 else f"{delay:.0f} s"
 
 
 def job_outcome(

@@ -28,6 +28,10 @@ class JobHeader:
     file_name: str
     #: Warning lines in the job's log (fallbacks taken, retries, notifications not sent).
     warnings: int
+    #: Made in import mode: recorded, nothing uploaded, only admins notified.
+    imported: bool
+    #: The job that delivered the same file first, when this one ended `duplicate`.
+    duplicate_of: int | None
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -41,6 +45,8 @@ class JobHeader:
             "finished_at": self.finished_at,
             "error": self.error,
             "warnings": self.warnings,
+            "imported": self.imported,
+            "duplicate_of": self.duplicate_of,
         }
 
 
@@ -67,6 +73,25 @@ class Delivery:
 
     def as_json(self) -> dict[str, Any]:
         return {**asdict(self), "state": self.state.value}
+
+
+@dataclass(frozen=True)
+class Notification:
+    """One notice of a job's end to one recipient, from the outbox: sent, waiting for its
+    next attempt, or failed (a warning on the job, never a change of its result)."""
+
+    id: int
+    job_id: int
+    channel: str
+    address: str
+    state: str
+    attempts: int
+    next_attempt_at: float | None
+    error: str | None
+    sent_at: float | None
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from asyncpdf.errors import AnalysisFailed, AsyncPdfError, NotFound, RejectedFile
+from asyncpdf.errors import AnalysisFailed, AsyncPdfError, Duplicate, NotFound, RejectedFile
 from asyncpdf.health import Health
 from asyncpdf.jobs import steps
 from asyncpdf.jobs.journal import Change, Journal
@@ -28,12 +28,19 @@ from asyncpdf.jobs.lifecycle import (
 from asyncpdf.jobs.records import Delivery, Job, JobHeader
 from asyncpdf.jobs.spool import Settled, Spool
 from asyncpdf.metrics import Metrics
+from asyncpdf.notify import recipients
 from asyncpdf.pdf.analysis import shown_name
 from asyncpdf.pdf.model import Analysis, Artefacts
 from asyncpdf.store import Store
+from asyncpdf.uninterrupted import uninterrupted
 
 log = logging.getLogger(__name__)
 SHUTDOWN_GRACE_S = 10.0
+IMPORT_MODE = "import_mode"
+IMPORTED = (
+    "import mode: analysed, previewed and recorded; nothing is uploaded and only admins are "
+    "notified"
+)
 
 
 class JobRunner:
@@ -45,6 +52,7 @@ class JobRunner:
         spool: Spool,
         metrics: Metrics,
         wake_deliveries: Callable[[], None],
+        wake_notices: Callable[[], None],
     ) -> None:
         self._ctx = ctx
         self._settings = ctx.settings
@@ -53,6 +61,7 @@ class JobRunner:
         self._spool = spool
         self._metrics = metrics
         self._wake_deliveries = wake_deliveries
+        self._wake_notices = wake_notices
         self.queue: asyncio.Queue[int] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
         self._busy: set[int] = set()
@@ -60,17 +69,43 @@ class JobRunner:
         self._ending = asyncio.Lock()
         self._stopping = False
 
-    async def claim(self, source: Path, settled: Settled | None = None) -> int | None:
+    async def import_mode(self) -> bool:
+        return await self._store.switches.get(IMPORT_MODE, self._settings.delivery.import_mode)
+
+    async def set_import_mode(self, on: bool) -> None:
+        """Files claimed from now on are made in import mode, or not; jobs already claimed
+        keep the mode they were claimed in."""
+        async with self._store.transaction():
+            await self._store.switches.set(IMPORT_MODE, on)
+        log.warning(
+            "import mode %s: %s",
+            "on" if on else "off",
+            IMPORTED if on else "files are delivered and notified again",
+        )
+
+    async def claim(
+        self, source: Path, settled: Settled | None = None, *, imported: bool | None = None
+    ) -> int | None:
         """Take a settled file from the hotfolder: one job, one atomic rename into the spool,
         recorded together (a failure leaves the file where it was, to be claimed again).
-        Return the job's id, or None when the file went away first."""
+        Return the job's id, or None when the file went away first. The job is made in
+        import mode when `imported`, or by default when the switch is on as it is claimed."""
+        if imported is None:
+            imported = await self.import_mode()
+        # A claim is a rename and one transaction: cut off between the two (a stop cancelling
+        # the watcher), the file would sit in the spool without a job. It is let finish.
+        return await uninterrupted(self._claim(source, settled, imported))
+
+    async def _claim(self, source: Path, settled: Settled | None, imported: bool) -> int | None:
         name = shown_name(source)
         try:
             async with self._journal.change() as change:
-                job_id = await change.store.jobs.create(name, source.name)
+                job_id = await change.store.jobs.create(name, source.name, imported=imported)
                 try:
                     refused = await self._spool.claim(source, job_id, name, settled)
                     await change.log(job_id, f"received {name!r}")
+                    if imported:
+                        await change.log(job_id, IMPORTED)
                     if name != source.name:
                         await change.log(
                             job_id, "the file name is not UTF-8: its other bytes are shown as �"
@@ -176,14 +211,21 @@ class JobRunner:
         found = await steps.analyse(self._ctx, source) if job.analysis is None else None
         analysis = found.analysis if found else job.analysis
         assert analysis is not None
+        sha256 = found.sha256 if found else job.sha256
+        first = None
         async with self._journal.change() as change:
             if found:
                 await change.store.jobs.record_analysis(
                     job.id, analysis, size=found.size, sha256=found.sha256
                 )
+                if job.imported:
+                    await change.store.jobs.dated(job.id, found.mtime)
                 for warning in analysis.warnings:
                     await change.log(job.id, warning, "warning")
             if analysis.error is None:
+                # In this transaction: of two copies of one file, the second sees the first.
+                first = await self._delivered_before(change, job.id, sha256)
+            if analysis.error is None and first is None:
                 await change.log(job.id, steps.summary(analysis))
                 await change.move(job.id, JobState.ANALYSING, JobState.DELIVERING)
                 await self._plan(change, job, analysis, None)
@@ -191,7 +233,23 @@ class JobRunner:
             raise RejectedFile(analysis.error)
         if analysis.error:
             raise AnalysisFailed(analysis.error)
+        if first is not None:
+            raise Duplicate(
+                f"the same file (sha256 {sha256}) as job {first}, which was delivered: not "
+                "sent again (delivery.duplicates is 'skip'; set 'deliver' to send such files "
+                "again)"
+            )
         return await self._store.jobs.get(job.id)
+
+    async def _delivered_before(
+        self, change: Change, job_id: int, sha256: str | None
+    ) -> int | None:
+        if sha256 is None or self._settings.delivery.duplicates != "skip":
+            return None
+        first = await change.store.jobs.first_delivered(sha256, other_than=job_id)
+        if first is not None:
+            await change.store.jobs.duplicate_of(job_id, first)
+        return first
 
     async def _previews(self, job: Job, source: Path, analysis: Analysis) -> None:
         artefacts = await steps.make_previews(self._ctx, job.id, source, analysis)
@@ -223,6 +281,8 @@ class JobRunner:
     def _plans(
         self, job: JobHeader, analysis: Analysis, artefacts: Artefacts | None
     ) -> list[steps.Plan]:
+        if job.imported:
+            return []
         return steps.plan_deliveries(
             self._settings, job.name, self._spool.path(job.id, job.name), analysis, artefacts
         )
@@ -266,6 +326,8 @@ class JobRunner:
         # the process dies in between.
         async with self._journal.change() as change:
             await change.move(job.id, job.state, state, error=reason)
+            if job.state is JobState.DELIVERING:
+                await self._notify(change, job.id)
         self._metrics.finished.labels(state=state.value).inc()
         ended = replace(job, state=state, error=reason or job.error)
         try:
@@ -282,7 +344,19 @@ class JobRunner:
             await self._journal.log(job.id, "done")
         else:
             where = f"; file kept as {kept}" if kept else ""
-            await self._journal.log(job.id, f"{state.value}: {reason}{where}", "error")
+            level = "warning" if state is JobState.DUPLICATE else "error"
+            await self._journal.log(job.id, f"{state.value}: {reason}{where}", level)
+
+    async def _notify(self, change: Change, job_id: int) -> None:
+        """The job's notices into the outbox, in the transaction that ends the job: only the
+        admins hear of an imported job or one for a bureau that is not to be notified."""
+        job = await change.store.jobs.get(job_id)
+        bureau = self._settings.bureau(job.analysis.bureau or "") if job.analysis else None
+        quiet = job.imported or (bureau is not None and not bureau.notify)
+        found = recipients(self._settings.notify, admins_only=quiet)
+        if found:
+            await change.store.outbox.add(job_id, [(r.channel, r.address) for r in found])
+            change.after_commit(self._wake_notices)
 
     async def _work(self) -> None:
         while not self._stopping:

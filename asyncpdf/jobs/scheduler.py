@@ -18,8 +18,9 @@ from asyncpdf.errors import AsyncPdfError, DeliveryError
 from asyncpdf.health import Health
 from asyncpdf.jobs import steps
 from asyncpdf.jobs.journal import Journal
-from asyncpdf.jobs.lifecycle import DeliveryState, retry_delay
+from asyncpdf.jobs.lifecycle import DeliveryState, in_seconds, retry_delay
 from asyncpdf.jobs.records import Delivery
+from asyncpdf.jobs.targets import Targets
 from asyncpdf.store import Store
 
 log = logging.getLogger(__name__)
@@ -37,12 +38,14 @@ class DeliveryScheduler:
         journal: Journal,
         plan_for: PlanFor,
         settled: Callable[[int], Awaitable[None]],
+        targets: Targets,
     ) -> None:
         self._settings = ctx.settings.delivery
         self._store = store
         self._journal = journal
         self._plan_for = plan_for
         self._settled = settled
+        self.targets = targets
         self._wake = asyncio.Event()
         self._sending: set[asyncio.Task[None]] = set()
         self._task: asyncio.Task[None] | None = None
@@ -64,7 +67,11 @@ class DeliveryScheduler:
     def health(self) -> Health:
         if self._task is None or self._task.done():
             return Health(False, "not running")
-        return Health(True, f"{len(self._sending)} sending")
+        detail = f"{len(self._sending)} sending"
+        if failing := self.targets.failing():
+            detail += f"; failing: {', '.join(failing)}"
+        # A target that is down is not the service failing: it is named, and it waits.
+        return Health(True, detail, {"targets": self.targets.as_json()})
 
     async def _run(self) -> None:
         while True:
@@ -99,6 +106,7 @@ class DeliveryScheduler:
 
     async def _attempt(self, delivery: Delivery) -> None:
         job_id, kind = delivery.job_id, delivery.kind
+        plan: steps.Plan | None = None
         try:
             plan = await self._plan_for(delivery)
             await self._journal.log(
@@ -106,8 +114,20 @@ class DeliveryScheduler:
                 f"{kind}: sending {plan.remote_name!r} to {plan.shown_target} "
                 f"(attempt {delivery.attempts} of {self._settings.attempts})",
             )
-            sent = await deliver(plan.url, plan.source, plan.remote_name, self._settings.existing)
+
+            async def progress(percent: int) -> None:
+                await self._journal.log(job_id, f"{kind}: {percent} % sent")
+
+            sent = await deliver(
+                plan.url,
+                plan.source,
+                plan.remote_name,
+                self._settings.existing,
+                progress=progress,
+            )
         except DeliveryError as exc:
+            if plan is not None:
+                self.targets.failed(plan.target, str(exc))
             if exc.permanent:
                 await self._fail(delivery, str(exc))
             else:
@@ -118,6 +138,7 @@ class DeliveryScheduler:
             log.exception("job %d: %s: internal error", job_id, kind)
             await self._fail(delivery, f"internal error: {exc!r}")
         else:
+            self.targets.sent(plan.target, sent.bytes)
             async with self._journal.change() as change:
                 await change.store.deliveries.move(
                     delivery,
@@ -160,7 +181,7 @@ class DeliveryScheduler:
             change.touched(delivery.job_id)
             await change.log(
                 delivery.job_id,
-                f"{delivery.kind}: {reason}; next attempt in {delay:.0f} s",
+                f"{delivery.kind}: {reason}; next attempt in {in_seconds(delay)}",
                 "warning",
             )
 

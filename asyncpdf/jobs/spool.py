@@ -105,7 +105,8 @@ class Spool:
         source = self.path(job.id, job.name)
         if not os.path.lexists(source):
             return None
-        done = job.state is JobState.DONE
+        # A duplicate is a good file that was sent before: kept with the done ones.
+        done = job.state in (JobState.DONE, JobState.DUPLICATE)
         folder = self._paths.done if done else self._paths.error
         text = None
         if not done:

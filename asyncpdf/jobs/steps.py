@@ -56,11 +56,14 @@ class Analysed:
     analysis: Analysis
     size: int
     sha256: str | None
+    #: When the file was last written (an imported job's date).
+    mtime: float
 
 
 async def analyse(ctx: Context, source: Path) -> Analysed:
     """Analyse in the pool, with the file's size and checksum."""
-    size = (await asyncio.to_thread(source.stat)).st_size
+    found = await asyncio.to_thread(source.stat)
+    size = found.st_size
     # The checksum is for the record, not for delivery: hash in a thread beside the analysis
     # instead of before it, and never a file too large to be taken at all.
     digest = (
@@ -75,7 +78,7 @@ async def analyse(ctx: Context, source: Path) -> Analysed:
         if digest is not None:
             digest.cancel()
         raise
-    return Analysed(result, size, await digest if digest is not None else None)
+    return Analysed(result, size, await digest if digest is not None else None, found.st_mtime)
 
 
 def summary(analysis: Analysis) -> str:
@@ -121,12 +124,14 @@ def ink_summary(artefacts: Artefacts) -> str | None:
 
 @dataclass(frozen=True)
 class Plan:
-    """One file to one target: `kind` names the delivery (one per job and kind)."""
+    """One file to one target: `kind` names the delivery (one per job and kind), `target`
+    the configured target it goes to ("bureau Leonov", "press Speedmaster")."""
 
     kind: str
     url: str
     source: Path
     remote_name: str
+    target: str
 
     @property
     def shown_target(self) -> str:
@@ -166,6 +171,7 @@ def plan_deliveries(
             url,
             original,
             delivered_name(job_name, bureau.name, bureau.file_name, analysis),
+            f"bureau {bureau.name}",
         )
     ]
     if artefacts is None:
@@ -180,6 +186,7 @@ def plan_deliveries(
                     press.preview_target,
                     Path(artefacts.dir) / preview,
                     without_tag(job_name, bureau.name),
+                    f"press {press.name}",
                 )
             )
     return plans

@@ -18,6 +18,8 @@ from asyncpdf.store.deliveries import DeliveryTable
 from asyncpdf.store.jobs import JobTable
 from asyncpdf.store.log import LogTable
 from asyncpdf.store.migrations import MIGRATIONS
+from asyncpdf.store.outbox import OutboxTable
+from asyncpdf.store.switches import SwitchTable
 
 PING_TIMEOUT_S = 2.0
 
@@ -35,6 +37,8 @@ class Store:
         self.jobs = JobTable(db, read)
         self.deliveries = DeliveryTable(db, read)
         self.log = LogTable(db, read)
+        self.outbox = OutboxTable(db, read)
+        self.switches = SwitchTable(db, read)
 
     @classmethod
     async def open(cls, path: Path) -> Store:

@@ -17,7 +17,8 @@ from asyncpdf.jobs.records import Job, JobHeader
 from asyncpdf.pdf.model import ANALYSIS_VERSION, Analysis, Artefacts
 
 _HEADER = (
-    "id, name, state, sha256, size, created_at, updated_at, finished_at, error, file_name, warnings"
+    "id, name, state, sha256, size, created_at, updated_at, finished_at, error, file_name,"
+    " warnings, imported, duplicate_of"
 )
 _FULL = f"{_HEADER}, analysis, analysis_version, artefacts"
 _HEADER_COLUMNS = _HEADER.count(",") + 1
@@ -42,6 +43,8 @@ def _header(row: aiosqlite.Row) -> JobHeader:
         error=row[8],
         file_name=os.fsdecode(row[9]) if row[9] is not None else row[1],
         warnings=row[10],
+        imported=bool(row[11]),
+        duplicate_of=row[12],
     )
 
 
@@ -66,15 +69,17 @@ class JobTable:
         cursor = await self._db.execute(sql, args)
         return cursor.rowcount
 
-    async def create(self, name: str, file_name: str | None = None) -> int:
+    async def create(
+        self, name: str, file_name: str | None = None, *, imported: bool = False
+    ) -> int:
         """A new job for the file `file_name` (its name on disk), known as `name`."""
         assert self._db.in_transaction, "write inside Store.transaction()"
         now = time.time()
         raw = os.fsencode(file_name) if file_name not in (None, name) else None
         cursor = await self._db.execute(
-            "INSERT INTO jobs (name, file_name, state, created_at, updated_at)"
-            " VALUES (?, ?, ?, ?, ?)",
-            (name, raw, JobState.RECEIVED.value, now, now),
+            "INSERT INTO jobs (name, file_name, state, created_at, updated_at, imported)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (name, raw, JobState.RECEIVED.value, now, now, int(imported)),
         )
         assert cursor.lastrowid is not None
         return cursor.lastrowid
@@ -93,6 +98,25 @@ class JobTable:
             raise IllegalTransition(
                 f"job {job_id} is no longer {current.value}; not moved to {new.value}"
             )
+
+    async def dated(self, job_id: int, created_at: float) -> None:
+        """An imported job's date: when its file was made, not when it was imported."""
+        await self._update("UPDATE jobs SET created_at = ? WHERE id = ?", (created_at, job_id))
+
+    async def duplicate_of(self, job_id: int, first: int) -> None:
+        await self._update("UPDATE jobs SET duplicate_of = ? WHERE id = ?", (first, job_id))
+
+    async def first_delivered(self, sha256: str, other_than: int | None = None) -> int | None:
+        """The first job with this checksum whose file went, or is going, to its bureau: done
+        (delivered or imported), still delivering, or its bureau copy sent."""
+        async with self._db.execute(
+            "SELECT id FROM jobs WHERE sha256 = ? AND id IS NOT ? AND (state IN (?, ?)"
+            " OR EXISTS (SELECT 1 FROM deliveries WHERE deliveries.job_id = jobs.id"
+            " AND kind = 'bureau' AND state = 'sent')) ORDER BY id LIMIT 1",
+            (sha256, other_than, JobState.DONE.value, JobState.DELIVERING.value),
+        ) as cursor:
+            row = await cursor.fetchone()
+        return None if row is None else int(row[0])
 
     async def count_warning(self, job_id: int) -> None:
         await self._update("UPDATE jobs SET warnings = warnings + 1 WHERE id = ?", (job_id,))

@@ -67,4 +67,26 @@ MIGRATIONS: tuple[str, ...] = (
     UPDATE jobs SET warnings =
         (SELECT count(*) FROM job_log WHERE job_log.job_id = jobs.id AND level = 'warning');
     """,
+    # Exactly once (a file's checksum finds the job that delivered it), import mode, and the
+    # notifications outbox: one row per job and recipient, written with the job's end.
+    """
+    ALTER TABLE jobs ADD COLUMN duplicate_of INTEGER;
+    ALTER TABLE jobs ADD COLUMN imported INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX jobs_sha256 ON jobs(sha256);
+    CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY,
+        job_id INTEGER NOT NULL REFERENCES jobs(id),
+        channel TEXT NOT NULL,
+        address TEXT NOT NULL,
+        state TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at REAL,
+        error TEXT,
+        created_at REAL NOT NULL,
+        sent_at REAL,
+        UNIQUE (job_id, channel, address)
+    );
+    CREATE INDEX outbox_due ON outbox(state, next_attempt_at);
+    CREATE TABLE switches (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+    """,
 )

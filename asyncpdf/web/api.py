@@ -43,6 +43,7 @@ async def job_detail(request: web.Request) -> web.Response:
             "analysis": job.analysis.to_json() if job.analysis else None,
             "artefacts": job.artefacts.to_json() if job.artefacts else None,
             "deliveries": [d.as_json() for d in await store.deliveries.of_job(job.id)],
+            "notifications": [n.as_json() for n in await store.outbox.of_job(job.id)],
             "log": [line.as_json() for line in await store.log.of_job(job.id)],
         }
     )
@@ -75,8 +76,27 @@ async def status(request: web.Request) -> web.Response:
     )
 
 
+async def get_import_mode(request: web.Request) -> web.Response:
+    return web.json_response({"import_mode": await request.app[SERVICE].runner.import_mode()})
+
+
+async def put_import_mode(request: web.Request) -> web.Response:
+    """Body {"import_mode": true|false}; kept in the database across restarts."""
+    try:
+        body = await request.json()
+    except ValueError:
+        raise BadRequest('the body must be JSON: {"import_mode": true} or false') from None
+    on = body.get("import_mode") if isinstance(body, dict) else None
+    if not isinstance(on, bool):
+        raise BadRequest('the body must be {"import_mode": true} or {"import_mode": false}')
+    await request.app[SERVICE].runner.set_import_mode(on)
+    return web.json_response({"import_mode": on})
+
+
 def setup(app: web.Application) -> None:
     app.router.add_get("/api/jobs", list_jobs)
     app.router.add_get(r"/api/jobs/{id:\d+}", job_detail)
     app.router.add_get("/api/log", recent_log)
     app.router.add_get("/api/status", status)
+    app.router.add_get("/api/import-mode", get_import_mode)
+    app.router.add_put("/api/import-mode", put_import_mode)

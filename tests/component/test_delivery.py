@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from asyncpdf.delivery import Existing, deliver, redact
+from asyncpdf.delivery import UPLOADERS, Existing, deliver, redact
 from asyncpdf.errors import DeliveryError
 
 
@@ -115,3 +115,23 @@ async def test_a_name_the_target_cannot_hold_fails_at_once_as_permanent(tmp_path
         await deliver(folder.as_uri(), source, "n" * 300 + ".pdf")
     assert failed.value.permanent is True
     assert list(folder.iterdir()) == []
+
+
+async def test_file_target_tells_progress_at_every_fifth(tmp_path: Path) -> None:
+    source = tmp_path / "in.pdf"
+    source.write_bytes(b"%PDF-1.7\n" + os.urandom(5 << 20))
+    marks: list[int] = []
+
+    async def progress(mark: int) -> None:
+        marks.append(mark)
+
+    await deliver((tmp_path / "out").as_uri(), source, "a.pdf", progress=progress)
+    assert marks == [20, 40, 60, 80]
+
+
+def test_file_targets_take_no_options(tmp_path: Path) -> None:
+    uploader = UPLOADERS["file"]
+    uploader.check((tmp_path / "out").as_uri())
+    uploader.check("file:relative/out")
+    with pytest.raises(ValueError, match="file:// targets take no options"):
+        uploader.check((tmp_path / "out").as_uri() + "?mode=active")

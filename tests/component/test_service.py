@@ -280,6 +280,7 @@ async def test_health_answers_while_every_worker_is_busy(tmp_path: Path) -> None
             "pool": True,
             "jobs": True,
             "deliveries": True,
+            "notices": True,
             "spool": True,
         }
     finally:

@@ -50,6 +50,59 @@ async def test_a_job_done_with_warnings_says_so_in_the_api_and_metrics(
     assert "asyncpdf_job_warnings_total 1.0" in metrics
 
 
+async def test_import_mode_is_read_and_switched_through_the_api(client: TestClient) -> None:
+    assert await (await client.get("/api/import-mode")).json() == {"import_mode": False}
+    response = await client.put("/api/import-mode", json={"import_mode": True})
+    assert response.status == 200 and await response.json() == {"import_mode": True}
+    assert await (await client.get("/api/import-mode")).json() == {"import_mode": True}
+    for body in ({"import_mode": "yes"}, {}, [True]):
+        response = await client.put("/api/import-mode", json=body)
+        assert response.status == 400
+        assert (await response.json())["error"]["code"] == "bad_request"
+    response = await client.put("/api/import-mode", data=b"on")
+    assert response.status == 400
+    assert await (await client.get("/api/import-mode")).json() == {"import_mode": True}
+
+
+async def test_each_target_has_its_record_in_readyz_and_metrics(tmp_path: Path) -> None:
+    config = write_config(tmp_path, delivery={"attempts": 1, "backoff_s": 0.1})
+    settings = load_settings(config)
+    samples = make_samples(tmp_path / "samples", count=2, seed=2)
+    bureaus = [sample.stem.rsplit("_", 1)[1] for sample in samples]
+    assert bureaus[0] != bureaus[1]
+    # The second file's bureau cannot take it: its folder is a file.
+    blocked = tmp_path / "outbox" / bureaus[1]
+    blocked.parent.mkdir(parents=True, exist_ok=True)
+    blocked.write_text("not a folder")
+    client = TestClient(TestServer(create_app(settings)))
+    await client.start_server()
+    try:
+        for sample in samples:
+            shutil.copy(sample, settings.paths.hotfolder / sample.name)
+
+        async def finished() -> bool:
+            jobs = (await (await client.get("/api/jobs")).json())["jobs"]
+            return len(jobs) == 2 and all(job["state"] in ("done", "failed") for job in jobs)
+
+        await wait_for(finished, 60, "both jobs to end")
+        body = await (await client.get("/readyz")).json()
+        deliveries = body["parts"]["deliveries"]
+        assert deliveries["state"] == "ok"
+        assert f"failing: bureau {bureaus[1]}" in deliveries["detail"]
+        good = deliveries["targets"][f"bureau {bureaus[0]}"]
+        assert good["files_sent"] == 1 and good["bytes_sent"] == samples[0].stat().st_size
+        assert good["failures_in_a_row"] == 0 and good["last_sent_at"] is not None
+        bad = deliveries["targets"][f"bureau {bureaus[1]}"]
+        assert bad["files_sent"] == 0 and bad["failures_in_a_row"] == 1
+        assert "cannot write" in bad["last_error"]
+        metrics = await (await client.get("/metrics")).text()
+        assert f'asyncpdf_target_files_sent_total{{target="bureau {bureaus[0]}"}} 1.0' in metrics
+        assert f'asyncpdf_target_failures_in_a_row{{target="bureau {bureaus[1]}"}} 1.0' in metrics
+        assert "asyncpdf_target_last_sent_timestamp_seconds" in metrics
+    finally:
+        await client.close()
+
+
 async def test_readyz_names_a_dead_watcher(client: TestClient) -> None:
     response = await client.get("/readyz")
     assert response.status == 200
@@ -69,6 +122,7 @@ async def test_readyz_names_a_dead_watcher(client: TestClient) -> None:
         "pool",
         "jobs",
         "deliveries",
+        "notices",
         "spool",
     }
 

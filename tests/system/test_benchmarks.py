@@ -44,3 +44,15 @@ def test_readiness_benchmark_runs_small() -> None:
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "busy     /readyz" in done.stdout
+
+
+def test_ftp_benchmark_runs_small() -> None:
+    done = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "ftp.py"), "--size-mb", "4", "--rounds", "1"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "asyncpdf / curl: " in done.stdout and "peak memory growth" in done.stdout

@@ -39,6 +39,9 @@ def test_every_state_has_a_row_and_terminal_states_lead_nowhere() -> None:
         (JobState.DELIVERING, JobState.REJECTED),
         (JobState.DONE, JobState.FAILED),
         (JobState.FAILED, JobState.QUEUED),
+        # A duplicate is known once analysed, before anything is sent, and never goes on.
+        (JobState.DELIVERING, JobState.DUPLICATE),
+        (JobState.DUPLICATE, JobState.DELIVERING),
     ],
 )
 def test_illegal_job_transitions_raise(current: JobState, new: JobState) -> None:
@@ -50,6 +53,8 @@ def test_the_happy_paths_are_allowed() -> None:
     path = [JobState.RECEIVED, JobState.QUEUED, JobState.ANALYSING, JobState.DELIVERING]
     for current, new in zip(path, [*path[1:], JobState.DONE], strict=True):
         check_job(current, new)
+    check_job(JobState.ANALYSING, JobState.DUPLICATE)
+    assert JobState.DUPLICATE.terminal
     for current, new in [(D.PENDING, D.SENDING), (D.SENDING, D.WAITING), (D.WAITING, D.SENDING)]:
         check_delivery(current, new)
     with pytest.raises(IllegalTransition):

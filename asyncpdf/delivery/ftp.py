@@ -1,0 +1,425 @@
+"""`ftp://` and `ftps://` targets through aioftp (options: `ftp_options.py`).
+
+The file is streamed from disk under a temporary name, its size checked with SIZE, then renamed
+(RNFR/RNTO). ftps is explicit TLS: AUTH TLS, then PBSZ 0 / PROT P, so the data connections are
+TLS too. aioftp 0.28 opens passive data connections only; active mode is `_active_data`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+import ssl
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path, PurePosixPath
+from typing import Literal
+
+import aiofiles
+import aiofiles.os
+import aioftp
+
+from asyncpdf.credentials import SecretUnavailable, read_secret
+from asyncpdf.delivery.base import (
+    Delivered,
+    Existing,
+    Progress,
+    ProgressMarks,
+    names_for,
+    partial_name,
+    redact,
+    taken,
+)
+from asyncpdf.delivery.ftp_options import FtpOptions
+from asyncpdf.errors import DeliveryError
+
+CHUNK = 1 << 20
+#: How long removing a partial file after a failure may take: it must not hold up the error.
+CLEANUP_S = 5.0
+# What the network, the server and TLS raise; anything else is a bug and stays itself.
+_FAILURES = (OSError, EOFError, aioftp.AIOFTPException)
+
+_Spot = tuple[str, Literal["free", "delivered", "replace"]]
+_AIOFTP_LOG = logging.getLogger("aioftp.client")
+
+
+class FtpUploader:
+    """Uploads to FTP and FTPS servers, at most `connections` at once to one host and port."""
+
+    def __init__(self) -> None:
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._slots: dict[tuple[str, int], asyncio.Semaphore] = {}
+
+    def check(self, url: str) -> None:
+        FtpOptions.from_url(url)
+
+    async def upload(
+        self,
+        url: str,
+        source: Path,
+        remote_name: str,
+        existing: Existing,
+        *,
+        progress: Progress | None = None,
+    ) -> Delivered:
+        shown = redact(url)
+        try:
+            options = FtpOptions.from_url(url)
+        except ValueError as exc:
+            raise DeliveryError(f"{shown}: {exc}", permanent=True) from None
+        transfer = _Transfer(options, shown, source, progress)
+        await transfer.prepare()
+        async with self._slot(options):
+            return await transfer.run(remote_name, existing)
+
+    def _slot(self, options: FtpOptions) -> asyncio.Semaphore:
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:
+            # A semaphore serves one event loop; another loop starts with fresh ones.
+            self._loop, self._slots = loop, {}
+        key = (options.host, options.port)
+        if key not in self._slots:
+            self._slots[key] = asyncio.Semaphore(options.connections)
+        return self._slots[key]
+
+
+class _Transfer:
+    """One upload: its settings, the step it is at (for the error message) and the partial
+    file on the server that a failure must remove."""
+
+    def __init__(
+        self, options: FtpOptions, shown: str, source: Path, progress: Progress | None
+    ) -> None:
+        self.options = options
+        self.shown = shown
+        self.source = source
+        self.progress = progress
+        self.password = ""
+        self.size = 0
+        self.tls: ssl.SSLContext | None = None
+        self.step = "connecting"
+        self.partial: PurePosixPath | None = None
+
+    async def prepare(self) -> None:
+        """Read the source's size, the password and the TLS settings, before connecting."""
+        options = self.options
+        try:
+            self.size = (await aiofiles.os.stat(self.source)).st_size
+        except OSError as exc:
+            raise DeliveryError(f"cannot read {self.source}: {exc.strerror}") from None
+        try:
+            secret = await asyncio.to_thread(
+                read_secret,
+                value=options.password,
+                env=options.password_env,
+                file=options.password_file,
+            )
+        except SecretUnavailable as exc:
+            raise DeliveryError(f"{self.shown}: no password: {exc}", permanent=True) from None
+        self.password = secret or ""
+        if options.tls:
+            try:
+                self.tls = await asyncio.to_thread(_tls_context, options)
+            except OSError as exc:
+                raise DeliveryError(
+                    f"{self.shown}: cannot use ca_file {options.ca_file}: {exc.strerror or exc}",
+                    permanent=True,
+                ) from None
+
+    async def run(self, remote_name: str, existing: Existing) -> Delivered:
+        started = time.monotonic()
+        try:
+            async with self._session() as client:
+                name = await self._deliver(client, remote_name, existing)
+        except BaseException as exc:
+            error = self._error(exc) if isinstance(exc, _FAILURES) else None
+            if self.partial is not None:
+                await self._remove_partial()
+            if error is None:
+                raise
+            raise error from None
+        return Delivered(remote_name=name, bytes=self.size, seconds=time.monotonic() - started)
+
+    async def _deliver(self, client: aioftp.Client, remote_name: str, existing: Existing) -> str:
+        folder = self.options.folder
+        await self._make_folders(client)
+        name, state = await self._spot(client, remote_name, existing)
+        if state == "delivered":
+            return name
+        if not self.options.rename:
+            await self._send(client, folder / name)
+            self.partial = None
+            return name
+        partial = folder / partial_name(self.source, remote_name)
+        await self._send(client, partial)
+        # Looked at again: another delivery may have taken the name during the upload.
+        name, state = await self._spot(client, remote_name, existing)
+        if state == "delivered":
+            await self._command(client, f"removing {partial.name}", f"DELE {partial}")
+        else:
+            if state == "replace":
+                # Many servers refuse RNTO onto a name that is taken.
+                await self._command(client, f"removing the old {name}", f"DELE {folder / name}")
+            self.step = f"renaming {partial.name} to {name}"
+            await client.rename(partial, folder / name)
+        self.partial = None
+        return name
+
+    @contextlib.asynccontextmanager
+    async def _session(self) -> AsyncIterator[aioftp.Client]:
+        options = self.options
+        client = aioftp.Client(
+            socket_timeout=options.timeout_s, connection_timeout=options.timeout_s
+        )
+        hide = _Hide(self.password)
+        _AIOFTP_LOG.addFilter(hide)
+        try:
+            self.step = "connecting"
+            await client.connect(options.host, options.port)
+            if self.tls is not None:
+                self.step = "starting TLS"
+                await client.upgrade_to_tls(self.tls)
+            self.step = "logging in"
+            await client.login(options.user, self.password)
+            # Binary before anything else: some servers refuse SIZE in ASCII mode.
+            await client.command("TYPE I", "200")
+            yield client
+        except BaseException:
+            client.close()
+            raise
+        else:
+            with contextlib.suppress(*_FAILURES):
+                await asyncio.wait_for(client.quit(), CLEANUP_S)
+            client.close()
+        finally:
+            _AIOFTP_LOG.removeFilter(hide)
+
+    async def _command(self, client: aioftp.Client, step: str, command: str) -> None:
+        self.step = step
+        await client.command(command, "2xx")
+
+    async def _make_folders(self, client: aioftp.Client) -> None:
+        missing = []
+        folder = self.options.folder
+        self.step = f"looking for folder {folder}"
+        while folder.name and not await client.exists(folder):
+            missing.append(folder)
+            folder = folder.parent
+        for path in reversed(missing):
+            self.step = f"creating folder {path}"
+            try:
+                await client.command(f"MKD {path}", "257")
+            except aioftp.StatusCodeError:
+                # Another delivery to the same new folder may just have made it.
+                if not await client.exists(path):
+                    raise
+
+    async def _spot(self, client: aioftp.Client, remote_name: str, existing: Existing) -> _Spot:
+        """Where the file goes: the first name that is free, or holds these very bytes (sent
+        before by an attempt cut off before its receipt), or, with `replace`, holds another."""
+        for name in names_for(remote_name):
+            path = self.options.folder / name
+            there = await self._size(client, path)
+            if there is None:
+                return name, "free"
+            if there == self.size and await self._same_bytes(client, path):
+                return name, "delivered"
+            if existing is Existing.REPLACE:
+                return name, "replace"
+            if existing is Existing.FAIL:
+                raise taken(f"{self.shown}: {name}")
+        raise AssertionError("unreachable: the names never run out")
+
+    async def _size(self, client: aioftp.Client, path: PurePosixPath) -> int | None:
+        """The size of the file at `path`, None when there is none."""
+        self.step = f"asking the size of {path.name}"
+        try:
+            _, info = await client.command(f"SIZE {path}", "213")
+        except aioftp.StatusCodeError as exc:
+            if exc.received_codes[-1].matches("550"):
+                return None
+            raise
+        text = info[-1].strip()
+        if not text.isdigit():
+            raise DeliveryError(f"{self.shown}: the server answers SIZE with no size")
+        return int(text)
+
+    async def _same_bytes(self, client: aioftp.Client, path: PurePosixPath) -> bool:
+        """Whether the file at `path` holds the source's bytes, read up to the first
+        difference. A server that will not send it back (an upload-only folder) cannot show
+        it is the same, so it is not."""
+        self.step = f"comparing {path.name} with the file to deliver"
+        try:
+            stream = await self._data(client, f"RETR {path}")
+        except aioftp.StatusCodeError as exc:
+            if exc.received_codes[-1].matches("5xx"):
+                return False
+            raise
+        try:
+            async with aiofiles.open(self.source, "rb") as local:
+                same = True
+                while same and (chunk := await local.read(CHUNK)):
+                    try:
+                        same = await stream.readexactly(len(chunk)) == chunk
+                    except asyncio.IncompleteReadError:
+                        same = False
+                same = same and not await stream.read(1)
+        finally:
+            stream.close()
+        # 226 when it was read to the end, 426 or 451 when it was closed before.
+        await client.command(None, ("2xx", "4xx"), "1xx")
+        return same
+
+    async def _send(self, client: aioftp.Client, path: PurePosixPath) -> None:
+        marks = ProgressMarks(self.size, self.progress)
+        self.step = f"uploading {path.name}"
+        async with aiofiles.open(self.source, "rb") as reader:
+            stream = await self._data(client, f"STOR {path}")
+            self.partial = path
+            async with stream:
+                while chunk := await reader.read(CHUNK):
+                    # Not aioftp's write: its asyncio.wait_for can swallow a cancellation on
+                    # Python 3.11, and a stop would then wait for the whole upload.
+                    async with asyncio.timeout(self.options.idle_s):
+                        stream.writer.write(chunk)
+                        await stream.writer.drain()
+                    await marks.advance(len(chunk))
+                self.step = f"waiting for the server to confirm {path.name}"
+        there = await self._size(client, path)
+        if there != self.size:
+            raise DeliveryError(
+                f"{self.shown}: {path.name} has {there} bytes on the server after the "
+                f"upload, not {self.size}"
+            )
+
+    async def _data(
+        self, client: aioftp.Client, command: str
+    ) -> aioftp.DataConnectionThrottleStreamIO:
+        """A data connection for `command` (STOR, RETR), in the target's mode."""
+        if self.options.passive:
+            reader, writer = await client.get_passive_connection()
+            try:
+                await client.command(command, "1xx")
+            except BaseException:
+                writer.close()
+                raise
+        else:
+            reader, writer = await _active_data(client, command, self.options.timeout_s)
+        return aioftp.DataConnectionThrottleStreamIO(
+            client, reader, writer, throttles={"_": client.throttle}, timeout=self.options.idle_s
+        )
+
+    async def _remove_partial(self) -> None:
+        """Best effort and brief, on a new connection: the one that failed may be broken or
+        still owe a reply."""
+        with contextlib.suppress(*_FAILURES):
+            async with asyncio.timeout(CLEANUP_S), self._session() as client:
+                await client.command(f"DELE {self.partial}", "2xx")
+
+    def _error(self, exc: BaseException) -> DeliveryError:
+        """A message a person can act on, naming the target and the step; never the password,
+        which a server may echo in its reply."""
+        message, permanent = _explain(exc, self.step, self.options)
+        if self.password:
+            message = message.replace(self.password, "***")
+        return DeliveryError(f"{self.shown}: {message}", permanent=permanent)
+
+
+class _Hide(logging.Filter):
+    """aioftp logs every reply at DEBUG, and a server may echo the password in one."""
+
+    def __init__(self, secret: str) -> None:
+        super().__init__()
+        self.secret = secret
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        if self.secret and self.secret in text:
+            record.msg, record.args = text.replace(self.secret, "***"), None
+        return True
+
+
+def _explain(exc: BaseException, step: str, options: FtpOptions) -> tuple[str, bool]:
+    """What went wrong and whether another try could help."""
+    if isinstance(exc, aioftp.StatusCodeError):
+        code = exc.received_codes[-1]
+        reply = f"{code} {' '.join(exc.info).strip()}"[:300]
+        if code == "530":
+            return f"login refused ({reply}): check the user and the password", True
+        if code.matches("55x"):
+            return (
+                f"the server refused {step} ({reply}): check that user {options.user} may "
+                "write there and that the server takes the name",
+                True,
+            )
+        if code.matches("5xx"):
+            return f"the server refused {step} ({reply})", True
+        return f"the server answered {reply} while {step}", False
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return (
+            f"the server's TLS certificate is not trusted ({exc.verify_message}): name its CA "
+            "with ca_file=/path/to/ca.pem, or set tls_verify=no",
+            True,
+        )
+    if isinstance(exc, TimeoutError):
+        return f"no answer or no progress in time while {step}", False
+    if isinstance(exc, ConnectionRefusedError):
+        return f"connection refused while {step} (is the server up?)", False
+    if isinstance(exc, EOFError | ConnectionResetError | BrokenPipeError):
+        return f"the connection was cut while {step}", False
+    if isinstance(exc, aioftp.AIOFTPException):
+        return f"cannot go on while {step}: {type(exc).__name__}", True
+    assert isinstance(exc, OSError)
+    return f"{step}: {exc.strerror or type(exc).__name__}", False
+
+
+def _tls_context(options: FtpOptions) -> ssl.SSLContext:
+    context = ssl.create_default_context(cafile=options.ca_file)
+    if not options.tls_verify:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+async def _active_data(
+    client: aioftp.Client, command: str, timeout_s: float
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """Active mode, which aioftp lacks: listen on the address the control connection comes
+    from, give it with PORT (EPRT for IPv6), send `command` and take the server's connection
+    (servers connect after PORT or after the command; it waits in the backlog either way)."""
+    host = client.stream.writer.get_extra_info("sockname")[0]
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as listener:
+        listener.setblocking(False)
+        listener.bind((host, 0))
+        listener.listen(1)
+        port = listener.getsockname()[1]
+        if listener.family == socket.AF_INET:
+            await client.command(f"PORT {host.replace('.', ',')},{port >> 8},{port & 255}", "200")
+        else:
+            await client.command(f"EPRT |2|{host}|{port}|", "200")
+        await client.command(command, "1xx")
+        connection, _ = await asyncio.wait_for(
+            asyncio.get_running_loop().sock_accept(listener), timeout_s
+        )
+    # Under PROT P the data connection resumes the control connection's TLS session, as
+    # aioftp does in passive mode (vsftpd, for one, insists).
+    control: ssl.SSLObject | None = client.stream.writer.get_extra_info("ssl_object")
+    tls: ssl.SSLContext | None = None
+    if control is not None:
+        tls = control.context
+        if control.session is not None:
+            tls = aioftp.SSLSessionBoundContext(
+                ssl.PROTOCOL_TLS_CLIENT, context=control.context, session=control.session
+            )
+    try:
+        return await asyncio.wait_for(
+            asyncio.open_connection(
+                sock=connection, ssl=tls, server_hostname=client.server_host if tls else None
+            ),
+            timeout_s,
+        )
+    except BaseException:
+        connection.close()
+        raise
