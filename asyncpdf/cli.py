@@ -1,4 +1,5 @@
-"""`asyncpdf serve | analyze | check-config`, each with `--config PATH`.
+"""`asyncpdf serve | analyze | check-config | import`, each with `--config PATH`, and
+`asyncpdf hash-password`.
 
 Exit codes: 0 ok; 1 a file was rejected or failed (analyze); 2 usage or configuration error;
 3 cannot start (another instance holds the data folder, or the port is taken).
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import json
 import logging
 import os
@@ -18,7 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from asyncpdf.config import Settings, load_settings
-from asyncpdf.errors import EXIT_FAILED, EXIT_OK, AsyncPdfError, CannotStart
+from asyncpdf.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, AsyncPdfError, CannotStart
 from asyncpdf.jobs.pool import Pool
 from asyncpdf.pdf.analysis import analyze_file
 from asyncpdf.pdf.model import Analysis
@@ -49,7 +51,31 @@ def _parser() -> argparse.ArgumentParser:
         "the data folder to itself (the service stopped). Exit code 130/143 when interrupted.",
     )
     backfill.add_argument("folder", type=Path, metavar="DIR")
+    commands.add_parser(
+        "hash-password",
+        help="print the hash of a password for web.auth.users",
+        description="Reads the password twice from the terminal, or once (one line) from "
+        "stdin when it is not a terminal, and prints the line to put in the config as a "
+        "user's password_hash under web.auth.users.",
+    )
     return parser
+
+
+def _hash_password() -> int:
+    from asyncpdf.web.auth_settings import hash_password
+
+    if sys.stdin.isatty():
+        password = getpass.getpass("password: ")
+        if getpass.getpass("again: ") != password:
+            print("asyncpdf: the passwords differ; nothing printed", file=sys.stderr)
+            return EXIT_USAGE
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    if not password:
+        print("asyncpdf: the password is empty; nothing printed", file=sys.stderr)
+        return EXIT_USAGE
+    print(hash_password(password))
+    return EXIT_OK
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -125,6 +151,8 @@ async def _analyze(settings: Settings, files: Sequence[Path], as_json: bool) -> 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "hash-password":  # needs no config
+        return _hash_password()
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

@@ -35,6 +35,7 @@ from asyncpdf.delivery import UPLOADERS, Existing, schemes
 from asyncpdf.errors import ConfigError
 from asyncpdf.notify import NotifySettings
 from asyncpdf.pdf.rules import PressSpec, Rules
+from asyncpdf.web.auth_settings import AuthSettings
 
 DEFAULT_IGNORE = (
     ".*",
@@ -224,6 +225,8 @@ class Web(_Model):
     #: Origins besides the page's own (scheme://host[:port] of the request's Host) whose pages
     #: may open the live log, e.g. the address a reverse proxy serves it on.
     origins: tuple[str, ...] = ()
+    #: Who may change things, and whether reading and the probes need credentials too.
+    auth: AuthSettings = AuthSettings()
 
     @staticmethod
     def normal_origin(value: str) -> str | None:

@@ -176,3 +176,18 @@ class NotFound(AsyncPdfError):
 
     code = "not_found"
     http_status = 404
+
+
+class Unauthorized(AsyncPdfError):
+    """The request needs credentials (Basic or Bearer) and has none that are right."""
+
+    code = "unauthorized"
+    http_status = 401
+
+
+class Forbidden(AsyncPdfError):
+    """The request is refused whatever its credentials: it comes from another site's page, or
+    no credentials are configured for changes yet."""
+
+    code = "forbidden"
+    http_status = 403

@@ -18,6 +18,7 @@ from asyncpdf.config import Settings
 from asyncpdf.service import Service
 from asyncpdf.web import api, health, live, pages
 from asyncpdf.web.accept import AcceptErrors
+from asyncpdf.web.auth import authentication
 from asyncpdf.web.errors import json_errors
 from asyncpdf.web.keys import SERVICE, WEBSOCKETS
 
@@ -34,7 +35,8 @@ ACCESS_LOGGER: type[AbstractAccessLogger] = QuietAccessLogger
 
 
 def create_app(settings: Settings, *, config_path: Path | None = None) -> web.Application:
-    app = web.Application(middlewares=[json_errors])
+    # Credentials first: a refused request never reaches a view (auth.py says which need them).
+    app = web.Application(middlewares=[authentication(settings.web, PROBES), json_errors])
     app[WEBSOCKETS] = weakref.WeakSet[web.WebSocketResponse]()
 
     async def service_ctx(app: web.Application) -> AsyncIterator[None]:

@@ -18,6 +18,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from asyncpdf.config import load_settings
 from asyncpdf.testing.samples import make_samples
 from asyncpdf.web.app import create_app
+from asyncpdf.web.auth_settings import MIN_ITERATIONS, hash_password
 from asyncpdf.web.keys import SERVICE
 from tests.support import BUREAUS, wait_for, write_config
 
@@ -50,18 +51,27 @@ async def test_a_job_done_with_warnings_says_so_in_the_api_and_metrics(
     assert "asyncpdf_job_warnings_total 1.0" in metrics
 
 
-async def test_import_mode_is_read_and_switched_through_the_api(client: TestClient) -> None:
-    assert await (await client.get("/api/import-mode")).json() == {"import_mode": False}
-    response = await client.put("/api/import-mode", json={"import_mode": True})
-    assert response.status == 200 and await response.json() == {"import_mode": True}
-    assert await (await client.get("/api/import-mode")).json() == {"import_mode": True}
-    for body in ({"import_mode": "yes"}, {}, [True]):
-        response = await client.put("/api/import-mode", json=body)
+async def test_import_mode_is_read_and_switched_through_the_api(tmp_path: Path) -> None:
+    # A change needs credentials (tests/component/test_auth.py): a user is configured.
+    user = {"name": "alice", "password_hash": hash_password("pw", iterations=MIN_ITERATIONS)}
+    config = write_config(tmp_path, web={"auth": {"users": [user]}})
+    login = {"Authorization": aiohttp.encode_basic_auth("alice", "pw")}
+    client = TestClient(TestServer(create_app(load_settings(config))))
+    await client.start_server()
+    try:
+        assert await (await client.get("/api/import-mode")).json() == {"import_mode": False}
+        response = await client.put("/api/import-mode", json={"import_mode": True}, headers=login)
+        assert response.status == 200 and await response.json() == {"import_mode": True}
+        assert await (await client.get("/api/import-mode")).json() == {"import_mode": True}
+        for body in ({"import_mode": "yes"}, {}, [True]):
+            response = await client.put("/api/import-mode", json=body, headers=login)
+            assert response.status == 400
+            assert (await response.json())["error"]["code"] == "bad_request"
+        response = await client.put("/api/import-mode", data=b"on", headers=login)
         assert response.status == 400
-        assert (await response.json())["error"]["code"] == "bad_request"
-    response = await client.put("/api/import-mode", data=b"on")
-    assert response.status == 400
-    assert await (await client.get("/api/import-mode")).json() == {"import_mode": True}
+        assert await (await client.get("/api/import-mode")).json() == {"import_mode": True}
+    finally:
+        await client.close()
 
 
 async def test_each_target_has_its_record_in_readyz_and_metrics(tmp_path: Path) -> None:
