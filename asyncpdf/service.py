@@ -138,9 +138,10 @@ class Service:
             self.scheduler.wake,
             self.notices.wake,
         )
+        resumed = await self.runner.recover()
+        # After recovery: notices cut off by the last stop are pending again by then.
         self.notices.start()
         self._stack.push_async_callback(self.notices.stop)
-        resumed = await self.runner.recover()
         self.runner.start()
         self._stack.push_async_callback(self.runner.stop)
         self.scheduler.start()

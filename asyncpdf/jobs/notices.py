@@ -79,8 +79,6 @@ class NoticeSender:
         return Health(True, f"{len(self._sending)} sending")
 
     async def _run(self) -> None:
-        async with self._store.transaction():
-            await self._store.outbox.interrupted_to_pending()
         while True:
             self._wake.clear()
             free = PARALLEL - len(self._sending)

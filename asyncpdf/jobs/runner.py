@@ -131,6 +131,7 @@ class JobRunner:
         many jobs were resumed."""
         async with self._store.transaction():
             await self._store.deliveries.interrupted_to_pending()
+            await self._store.outbox.interrupted_to_pending()
         jobs = await self._store.jobs.in_states(UNFINISHED)
         for job in jobs:
             try:

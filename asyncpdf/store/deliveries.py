@@ -14,6 +14,7 @@ import aiosqlite
 from asyncpdf.errors import IllegalTransition
 from asyncpdf.jobs.lifecycle import DeliveryState, check_delivery
 from asyncpdf.jobs.records import Delivery
+from asyncpdf.store.reads import fetch_all, fetch_one
 
 _COLUMNS = (
     "job_id, kind, target, state, attempts, next_attempt_at, error, bytes, seconds, remote_name"
@@ -79,31 +80,30 @@ class DeliveryTable:
         return cursor.rowcount
 
     async def of_job(self, job_id: int) -> list[Delivery]:
-        async with self._read.execute(
+        rows = await fetch_all(
+            self._read,
             f"SELECT {_COLUMNS} FROM deliveries WHERE job_id = ? ORDER BY kind != 'bureau', kind",
             (job_id,),
-        ) as cursor:
-            return [_delivery(row) for row in await cursor.fetchall()]
+        )
+        return [_delivery(row) for row in rows]
 
     async def due(self, now: float, limit: int) -> list[Delivery]:
         """Deliveries whose attempt is due, bureau copies first, then the longest waiting."""
-        async with self._read.execute(
+        rows = await fetch_all(
+            self._read,
             f"SELECT {_COLUMNS} FROM deliveries WHERE state IN (?, ?) AND next_attempt_at <= ?"
             " ORDER BY kind != 'bureau', next_attempt_at LIMIT ?",
             (*_OPEN, now, limit),
-        ) as cursor:
-            return [_delivery(row) for row in await cursor.fetchall()]
+        )
+        return [_delivery(row) for row in rows]
 
     async def next_due_at(self) -> float | None:
-        async with self._read.execute(
-            "SELECT MIN(next_attempt_at) FROM deliveries WHERE state IN (?, ?)", _OPEN
-        ) as cursor:
-            row = await cursor.fetchone()
+        row = await fetch_one(
+            self._read, "SELECT MIN(next_attempt_at) FROM deliveries WHERE state IN (?, ?)", _OPEN
+        )
         return row[0] if row else None
 
     async def count_by_state(self) -> dict[DeliveryState, int]:
-        async with self._read.execute(
-            "SELECT state, COUNT(*) FROM deliveries GROUP BY state"
-        ) as cursor:
-            found = {DeliveryState(state): count for state, count in await cursor.fetchall()}
+        rows = await fetch_all(self._read, "SELECT state, COUNT(*) FROM deliveries GROUP BY state")
+        found = {DeliveryState(state): count for state, count in rows}
         return {state: found.get(state, 0) for state in DeliveryState}

@@ -15,6 +15,7 @@ from asyncpdf.errors import IllegalTransition, NotFound
 from asyncpdf.jobs.lifecycle import UNFINISHED, JobState, check_job
 from asyncpdf.jobs.records import Job, JobHeader
 from asyncpdf.pdf.model import ANALYSIS_VERSION, Analysis, Artefacts
+from asyncpdf.store.reads import fetch_all, fetch_one
 
 _HEADER = (
     "id, name, state, sha256, size, created_at, updated_at, finished_at, error, file_name,"
@@ -148,11 +149,10 @@ class JobTable:
         if not changed:
             raise IllegalTransition(f"job {job_id} already has its previews")
 
-    async def _row(self, columns: str, job_id: int) -> aiosqlite.Row:
+    async def _row(self, columns: str, job_id: int) -> Any:
         if not 0 < job_id <= MAX_ID:
             raise NotFound(f"no job {job_id}")
-        async with self._read.execute(f"SELECT {columns} FROM jobs WHERE id = ?", (job_id,)) as cur:
-            row = await cur.fetchone()
+        row = await fetch_one(self._read, f"SELECT {columns} FROM jobs WHERE id = ?", (job_id,))
         if row is None:
             raise NotFound(f"no job {job_id}")
         return row
@@ -176,20 +176,22 @@ class JobTable:
         return _header(await self._row(_HEADER, job_id))
 
     async def page(self, *, limit: int = 50, offset: int = 0) -> list[JobHeader]:
-        async with self._read.execute(
-            f"SELECT {_HEADER} FROM jobs ORDER BY id DESC LIMIT ? OFFSET ?", (limit, offset)
-        ) as cursor:
-            return [_header(row) for row in await cursor.fetchall()]
+        rows = await fetch_all(
+            self._read,
+            f"SELECT {_HEADER} FROM jobs ORDER BY id DESC LIMIT ? OFFSET ?",
+            (limit, offset),
+        )
+        return [_header(row) for row in rows]
 
     async def in_states(self, states: Iterable[JobState] = UNFINISHED) -> list[JobHeader]:
         wanted = [s.value for s in states]
         marks = ", ".join("?" * len(wanted))
-        async with self._read.execute(
-            f"SELECT {_HEADER} FROM jobs WHERE state IN ({marks}) ORDER BY id", wanted
-        ) as cursor:
-            return [_header(row) for row in await cursor.fetchall()]
+        rows = await fetch_all(
+            self._read, f"SELECT {_HEADER} FROM jobs WHERE state IN ({marks}) ORDER BY id", wanted
+        )
+        return [_header(row) for row in rows]
 
     async def count_by_state(self) -> dict[JobState, int]:
-        async with self._read.execute("SELECT state, COUNT(*) FROM jobs GROUP BY state") as cursor:
-            found = {JobState(state): count for state, count in await cursor.fetchall()}
+        rows = await fetch_all(self._read, "SELECT state, COUNT(*) FROM jobs GROUP BY state")
+        found = {JobState(state): count for state, count in rows}
         return {state: found.get(state, 0) for state in JobState}

@@ -7,6 +7,7 @@ import time
 import aiosqlite
 
 from asyncpdf.jobs.records import LogLine
+from asyncpdf.store.reads import fetch_all
 
 
 class LogTable:
@@ -27,17 +28,19 @@ class LogTable:
 
     async def recent(self, limit: int) -> list[LogLine]:
         """The newest log lines of all jobs, oldest first."""
-        async with self._read.execute(
+        rows = await fetch_all(
+            self._read,
             "SELECT job_id, ts, level, message FROM"
             " (SELECT id, job_id, ts, level, message FROM job_log ORDER BY id DESC LIMIT ?)"
             " ORDER BY id",
             (limit,),
-        ) as cursor:
-            return [LogLine(*row) for row in await cursor.fetchall()]
+        )
+        return [LogLine(*row) for row in rows]
 
     async def of_job(self, job_id: int) -> list[LogLine]:
-        async with self._read.execute(
+        rows = await fetch_all(
+            self._read,
             "SELECT job_id, ts, level, message FROM job_log WHERE job_id = ? ORDER BY id",
             (job_id,),
-        ) as cursor:
-            return [LogLine(*row) for row in await cursor.fetchall()]
+        )
+        return [LogLine(*row) for row in rows]

@@ -10,6 +10,7 @@ from dataclasses import replace
 import aiosqlite
 
 from asyncpdf.jobs.records import Notification
+from asyncpdf.store.reads import fetch_all, fetch_one
 
 _COLUMNS = "id, job_id, channel, address, state, attempts, next_attempt_at, error, sent_at"
 PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
@@ -37,18 +38,18 @@ class OutboxTable:
         )
 
     async def due(self, now: float, limit: int) -> list[Notification]:
-        async with self._read.execute(
+        rows = await fetch_all(
+            self._read,
             f"SELECT {_COLUMNS} FROM outbox WHERE state = ? AND next_attempt_at <= ?"
             " ORDER BY next_attempt_at, id LIMIT ?",
             (PENDING, now, limit),
-        ) as cursor:
-            return [_notification(row) for row in await cursor.fetchall()]
+        )
+        return [_notification(row) for row in rows]
 
     async def next_due_at(self) -> float | None:
-        async with self._read.execute(
-            "SELECT min(next_attempt_at) FROM outbox WHERE state = ?", (PENDING,)
-        ) as cursor:
-            row = await cursor.fetchone()
+        row = await fetch_one(
+            self._read, "SELECT min(next_attempt_at) FROM outbox WHERE state = ?", (PENDING,)
+        )
         return None if row is None or row[0] is None else float(row[0])
 
     async def take(self, notification: Notification) -> Notification | None:
@@ -68,10 +69,10 @@ class OutboxTable:
         await self._db.execute("UPDATE outbox SET state = ? WHERE state = ?", (PENDING, SENDING))
 
     async def of_job(self, job_id: int) -> list[Notification]:
-        async with self._read.execute(
-            f"SELECT {_COLUMNS} FROM outbox WHERE job_id = ? ORDER BY id", (job_id,)
-        ) as cursor:
-            return [_notification(row) for row in await cursor.fetchall()]
+        rows = await fetch_all(
+            self._read, f"SELECT {_COLUMNS} FROM outbox WHERE job_id = ? ORDER BY id", (job_id,)
+        )
+        return [_notification(row) for row in rows]
 
     async def sent(self, notification: Notification) -> None:
         await self._set(notification, SENT, error=None, sent_at=time.time(), next_attempt_at=None)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import aiosqlite
 
+from asyncpdf.store.reads import fetch_one
+
 
 class SwitchTable:
     def __init__(self, db: aiosqlite.Connection, read: aiosqlite.Connection) -> None:
@@ -12,8 +14,7 @@ class SwitchTable:
         self._read = read
 
     async def get(self, name: str, default: bool) -> bool:
-        async with self._read.execute("SELECT value FROM switches WHERE name = ?", (name,)) as cur:
-            row = await cur.fetchone()
+        row = await fetch_one(self._read, "SELECT value FROM switches WHERE name = ?", (name,))
         return default if row is None else row[0] == "on"
 
     async def set(self, name: str, on: bool) -> None:

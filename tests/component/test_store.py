@@ -3,6 +3,7 @@ typed records; a transaction commits whole or not at all."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import sqlite3
@@ -112,4 +113,30 @@ async def test_reads_see_only_what_is_committed(tmp_path: Path) -> None:
             assert await store.jobs.count_by_state() == dict.fromkeys(JobState, 0)
         assert [job.id for job in await store.jobs.page()] == [job_id]
     finally:
+        await store.close()
+
+
+async def test_a_read_sees_what_was_just_committed_while_other_tasks_read(tmp_path: Path) -> None:
+    """Reads share one connection: a query held open across an await by one task would pin
+    the snapshot every other task's reads see (a switch just set would read as before)."""
+    store = await Store.open(tmp_path / "db.sqlite3")
+
+    async def reading() -> None:
+        while True:
+            await store.deliveries.next_due_at()
+            await store.outbox.due(0, 4)
+            await asyncio.sleep(0)
+
+    readers = [asyncio.create_task(reading()) for _ in range(3)]
+    try:
+        stale = 0
+        for turn in range(500):
+            async with store.transaction():
+                await store.switches.set("import_mode", turn % 2 == 0)
+            stale += await store.switches.get("import_mode", False) != (turn % 2 == 0)
+        assert stale == 0
+    finally:
+        for reader in readers:
+            reader.cancel()
+        await asyncio.gather(*readers, return_exceptions=True)
         await store.close()
