@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import resource
+import time
 from pathlib import Path
 from types import TracebackType
 
@@ -79,6 +80,8 @@ class Service:
         self.scheduler: DeliveryScheduler
         self.watcher: Watcher | None = None
         self.watch_restarts = 0
+        #: When the service was made (wall clock), for the uptime in /api/status.
+        self.started_at = time.time()
         self._watcher_task: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> Service:

@@ -116,6 +116,32 @@ class Spool:
         source.parent.rmdir()
         return kept
 
+    def kept_path(self, job: JobHeader) -> Path | None:
+        """Where the job's file is now (its spool entry while it is there, else the name
+        `_keep` gave it in done/ or error/), or None when it is nowhere to be found. Blocking:
+        call it through asyncio.to_thread. The path is not checked for what it is."""
+        held = self.path(job.id, job.name)
+        if os.path.lexists(held):
+            return held
+        if not job.state.terminal:
+            return None
+        done = job.state in (JobState.DONE, JobState.DUPLICATE)
+        folder = self._paths.done if done else self._paths.error
+        # As in `_release`: a failed job's file has its reason beside it, which takes room.
+        room = NAME_MAX - (0 if done else len(REASON_SUFFIX))
+        names = _kept_names(job.file_name, job.id, room)
+        plain = next(names) if _fits(job.file_name, room) else None
+        # `_keep` took the first free name, so this job's is the plain one or one of the run of
+        # names with its id that were taken when it ended (the last of them, unless a file with
+        # such a name came later): the run is walked to its end, then checked back to front.
+        run: list[Path] = []
+        for name in names:
+            if not os.path.lexists(folder / name):
+                break
+            run.append(folder / name)
+        candidates = [*reversed(run), *([folder / plain] if plain is not None else [])]
+        return next((path for path in candidates if _is_kept_for(path, job, done)), None)
+
     def highest_job_id(self) -> int:
         """The highest job id any folder of the service shows (spool and preview folders, kept
         names): a new database must not give those ids again."""
@@ -177,13 +203,30 @@ def _fitting(stem: str, tail: str, room: int) -> str:
 
 
 def _kept_names(name: str, job_id: int, room: int) -> Iterator[str]:
-    if len(name.encode("utf-8", "surrogateescape")) <= room:
+    if _fits(name, room):
         yield name
     stem, suffix = os.path.splitext(name)
     suffix = suffix if len(suffix) <= 16 else ""
     yield _fitting(stem, f" (job {job_id}){suffix}", room)
     for copy in itertools.count(2):
         yield _fitting(stem, f" (job {job_id}, {copy}){suffix}", room)
+
+
+def _fits(name: str, room: int) -> bool:
+    return len(name.encode("utf-8", "surrogateescape")) <= room
+
+
+def _is_kept_for(path: Path, job: JobHeader, done: bool) -> bool:
+    """Whether the kept `path` shows it is `job`'s: a failed job's reason note names the job
+    (`_release` writes "job <id> …" first); a done job's file has the job's size."""
+    try:
+        found = path.lstat()
+        if not done:
+            with Path(f"{path}{REASON_SUFFIX}").open("rb") as stream:
+                return stream.readline().startswith(f"job {job.id} ".encode())
+    except OSError:
+        return False
+    return job.size is None or found.st_size == job.size
 
 
 def _keep(source: Path, folder: Path, name: str, job_id: int, reason: str | None) -> Path:

@@ -86,6 +86,8 @@ class Watcher:
         self._not_taken: dict[str, str] = {}
         self._inotify: Inotify | None = None
         self.rescans = 0
+        #: Wall-clock time of the last inotify event read (for /api/status), or None.
+        self.last_event_at: float | None = None
 
     def open(self) -> None:
         """Start receiving events; the kernel queues them until `run` reads."""
@@ -137,6 +139,7 @@ class Watcher:
     async def _read_events(self) -> None:
         assert self._inotify is not None
         async for event in self._inotify:
+            self.last_event_at = time.time()
             if event.mask & _GONE:
                 raise HotfolderGone(f"{self._folder} was moved or deleted")
             if event.mask & Mask.Q_OVERFLOW:

@@ -2,16 +2,30 @@
 
 from __future__ import annotations
 
+import functools
+import json
+import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 from aiohttp import web
 
+from asyncpdf import __version__
 from asyncpdf.errors import BadRequest
+from asyncpdf.jobs.lifecycle import JobState
 from asyncpdf.pdf.analysis import shown_name
 from asyncpdf.store.jobs import MAX_ID
+from asyncpdf.web import files
 from asyncpdf.web.keys import SERVICE
 
 MAX_PAGE = 500
+WAITING = (JobState.RECEIVED, JobState.QUEUED)
+# Names are often Cyrillic: readable as they are, not as \u escapes.
+_dumps = functools.partial(json.dumps, ensure_ascii=False)
+
+
+def _iso(ts: float | None) -> str | None:
+    return datetime.fromtimestamp(ts, UTC).isoformat() if ts is not None else None
 
 
 def _int_query(request: web.Request, name: str, default: int, maximum: int) -> int:
@@ -56,13 +70,26 @@ async def recent_log(request: web.Request) -> web.Response:
 
 
 async def status(request: web.Request) -> web.Response:
-    """What the hotfolder holds that is not being worked on, and why."""
+    """What the service is doing: jobs per state, the queue, the targets, and what the
+    hotfolder holds that is not being worked on, and why."""
     service = request.app[SERVICE]
     watcher = service.watcher
     not_taken = watcher.not_taken if watcher else {}
     failed = watcher.failed_claims if watcher else {}
+    now = time.time()
+    counts = await service.store.jobs.count_by_state()
+    waiting = await service.store.jobs.in_states(WAITING)
+    oldest = min((job.created_at for job in waiting), default=None)
     return web.json_response(
         {
+            "version": __version__,
+            "uptime_s": round(now - service.started_at, 3),
+            "jobs": {state.value: count for state, count in counts.items()},
+            "queue_depth": service.runner.queue.qsize(),
+            "oldest_waiting_s": round(max(now - oldest, 0.0), 3) if oldest is not None else None,
+            "import_mode": await service.runner.import_mode(),
+            "targets": service.scheduler.targets.as_json(),
+            "watcher_last_event": _iso(watcher.last_event_at if watcher else None),
             "hotfolder": str(service.settings.paths.hotfolder),
             "not_taken": [
                 {"name": shown_name(Path(name)), "reason": reason}
@@ -72,7 +99,8 @@ async def status(request: web.Request) -> web.Response:
                 {"name": shown_name(Path(name)), "error": error}
                 for name, error in sorted(failed.items())
             ],
-        }
+        },
+        dumps=_dumps,
     )
 
 
@@ -100,3 +128,4 @@ def setup(app: web.Application) -> None:
     app.router.add_get("/api/status", status)
     app.router.add_get("/api/import-mode", get_import_mode)
     app.router.add_put("/api/import-mode", put_import_mode)
+    files.setup(app)
