@@ -10,7 +10,11 @@ from typing import Any
 import aiohttp
 import pytest
 import yaml
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
 
+from asyncpdf.config import load_settings
+from asyncpdf.web.app import create_app
 from tests.support import Service, Shop, write_config
 
 
@@ -43,3 +47,13 @@ async def shop(tmp_path: Path) -> AsyncIterator[Shop]:
     await shop.start()
     yield shop
     await shop.stop()
+
+
+@pytest.fixture
+async def client(tmp_path: Path) -> AsyncIterator[TestClient[web.Request, web.Application]]:
+    """The app in this process on a temporary shop, called like a client."""
+    app = create_app(load_settings(write_config(tmp_path)))
+    client = TestClient(TestServer(app))
+    await client.start_server()
+    yield client
+    await client.close()

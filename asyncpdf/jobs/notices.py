@@ -5,15 +5,15 @@ it never changes the job's result. A notice cut off by a stop is sent again at t
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import time
+from collections.abc import Coroutine
+from typing import Any
 
 import aiohttp
 
 from asyncpdf.errors import NotifyError
-from asyncpdf.health import Health
+from asyncpdf.jobs.due import DueWork
 from asyncpdf.jobs.journal import Journal
 from asyncpdf.jobs.lifecycle import DeliveryState, in_seconds, retry_delay
 from asyncpdf.jobs.records import Delivery, Job, Notification
@@ -22,7 +22,6 @@ from asyncpdf.notify import Channel, DeliveryLine, Notice, NotifySettings, chann
 from asyncpdf.store import Store
 
 log = logging.getLogger(__name__)
-_MIN_SLEEP_S = 0.01
 #: Notices sent at once.
 PARALLEL = 4
 
@@ -47,64 +46,34 @@ def notice_for(job: Job, deliveries: list[Delivery]) -> Notice:
     )
 
 
-class NoticeSender:
+class NoticeSender(DueWork[Notification]):
     def __init__(self, settings: NotifySettings, store: Store, journal: Journal) -> None:
+        super().__init__("notice-sender", PARALLEL)
         self._settings = settings
         self._channels: dict[str, Channel] = channels(settings)
         self._store = store
         self._journal = journal
-        self._wake = asyncio.Event()
-        self._sending: set[asyncio.Task[None]] = set()
-        self._task: asyncio.Task[None] | None = None
         self._session: aiohttp.ClientSession | None = None
-
-    def wake(self) -> None:
-        self._wake.set()
 
     def start(self) -> None:
         self._session = aiohttp.ClientSession()
-        self._task = asyncio.create_task(self._run(), name="notice-sender")
+        super().start()
 
     async def stop(self) -> None:
-        tasks = [t for t in (self._task, *self._sending) if t is not None]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await super().stop()
         if self._session is not None:
             await self._session.close()
 
-    def health(self) -> Health:
-        if self._task is None or self._task.done():
-            return Health(False, "not running")
-        return Health(True, f"{len(self._sending)} sending")
+    async def _due(self, now: float, limit: int) -> list[Notification]:
+        return await self._store.outbox.due(now, limit)
 
-    async def _run(self) -> None:
-        while True:
-            self._wake.clear()
-            free = PARALLEL - len(self._sending)
-            if free > 0:
-                for due in await self._store.outbox.due(time.time(), free):
-                    async with self._store.transaction():
-                        notification = await self._store.outbox.take(due)
-                    if notification is None:
-                        continue
-                    task = asyncio.create_task(self._send(notification))
-                    self._sending.add(task)
-                    task.add_done_callback(self._done)
-            delay = await self._sleep_s()
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(delay):
-                    await self._wake.wait()
+    async def _next_due_at(self) -> float | None:
+        return await self._store.outbox.next_due_at()
 
-    def _done(self, task: asyncio.Task[None]) -> None:
-        self._sending.discard(task)
-        self.wake()
-
-    async def _sleep_s(self) -> float | None:
-        if len(self._sending) >= PARALLEL:
-            return None
-        due_at = await self._store.outbox.next_due_at()
-        return None if due_at is None else max(_MIN_SLEEP_S, due_at - time.time())
+    async def _begin(self, due: Notification) -> Coroutine[Any, Any, None] | None:
+        async with self._store.transaction():
+            notification = await self._store.outbox.take(due)
+        return None if notification is None else self._send(notification)
 
     async def _send(self, notification: Notification) -> None:
         who = f"{notification.channel} {notification.address}"

@@ -7,16 +7,16 @@ up again after a restart like any other.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
 
 from asyncpdf.delivery import deliver
 from asyncpdf.errors import AsyncPdfError, DeliveryError
 from asyncpdf.health import Health
 from asyncpdf.jobs import steps
+from asyncpdf.jobs.due import DueWork
 from asyncpdf.jobs.journal import Journal
 from asyncpdf.jobs.lifecycle import DeliveryState, in_seconds, retry_delay
 from asyncpdf.jobs.records import Delivery
@@ -24,13 +24,11 @@ from asyncpdf.jobs.targets import Targets
 from asyncpdf.store import Store
 
 log = logging.getLogger(__name__)
-# Floor for sleeping towards a due time, so clock rounding cannot make a busy loop.
-_MIN_SLEEP_S = 0.01
 
 PlanFor = Callable[[Delivery], Awaitable[steps.Plan]]
 
 
-class DeliveryScheduler:
+class DeliveryScheduler(DueWork[Delivery]):
     def __init__(
         self,
         ctx: steps.Context,
@@ -40,69 +38,36 @@ class DeliveryScheduler:
         settled: Callable[[int], Awaitable[None]],
         targets: Targets,
     ) -> None:
+        super().__init__("delivery-scheduler", ctx.settings.delivery.parallel)
         self._settings = ctx.settings.delivery
         self._store = store
         self._journal = journal
         self._plan_for = plan_for
         self._settled = settled
         self.targets = targets
-        self._wake = asyncio.Event()
-        self._sending: set[asyncio.Task[None]] = set()
-        self._task: asyncio.Task[None] | None = None
-
-    def wake(self) -> None:
-        self._wake.set()
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="delivery-scheduler")
-
-    async def stop(self) -> None:
-        """Stop sending; a delivery cut off is `sending` in the store and goes again in full
-        at the next start."""
-        tasks = [t for t in (self._task, *self._sending) if t is not None]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
 
     def health(self) -> Health:
-        if self._task is None or self._task.done():
-            return Health(False, "not running")
-        detail = f"{len(self._sending)} sending"
+        running = super().health()
+        if not running.ok:
+            return running
+        detail = running.detail
         if failing := self.targets.failing():
             detail += f"; failing: {', '.join(failing)}"
         # A target that is down is not the service failing: it is named, and it waits.
         return Health(True, detail, {"targets": self.targets.as_json()})
 
-    async def _run(self) -> None:
-        while True:
-            self._wake.clear()
-            free = self._settings.parallel - len(self._sending)
-            if free > 0:
-                for delivery in await self._store.deliveries.due(time.time(), free):
-                    await self._start(delivery)
-            delay = await self._sleep_s()
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(delay):
-                    await self._wake.wait()
+    async def _due(self, now: float, limit: int) -> list[Delivery]:
+        return await self._store.deliveries.due(now, limit)
 
-    async def _sleep_s(self) -> float | None:
-        if len(self._sending) >= self._settings.parallel:
-            return None  # woken when a slot frees
-        due_at = await self._store.deliveries.next_due_at()
-        return None if due_at is None else max(_MIN_SLEEP_S, due_at - time.time())
+    async def _next_due_at(self) -> float | None:
+        return await self._store.deliveries.next_due_at()
 
-    async def _start(self, delivery: Delivery) -> None:
+    async def _begin(self, delivery: Delivery) -> Coroutine[Any, Any, None]:
         async with self._store.transaction():
             sending = await self._store.deliveries.move(
                 delivery, DeliveryState.SENDING, attempts=delivery.attempts + 1
             )
-        task = asyncio.create_task(self._attempt(sending), name=f"deliver-{delivery.job_id}")
-        self._sending.add(task)
-        task.add_done_callback(self._done)
-
-    def _done(self, task: asyncio.Task[None]) -> None:
-        self._sending.discard(task)
-        self.wake()
+        return self._attempt(sending)
 
     async def _attempt(self, delivery: Delivery) -> None:
         job_id, kind = delivery.job_id, delivery.kind

@@ -8,38 +8,27 @@ import contextlib
 import json
 import shutil
 import sqlite3
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 
 from asyncpdf import __version__
-from asyncpdf.config import Paths, load_settings
+from asyncpdf.config import Paths
 from asyncpdf.jobs.lifecycle import JobState
 from asyncpdf.jobs.records import JobHeader
 from asyncpdf.jobs.spool import Spool
 from asyncpdf.testing.samples import make_samples
-from asyncpdf.web.app import create_app
 from asyncpdf.web.files import content_disposition
 from asyncpdf.web.keys import SERVICE
-from tests.support import wait_for, write_config
+from tests.support import wait_for
 
 Client = TestClient[web.Request, web.Application]
 JPEG_MAGIC = b"\xff\xd8\xff"
 FILES = ("proof.jpg", "thumb.jpg", "preview.pdf", "original")
-
-
-@pytest.fixture
-async def client(tmp_path: Path) -> AsyncIterator[Client]:
-    app = create_app(load_settings(write_config(tmp_path)))
-    client = TestClient(TestServer(app))
-    await client.start_server()
-    yield client
-    await client.close()
 
 
 async def _done_job(client: Client, tmp_path: Path) -> tuple[dict[str, Any], bytes]:

@@ -7,7 +7,6 @@ import asyncio
 import contextlib
 import os
 import shutil
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
@@ -21,15 +20,6 @@ from asyncpdf.web.app import create_app
 from asyncpdf.web.auth_settings import MIN_ITERATIONS, hash_password
 from asyncpdf.web.keys import SERVICE
 from tests.support import BUREAUS, wait_for, write_config
-
-
-@pytest.fixture
-async def client(tmp_path: Path) -> AsyncIterator[TestClient]:
-    app = create_app(load_settings(write_config(tmp_path)))
-    client = TestClient(TestServer(app))
-    await client.start_server()
-    yield client
-    await client.close()
 
 
 async def test_a_job_done_with_warnings_says_so_in_the_api_and_metrics(

@@ -1,0 +1,83 @@
+"""One task that takes every due row of a table (deliveries, notices) and works on each in a
+task of its own, at most `parallel` at once, then sleeps until the next row is due or it is
+woken (a row committed, a slot freed). Rows wait in the database, never in a task."""
+
+from __future__ import annotations
+
+import abc
+import asyncio
+import contextlib
+import time
+from collections.abc import Coroutine
+from typing import Any, Generic, TypeVar
+
+from asyncpdf.health import Health
+
+T = TypeVar("T")
+# Floor for sleeping towards a due time, so clock rounding cannot make a busy loop.
+_MIN_SLEEP_S = 0.01
+
+
+class DueWork(abc.ABC, Generic[T]):
+    def __init__(self, name: str, parallel: int) -> None:
+        self._name = name
+        self._parallel = parallel
+        self._wake = asyncio.Event()
+        self._working: set[asyncio.Task[None]] = set()
+        self._task: asyncio.Task[None] | None = None
+
+    @abc.abstractmethod
+    async def _due(self, now: float, limit: int) -> list[T]: ...
+
+    @abc.abstractmethod
+    async def _next_due_at(self) -> float | None: ...
+
+    @abc.abstractmethod
+    async def _begin(self, row: T) -> Coroutine[Any, Any, None] | None:
+        """Mark `row` as being worked on (in the store) and return the work; None when
+        another has taken it meanwhile."""
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=self._name)
+
+    async def stop(self) -> None:
+        """Stop; a row cut off is marked in the store as being worked on, and the next start's
+        recovery makes it due again."""
+        tasks = [t for t in (self._task, *self._working) if t is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    def health(self) -> Health:
+        if self._task is None or self._task.done():
+            return Health(False, "not running")
+        return Health(True, f"{len(self._working)} sending")
+
+    async def _run(self) -> None:
+        while True:
+            self._wake.clear()
+            free = self._parallel - len(self._working)
+            if free > 0:
+                for row in await self._due(time.time(), free):
+                    work = await self._begin(row)
+                    if work is not None:
+                        task = asyncio.create_task(work, name=f"{self._name}-work")
+                        self._working.add(task)
+                        task.add_done_callback(self._done)
+            delay = await self._sleep_s()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(delay):
+                    await self._wake.wait()
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._working.discard(task)
+        self.wake()
+
+    async def _sleep_s(self) -> float | None:
+        if len(self._working) >= self._parallel:
+            return None  # woken when a slot frees
+        due_at = await self._next_due_at()
+        return None if due_at is None else max(_MIN_SLEEP_S, due_at - time.time())
