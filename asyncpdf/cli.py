@@ -1,8 +1,9 @@
 """`asyncpdf serve | analyze | check-config | import`, each with `--config PATH`, and
 `asyncpdf hash-password`.
 
-Exit codes: 0 ok; 1 a file was rejected or failed (analyze); 2 usage or configuration error;
-3 cannot start (another instance holds the data folder, or the port is taken).
+Exit codes: 0 ok; 1 a file was rejected or failed (analyze), or input ended before a password
+(hash-password); 2 usage or configuration error; 3 cannot start (another instance holds the data
+folder, or the port is taken); 130 interrupted by Ctrl-C.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from asyncpdf.pdf.model import Analysis
 from asyncpdf.pdf.summary import describe
 
 log = logging.getLogger("asyncpdf")
+#: A command stopped by Ctrl-C exits as a shell reports one killed by SIGINT.
+EXIT_INTERRUPTED = 128 + signal.SIGINT
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -61,21 +64,39 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _read_password(interactive: bool) -> str | None:
+    """The password typed twice (None when the two differ), or one line of stdin; EOFError
+    when the input ends first."""
+    if interactive:
+        password = getpass.getpass("password: ")
+        return password if getpass.getpass("again: ") == password else None
+    line = sys.stdin.readline()
+    if not line:
+        raise EOFError
+    return line.rstrip("\r\n")
+
+
 def _hash_password() -> int:
     from asyncpdf.web.auth_settings import hash_password
 
-    if sys.stdin.isatty():
-        password = getpass.getpass("password: ")
-        if getpass.getpass("again: ") != password:
+    interactive = sys.stdin.isatty()
+    try:
+        password = _read_password(interactive)
+        if password is None:
             print("asyncpdf: the passwords differ; nothing printed", file=sys.stderr)
             return EXIT_USAGE
-    else:
-        password = sys.stdin.readline().rstrip("\r\n")
-    if not password:
-        print("asyncpdf: the password is empty; nothing printed", file=sys.stderr)
-        return EXIT_USAGE
-    print(hash_password(password))
-    return EXIT_OK
+        if not password:
+            print("asyncpdf: the password is empty; nothing printed", file=sys.stderr)
+            return EXIT_USAGE
+        print(hash_password(password))
+        return EXIT_OK
+    except (KeyboardInterrupt, EOFError) as stop:
+        interrupted = isinstance(stop, KeyboardInterrupt)
+        reason = "interrupted" if interrupted else "no password: the input ended"
+        # getpass leaves the cursor after its prompt: the message goes on a line of its own.
+        start = "\n" if interactive else ""
+        print(f"{start}asyncpdf: {reason}; nothing printed", file=sys.stderr)
+        return EXIT_INTERRUPTED if interrupted else EXIT_FAILED
 
 
 def _bind(host: str, port: int) -> socket.socket:

@@ -191,3 +191,18 @@ class Forbidden(AsyncPdfError):
 
     code = "forbidden"
     http_status = 403
+
+
+class Conflict(AsyncPdfError):
+    """An action does not fit the job as it is (a retry with nothing failed, deleting a job
+    still in work); the message says what it needs."""
+
+    code = "conflict"
+    http_status = 409
+
+
+class TooLarge(AsyncPdfError):
+    """An upload is larger than the service takes (`max_file_mb`)."""
+
+    code = "too_large"
+    http_status = 413

@@ -77,11 +77,25 @@ class Metrics:
         )
         for reason in ("limit", "origin"):
             self.websocket_refused.labels(reason=reason)
+        self.websocket_dropped = Counter(
+            "asyncpdf_websocket_dropped",
+            "Live websockets closed because the client fell too far behind (it reconnects)",
+            registry=self.registry,
+        )
         self.connections_refused = Counter(
             "asyncpdf_connections_refused",
             "Connections closed at once because web.max_connections were open",
             registry=self.registry,
         )
+        self.login_failures = Counter(
+            "asyncpdf_login_failures",
+            "Credentials refused: not right (wrong), or not checked because their address "
+            "failed too often lately (throttled)",
+            ["reason"],
+            registry=self.registry,
+        )
+        for reason in ("wrong", "throttled"):
+            self.login_failures.labels(reason=reason)
         self.accept_failures = Counter(
             "asyncpdf_accept_failures",
             "Times accepting a connection failed for want of file descriptors",

@@ -23,6 +23,7 @@ from asyncpdf.events import EventBus
 from asyncpdf.health import Health
 from asyncpdf.instance import InstanceLock
 from asyncpdf.jobs import steps
+from asyncpdf.jobs.actions import JobActions
 from asyncpdf.jobs.journal import Journal
 from asyncpdf.jobs.notices import NoticeSender
 from asyncpdf.jobs.pool import Pool
@@ -30,6 +31,7 @@ from asyncpdf.jobs.records import Delivery
 from asyncpdf.jobs.runner import JobRunner
 from asyncpdf.jobs.scheduler import DeliveryScheduler
 from asyncpdf.jobs.spool import Spool
+from asyncpdf.jobs.staging import remove_staging
 from asyncpdf.jobs.targets import Targets
 from asyncpdf.jobs.watcher import Watcher
 from asyncpdf.metrics import Metrics
@@ -127,6 +129,7 @@ class Service:
             analyse_file=self._analyse,
             make_artefacts=self._artefacts,
         )
+        self.bus.start_at(await self.store.events.last())
         journal = Journal(self.store, self.bus, self.metrics)
         self.scheduler = DeliveryScheduler(
             ctx, self.store, journal, self._plan_for, self._settled, Targets(self.metrics)
@@ -141,6 +144,19 @@ class Service:
             self.scheduler.wake,
             self.notices.wake,
         )
+        self.actions = JobActions(
+            self.store,
+            journal,
+            self.spool,
+            self.runner,
+            settings.paths.previews,
+            self.scheduler.wake,
+        )
+        removed = await asyncio.to_thread(remove_staging, settings.paths.spool)
+        if removed:
+            log.info(
+                "removed %d staging folder(s) left by a stop (nothing in them was claimed)", removed
+            )
         resumed = await self.runner.recover()
         # After recovery: notices cut off by the last stop are pending again by then.
         self.notices.start()

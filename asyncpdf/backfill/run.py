@@ -5,21 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import secrets
 import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from asyncpdf.backfill.files import (
-    STAGING_PREFIX,
-    Found,
-    check_folder,
-    copy_to_staging,
-    remove_staging,
-    scan,
-)
+from asyncpdf.backfill.files import Found, check_folder, scan
 from asyncpdf.backfill.report import (
     FAILED,
     SKIPPED,
@@ -33,6 +25,7 @@ from asyncpdf.errors import EXIT_FAILED, EXIT_OK, AlreadyRunning, CannotStart
 from asyncpdf.jobs.lifecycle import UNFINISHED, JobState
 from asyncpdf.jobs.records import JobHeader
 from asyncpdf.jobs.spool import file_sha256
+from asyncpdf.jobs.staging import copy_to_staging, new_staging, remove_staging
 from asyncpdf.service import Service
 from asyncpdf.uninterrupted import uninterrupted
 
@@ -53,9 +46,6 @@ class Importer:
         self._resumed: dict[str, int] = {}
 
     async def run(self, files: Sequence[Path]) -> None:
-        removed = await asyncio.to_thread(remove_staging, self._spool)
-        if removed:
-            log.info("removed %d staging folder(s) left by an interrupted import", removed)
         await self._index_resumed()
         self._show()
         # Claimed in path order, at most `pool.jobs` files under way: the job tasks' number.
@@ -116,7 +106,7 @@ class Importer:
         return await uninterrupted(self._claim(path, sha256))
 
     async def _claim(self, path: Path, sha256: str) -> int | None:
-        staging = self._spool / f"{STAGING_PREFIX}{secrets.token_hex(8)}"
+        staging = new_staging(self._spool)
         try:
             staged, copied = await asyncio.to_thread(copy_to_staging, path, staging)
         except OSError as exc:

@@ -1,6 +1,7 @@
 """Every change to a job goes through here: its state, its deliveries and its log lines are
-written in one transaction, and only once that has committed do the changes go out as events
-(and to the service log), so the page never shows what the database does not hold."""
+written in one transaction together with the numbered events that tell the live page of them,
+and only once that has committed do the events go out (and the lines to the service log), so
+the page never shows what the database does not hold, and sees changes in commit order."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 
-from asyncpdf.events import EventBus
+from asyncpdf.events import Event, EventBus
 from asyncpdf.jobs.lifecycle import JobState
 from asyncpdf.jobs.records import LogLine
 from asyncpdf.metrics import Metrics
@@ -32,6 +33,7 @@ class Change:
         self.store = store
         self.lines: list[LogLine] = []
         self.jobs: set[int] = set()
+        self.deleted: set[int] = set()
         self.callbacks: list[Callable[[], None]] = []
 
     async def log(self, job_id: int, message: str, level: str = "info") -> None:
@@ -53,6 +55,18 @@ class Change:
         """The job changed in another way a page shows (a delivery, its analysis)."""
         self.jobs.add(job_id)
 
+    async def delete(self, job_id: int) -> None:
+        await self.store.jobs.delete(job_id)
+        self.deleted.add(job_id)
+
+    async def events(self) -> list[Event]:
+        """The change's events, numbered, written in its transaction."""
+        events: list[Event] = [{"type": "log", **line.as_json()} for line in self.lines]
+        rows = await self.store.history.rows_of(sorted(self.jobs), in_transaction=True)
+        events.extend({"type": "job", "job": row.as_json()} for row in rows)
+        events.extend({"type": "deleted", "job_id": job_id} for job_id in sorted(self.deleted))
+        return await self.store.events.add(events) if events else []
+
 
 class Journal:
     def __init__(self, store: Store, bus: EventBus, metrics: Metrics) -> None:
@@ -65,15 +79,15 @@ class Journal:
         change = Change(self._store)
         async with self._store.transaction():
             yield change
+            events = await change.events()
+        # Nothing awaited from the commit to the last event: they go out in commit order.
         for line in change.lines:
             level = logging.getLevelName(line.level.upper())
             log.log(level, "job %d: %s", line.job_id, printable(line.message))
             if line.level == WARNING:
                 self._metrics.warnings.inc()
-            self._bus.publish({"type": "log", **line.as_json()})
-        for job_id in sorted(change.jobs):
-            job = await self._store.jobs.header(job_id)
-            self._bus.publish({"type": "job", "job": job.as_json()})
+        for event in events:
+            self._bus.publish(event)
         for callback in change.callbacks:
             callback()
 

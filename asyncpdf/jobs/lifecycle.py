@@ -7,9 +7,11 @@ is finished). Pure: the store checks every state change here before its guarded 
                   │          │         │    ↘ duplicate (of a job delivered before)
                   ├──────────┴─────────┴──→ failed
                   └─→ rejected (not a plain file)
+               done, failed → delivering: its failed deliveries retried on request
     delivery:  pending → sending → sent
-                            ↓  ↑ ↘ failed
-                          waiting
+                  ↑         ↓  ↑ ↘ failed
+                  │       waiting    │
+                  └──────────────────┘ (retried on request)
 """
 
 from __future__ import annotations
@@ -68,8 +70,8 @@ JOB_TRANSITIONS: Mapping[JobState, frozenset[JobState]] = {
         }
     ),
     JobState.DELIVERING: frozenset({JobState.DONE, JobState.FAILED}),
-    JobState.DONE: frozenset(),
-    JobState.FAILED: frozenset(),
+    JobState.DONE: frozenset({JobState.DELIVERING}),
+    JobState.FAILED: frozenset({JobState.DELIVERING}),
     JobState.REJECTED: frozenset(),
     JobState.DUPLICATE: frozenset(),
 }
@@ -82,7 +84,7 @@ DELIVERY_TRANSITIONS: Mapping[DeliveryState, frozenset[DeliveryState]] = {
     ),
     DeliveryState.WAITING: frozenset({DeliveryState.SENDING, DeliveryState.FAILED}),
     DeliveryState.SENT: frozenset(),
-    DeliveryState.FAILED: frozenset(),
+    DeliveryState.FAILED: frozenset({DeliveryState.PENDING}),
 }
 
 

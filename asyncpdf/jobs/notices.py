@@ -18,7 +18,16 @@ from asyncpdf.jobs.journal import Journal
 from asyncpdf.jobs.lifecycle import DeliveryState, in_seconds, retry_delay
 from asyncpdf.jobs.records import Delivery, Job, Notification
 from asyncpdf.jobs.steps import BUREAU
-from asyncpdf.notify import Channel, DeliveryLine, Notice, NotifySettings, channels
+from asyncpdf.notify import (
+    CALLBACK,
+    Channel,
+    DeliveryLine,
+    Notice,
+    NotifySettings,
+    call_back,
+    channels,
+    shown_url,
+)
 from asyncpdf.store import Store
 
 log = logging.getLogger(__name__)
@@ -76,15 +85,15 @@ class NoticeSender(DueWork[Notification]):
         return None if notification is None else self._send(notification)
 
     async def _send(self, notification: Notification) -> None:
-        who = f"{notification.channel} {notification.address}"
+        callback = notification.channel == CALLBACK
+        address = shown_url(notification.address) if callback else notification.address
+        who = f"{notification.channel} {address}"
         try:
-            channel = self._channels.get(notification.channel)
-            if channel is None:
-                raise NotifyError(f"{notification.channel} is no longer configured", permanent=True)
-            job = await self._store.jobs.get(notification.job_id)
-            deliveries = await self._store.deliveries.of_job(job.id)
             assert self._session is not None
-            await channel.send(self._session, notice_for(job, deliveries), notification.address)
+            if callback:
+                await self._call_back(self._session, notification)
+            else:
+                await self._notify(self._session, notification)
         except NotifyError as exc:
             await self._not_sent(notification, who, exc)
         except Exception as exc:
@@ -94,6 +103,21 @@ class NoticeSender(DueWork[Notification]):
             async with self._journal.change() as change:
                 await change.store.outbox.sent(notification)
                 await change.log(notification.job_id, f"notified {who}")
+
+    async def _notify(self, session: aiohttp.ClientSession, notification: Notification) -> None:
+        channel = self._channels.get(notification.channel)
+        if channel is None:
+            raise NotifyError(f"{notification.channel} is no longer configured", permanent=True)
+        job = await self._store.jobs.get(notification.job_id)
+        deliveries = await self._store.deliveries.of_job(job.id)
+        await channel.send(session, notice_for(job, deliveries), notification.address)
+
+    async def _call_back(self, session: aiohttp.ClientSession, notification: Notification) -> None:
+        rows = await self._store.history.rows_of([notification.job_id])
+        if not rows:
+            raise NotifyError("the job's record was deleted", permanent=True)
+        timeout_s = self._settings.timeout_s
+        await call_back(session, notification.address, rows[0].as_json(), timeout_s)
 
     async def _not_sent(self, notification: Notification, who: str, exc: NotifyError) -> None:
         attempts = notification.attempts + 1

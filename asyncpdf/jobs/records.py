@@ -8,6 +8,7 @@ from typing import Any
 
 from asyncpdf.jobs.lifecycle import DeliveryState, JobState
 from asyncpdf.pdf.model import Analysis, Artefacts
+from asyncpdf.times import iso
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,15 @@ class JobHeader:
     imported: bool
     #: The job that delivered the same file first, when this one ended `duplicate`.
     duplicate_of: int | None
+    #: The job this one runs again (after a config fix), when it is a rerun.
+    rerun_of: int | None
+    #: From the analysis, once made (None before): what the history grid shows and filters by.
+    order: str | None
+    bureau: str | None
+    presses: tuple[str, ...]
+    complects: int | None
+    plates: int | None
+    inks: tuple[str, ...]
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -40,13 +50,20 @@ class JobHeader:
             "state": self.state.value,
             "sha256": self.sha256,
             "size": self.size,
-            "created_at": self.created_at,
-            "updated_at": self.updated_at,
-            "finished_at": self.finished_at,
+            "created_at": iso(self.created_at),
+            "updated_at": iso(self.updated_at),
+            "finished_at": iso(self.finished_at),
             "error": self.error,
             "warnings": self.warnings,
             "imported": self.imported,
             "duplicate_of": self.duplicate_of,
+            "rerun_of": self.rerun_of,
+            "order": self.order,
+            "bureau": self.bureau,
+            "presses": list(self.presses),
+            "complects": self.complects,
+            "plates": self.plates,
+            "inks": list(self.inks),
         }
 
 
@@ -72,7 +89,11 @@ class Delivery:
     remote_name: str | None
 
     def as_json(self) -> dict[str, Any]:
-        return {**asdict(self), "state": self.state.value}
+        return {
+            **asdict(self),
+            "state": self.state.value,
+            "next_attempt_at": iso(self.next_attempt_at),
+        }
 
 
 @dataclass(frozen=True)
@@ -91,7 +112,11 @@ class Notification:
     sent_at: float | None
 
     def as_json(self) -> dict[str, Any]:
-        return asdict(self)
+        return {
+            **asdict(self),
+            "next_attempt_at": iso(self.next_attempt_at),
+            "sent_at": iso(self.sent_at),
+        }
 
 
 @dataclass(frozen=True)
@@ -102,4 +127,28 @@ class LogLine:
     message: str
 
     def as_json(self) -> dict[str, Any]:
-        return asdict(self)
+        return {**asdict(self), "ts": iso(self.ts)}
+
+
+@dataclass(frozen=True)
+class JobRow:
+    """A job as the history grid and the live page show it: its header, its deliveries in
+    brief, and links to its page and previews."""
+
+    header: JobHeader
+    has_previews: bool
+    #: {"kind", "state", "attempts", "error"} per delivery, the bureau's first.
+    deliveries: tuple[dict[str, Any], ...]
+
+    def as_json(self) -> dict[str, Any]:
+        job_id = self.header.id
+        api = f"/api/jobs/{job_id}"
+        return {
+            **self.header.as_json(),
+            "deliveries": list(self.deliveries),
+            "links": {
+                "page": f"/jobs/{job_id}",
+                "thumb": f"{api}/thumb.jpg" if self.has_previews else None,
+                "proof": f"{api}/proof.jpg" if self.has_previews else None,
+            },
+        }

@@ -11,7 +11,7 @@ import logging
 import os
 import sqlite3
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from asyncpdf.errors import AnalysisFailed, AsyncPdfError, Duplicate, NotFound, RejectedFile
@@ -28,7 +28,7 @@ from asyncpdf.jobs.lifecycle import (
 from asyncpdf.jobs.records import Delivery, Job, JobHeader
 from asyncpdf.jobs.spool import Settled, Spool
 from asyncpdf.metrics import Metrics
-from asyncpdf.notify import recipients
+from asyncpdf.notify import CALLBACK, recipients
 from asyncpdf.pdf.analysis import shown_name
 from asyncpdf.pdf.model import Analysis, Artefacts
 from asyncpdf.store import Store
@@ -41,6 +41,23 @@ IMPORTED = (
     "import mode: analysed, previewed and recorded; nothing is uploaded and only admins are "
     "notified"
 )
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a claimed file came from, when not from the hotfolder."""
+
+    #: Uploaded through the API, which may ask to be called back when the job ends.
+    uploaded: bool = False
+    callback_url: str | None = None
+    #: Run again from the kept original of this job.
+    rerun_of: int | None = None
+
+    @property
+    def described(self) -> str:
+        if self.rerun_of is not None:
+            return f" (run again from job {self.rerun_of})"
+        return " (uploaded through the API)" if self.uploaded else ""
 
 
 class JobRunner:
@@ -84,26 +101,40 @@ class JobRunner:
         )
 
     async def claim(
-        self, source: Path, settled: Settled | None = None, *, imported: bool | None = None
+        self,
+        source: Path,
+        settled: Settled | None = None,
+        *,
+        imported: bool | None = None,
+        origin: Origin = Origin(),
     ) -> int | None:
         """Take a settled file from the hotfolder: one job, one atomic rename into the spool,
         recorded together (a failure leaves the file where it was, to be claimed again).
         Return the job's id, or None when the file went away first. The job is made in
-        import mode when `imported`, or by default when the switch is on as it is claimed."""
+        import mode when `imported`, or by default when the switch is on as it is claimed;
+        `origin` says where a file that did not come through the hotfolder came from."""
         if imported is None:
             imported = await self.import_mode()
         # A claim is a rename and one transaction: cut off between the two (a stop cancelling
         # the watcher), the file would sit in the spool without a job. It is let finish.
-        return await uninterrupted(self._claim(source, settled, imported))
+        return await uninterrupted(self._claim(source, settled, imported, origin))
 
-    async def _claim(self, source: Path, settled: Settled | None, imported: bool) -> int | None:
+    async def _claim(
+        self, source: Path, settled: Settled | None, imported: bool, origin: Origin
+    ) -> int | None:
         name = shown_name(source)
         try:
             async with self._journal.change() as change:
-                job_id = await change.store.jobs.create(name, source.name, imported=imported)
+                job_id = await change.store.jobs.create(
+                    name,
+                    source.name,
+                    imported=imported,
+                    rerun_of=origin.rerun_of,
+                    callback_url=origin.callback_url,
+                )
                 try:
                     refused = await self._spool.claim(source, job_id, name, settled)
-                    await change.log(job_id, f"received {name!r}")
+                    await change.log(job_id, f"received {name!r}{origin.described}")
                     if imported:
                         await change.log(job_id, IMPORTED)
                     if name != source.name:
@@ -329,6 +360,7 @@ class JobRunner:
             await change.move(job.id, job.state, state, error=reason)
             if job.state is JobState.DELIVERING:
                 await self._notify(change, job.id)
+            await self._call_back(change, job.id)
         self._metrics.finished.labels(state=state.value).inc()
         ended = replace(job, state=state, error=reason or job.error)
         try:
@@ -357,6 +389,13 @@ class JobRunner:
         found = recipients(self._settings.notify, admins_only=quiet)
         if found:
             await change.store.outbox.add(job_id, [(r.channel, r.address) for r in found])
+            change.after_commit(self._wake_notices)
+
+    async def _call_back(self, change: Change, job_id: int) -> None:
+        """The API caller that asked for it hears of the job's end, whatever it is."""
+        url = await change.store.jobs.callback_url(job_id)
+        if url is not None:
+            await change.store.outbox.add(job_id, [(CALLBACK, url)])
             change.after_commit(self._wake_notices)
 
     async def _work(self) -> None:

@@ -35,6 +35,10 @@ class Spool:
     def __init__(self, paths: Paths) -> None:
         self._paths = paths
 
+    @property
+    def folder(self) -> Path:
+        return self._paths.spool
+
     def prepare(self) -> None:
         for folder in (
             self._paths.hotfolder,
@@ -115,6 +119,24 @@ class Spool:
         kept = _keep(source, folder, job.file_name, job.id, text)
         source.parent.rmdir()
         return kept
+
+    async def restore(self, job: JobHeader) -> Path:
+        """Move a finished job's kept file back into the spool (its failed deliveries are to be
+        retried); raise FileNotFoundError when it is no longer kept."""
+        return await asyncio.to_thread(self._restore, job)
+
+    def _restore(self, job: JobHeader) -> Path:
+        held = self.path(job.id, job.name)
+        if os.path.lexists(held):
+            return held
+        kept = self.kept_path(job)
+        if kept is None:
+            raise FileNotFoundError(f"job {job.id}: its file is no longer in done/ or error/")
+        held.parent.mkdir(exist_ok=True)
+        os.link(kept, held, follow_symlinks=False)
+        kept.unlink()
+        Path(f"{kept}{REASON_SUFFIX}").unlink(missing_ok=True)
+        return held
 
     def kept_path(self, job: JobHeader) -> Path | None:
         """Where the job's file is now (its spool entry while it is there, else the name

@@ -8,6 +8,7 @@ import time
 from dataclasses import dataclass
 
 from asyncpdf.metrics import Metrics
+from asyncpdf.times import iso
 
 
 @dataclass
@@ -22,7 +23,7 @@ class TargetRecord:
         return {
             "files_sent": self.files,
             "bytes_sent": self.bytes,
-            "last_sent_at": self.last_sent_at,
+            "last_sent_at": iso(self.last_sent_at),
             "failures_in_a_row": self.failures_in_a_row,
             "last_error": self.last_error,
         }

@@ -4,6 +4,7 @@ channel, each sending one notice to one recipient. The outbox decides when and r
 from __future__ import annotations
 
 from asyncpdf.notify.base import SMS, TELEGRAM, WEBHOOK, Channel, Recipient
+from asyncpdf.notify.callback import CALLBACK, call_back, check_callback_url, shown_url
 from asyncpdf.notify.notice import DeliveryLine, Notice
 from asyncpdf.notify.settings import NotifySettings, recipients
 from asyncpdf.notify.sms import SmsChannel
@@ -11,13 +12,17 @@ from asyncpdf.notify.telegram import TelegramChannel
 from asyncpdf.notify.webhook import WebhookChannel
 
 __all__ = [
+    "CALLBACK",
     "Channel",
     "DeliveryLine",
     "Notice",
     "NotifySettings",
     "Recipient",
+    "call_back",
     "channels",
+    "check_callback_url",
     "recipients",
+    "shown_url",
 ]
 
 

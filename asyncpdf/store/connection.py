@@ -15,10 +15,13 @@ import aiosqlite
 
 from asyncpdf.errors import AsyncPdfError
 from asyncpdf.store.deliveries import DeliveryTable
+from asyncpdf.store.events import EventTable
+from asyncpdf.store.history import HistoryQueries, add_casefold
 from asyncpdf.store.jobs import JobTable
 from asyncpdf.store.log import LogTable
 from asyncpdf.store.migrations import MIGRATIONS
 from asyncpdf.store.outbox import OutboxTable
+from asyncpdf.store.reports import ReportQueries
 from asyncpdf.store.switches import SwitchTable
 
 PING_TIMEOUT_S = 2.0
@@ -39,6 +42,9 @@ class Store:
         self.log = LogTable(db, read)
         self.outbox = OutboxTable(db, read)
         self.switches = SwitchTable(db, read)
+        self.reports = ReportQueries(read)
+        self.history = HistoryQueries(db, read)
+        self.events = EventTable(db, read)
 
     @classmethod
     async def open(cls, path: Path) -> Store:
@@ -54,7 +60,12 @@ class Store:
             await db.close()
             raise
         await read.execute("PRAGMA query_only=ON")
-        return cls(db, read, path)
+        for connection in (db, read):
+            await add_casefold(connection)
+        store = cls(db, read, path)
+        async with store.transaction():
+            await store.jobs.index_analysed()
+        return store
 
     async def close(self) -> None:
         await self._read.close()

@@ -69,6 +69,12 @@ class DeliveryTable:
             )
         return replace(delivery, state=new, **fields)
 
+    async def retry(self, delivery: Delivery) -> Delivery:
+        """A failed delivery, due again at once with its attempts counted afresh."""
+        return await self.move(
+            delivery, DeliveryState.PENDING, attempts=0, next_attempt_at=time.time()
+        )
+
     async def interrupted_to_pending(self) -> int:
         """At start-up: uploads cut off by a stop go again, in full, at once."""
         assert self._db.in_transaction, "write inside Store.transaction()"

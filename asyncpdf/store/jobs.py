@@ -17,21 +17,22 @@ from asyncpdf.jobs.records import Job, JobHeader
 from asyncpdf.pdf.model import ANALYSIS_VERSION, Analysis, Artefacts
 from asyncpdf.store.reads import fetch_all, fetch_one
 
-_HEADER = (
+HEADER = (
     "id, name, state, sha256, size, created_at, updated_at, finished_at, error, file_name,"
-    " warnings, imported, duplicate_of"
+    " warnings, imported, duplicate_of, rerun_of, order_number, bureau, presses, complects,"
+    " plates, inks"
 )
-_FULL = f"{_HEADER}, analysis, analysis_version, artefacts"
-_HEADER_COLUMNS = _HEADER.count(",") + 1
+_FULL = f"{HEADER}, analysis, analysis_version, artefacts"
+HEADER_COLUMNS = HEADER.count(",") + 1
 # SQLite's INTEGER is 64-bit: a larger id cannot name a job.
 MAX_ID = 2**63 - 1
 
 
-def _dumps(data: dict[str, Any]) -> str:
+def _dumps(data: Any) -> str:
     return json.dumps(data, ensure_ascii=False)
 
 
-def _header(row: aiosqlite.Row) -> JobHeader:
+def header_of(row: aiosqlite.Row) -> JobHeader:
     return JobHeader(
         id=row[0],
         name=row[1],
@@ -46,13 +47,40 @@ def _header(row: aiosqlite.Row) -> JobHeader:
         warnings=row[10],
         imported=bool(row[11]),
         duplicate_of=row[12],
+        rerun_of=row[13],
+        order=row[14],
+        bureau=row[15],
+        presses=tuple(json.loads(row[16])) if row[16] else (),
+        complects=row[17],
+        plates=row[18],
+        inks=tuple(json.loads(row[19])) if row[19] else (),
     )
 
 
+def _indexed(analysis: Analysis) -> dict[str, Any]:
+    """The analysis's columns the history grid filters, totals and shows."""
+    return {
+        "order_number": analysis.order,
+        "bureau": analysis.bureau,
+        "presses": _dumps(list(analysis.presses)),
+        "complects": len(analysis.pages),
+        "plates": analysis.plates,
+        "inks": _dumps(list(analysis.inks)),
+    }
+
+
+def _plates_by_press(analysis: Analysis) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for page in analysis.pages:
+        if page.press:
+            found[page.press] = found.get(page.press, 0) + page.plates
+    return found
+
+
 def _job(row: aiosqlite.Row) -> Job:
-    analysis, version, artefacts = row[_HEADER_COLUMNS : _HEADER_COLUMNS + 3]
+    analysis, version, artefacts = row[HEADER_COLUMNS : HEADER_COLUMNS + 3]
     return Job(
-        **vars(_header(row)),
+        **vars(header_of(row)),
         analysis=Analysis.from_json(json.loads(analysis), version) if analysis else None,
         artefacts=Artefacts.from_json(json.loads(artefacts)) if artefacts else None,
     )
@@ -71,16 +99,31 @@ class JobTable:
         return cursor.rowcount
 
     async def create(
-        self, name: str, file_name: str | None = None, *, imported: bool = False
+        self,
+        name: str,
+        file_name: str | None = None,
+        *,
+        imported: bool = False,
+        rerun_of: int | None = None,
+        callback_url: str | None = None,
     ) -> int:
         """A new job for the file `file_name` (its name on disk), known as `name`."""
         assert self._db.in_transaction, "write inside Store.transaction()"
         now = time.time()
         raw = os.fsencode(file_name) if file_name not in (None, name) else None
         cursor = await self._db.execute(
-            "INSERT INTO jobs (name, file_name, state, created_at, updated_at, imported)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            (name, raw, JobState.RECEIVED.value, now, now, int(imported)),
+            "INSERT INTO jobs (name, file_name, state, created_at, updated_at, imported,"
+            " rerun_of, callback_url) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                name,
+                raw,
+                JobState.RECEIVED.value,
+                now,
+                now,
+                int(imported),
+                rerun_of,
+                callback_url,
+            ),
         )
         assert cursor.lastrowid is not None
         return cursor.lastrowid
@@ -99,6 +142,17 @@ class JobTable:
             raise IllegalTransition(
                 f"job {job_id} is no longer {current.value}; not moved to {new.value}"
             )
+
+    async def reopen(self, job_id: int, current: JobState) -> None:
+        """A finished job delivers again (its failed deliveries retried): no end, no error."""
+        check_job(current, JobState.DELIVERING)
+        changed = await self._update(
+            "UPDATE jobs SET state = ?, updated_at = ?, error = NULL, finished_at = NULL"
+            " WHERE id = ? AND state = ?",
+            (JobState.DELIVERING.value, time.time(), job_id, current.value),
+        )
+        if not changed:
+            raise IllegalTransition(f"job {job_id} is no longer {current.value}; not reopened")
 
     async def dated(self, job_id: int, created_at: float) -> None:
         """An imported job's date: when its file was made, not when it was imported."""
@@ -140,6 +194,50 @@ class JobTable:
         )
         if not changed:
             raise IllegalTransition(f"job {job_id} already has its analysis")
+        await self._index(job_id, analysis)
+
+    async def _index(self, job_id: int, analysis: Analysis) -> None:
+        columns = _indexed(analysis)
+        await self._db.execute(
+            f"UPDATE jobs SET {', '.join(f'{name} = ?' for name in columns)} WHERE id = ?",
+            (*columns.values(), job_id),
+        )
+        await self._db.executemany(
+            "INSERT OR REPLACE INTO job_plates (job_id, press, plates) VALUES (?, ?, ?)",
+            [(job_id, press, plates) for press, plates in _plates_by_press(analysis).items()],
+        )
+
+    async def index_analysed(self) -> int:
+        """Fill the grid's columns of jobs analysed before they existed; return how many."""
+        assert self._db.in_transaction, "write inside Store.transaction()"
+        async with self._db.execute(
+            "SELECT id, analysis, analysis_version FROM jobs"
+            " WHERE analysis IS NOT NULL AND complects IS NULL"
+        ) as cursor:
+            rows = list(await cursor.fetchall())
+        for job_id, analysis, version in rows:
+            await self._index(job_id, Analysis.from_json(json.loads(analysis), version))
+        return len(rows)
+
+    async def callback_url(self, job_id: int) -> str | None:
+        """The URL the job's uploader asked to be called at its end, read in the transaction
+        that ends it."""
+        assert self._db.in_transaction, "inside Store.transaction()"
+        row = await fetch_one(self._db, "SELECT callback_url FROM jobs WHERE id = ?", (job_id,))
+        return None if row is None or row[0] is None else str(row[0])
+
+    async def delete(self, job_id: int) -> None:
+        """Remove the record, keeping a tombstone: its id and checksum, so the duplicate rule
+        still knows its file was delivered. Its log, deliveries and notices go with it."""
+        changed = await self._update(
+            "UPDATE jobs SET deleted_at = ?, analysis = NULL, artefacts = NULL, error = NULL"
+            " WHERE id = ? AND deleted_at IS NULL",
+            (time.time(), job_id),
+        )
+        if not changed:
+            raise NotFound(f"no job {job_id}")
+        for table in ("job_log", "deliveries", "outbox", "job_plates"):
+            await self._db.execute(f"DELETE FROM {table} WHERE job_id = ?", (job_id,))
 
     async def record_artefacts(self, job_id: int, artefacts: Artefacts) -> None:
         changed = await self._update(
@@ -152,7 +250,11 @@ class JobTable:
     async def _row(self, columns: str, job_id: int) -> Any:
         if not 0 < job_id <= MAX_ID:
             raise NotFound(f"no job {job_id}")
-        row = await fetch_one(self._read, f"SELECT {columns} FROM jobs WHERE id = ?", (job_id,))
+        row = await fetch_one(
+            self._read,
+            f"SELECT {columns} FROM jobs WHERE id = ? AND deleted_at IS NULL",
+            (job_id,),
+        )
         if row is None:
             raise NotFound(f"no job {job_id}")
         return row
@@ -173,25 +275,37 @@ class JobTable:
         return _job(await self._row(_FULL, job_id))
 
     async def header(self, job_id: int) -> JobHeader:
-        return _header(await self._row(_HEADER, job_id))
+        return header_of(await self._row(HEADER, job_id))
 
     async def page(self, *, limit: int = 50, offset: int = 0) -> list[JobHeader]:
         rows = await fetch_all(
             self._read,
-            f"SELECT {_HEADER} FROM jobs ORDER BY id DESC LIMIT ? OFFSET ?",
+            f"SELECT {HEADER} FROM jobs WHERE deleted_at IS NULL ORDER BY id DESC LIMIT ? OFFSET ?",
             (limit, offset),
         )
-        return [_header(row) for row in rows]
+        return [header_of(row) for row in rows]
+
+    async def reruns_of(self, job_id: int) -> list[int]:
+        """The jobs that run this one again."""
+        rows = await fetch_all(
+            self._read,
+            "SELECT id FROM jobs WHERE rerun_of = ? AND deleted_at IS NULL ORDER BY id",
+            (job_id,),
+        )
+        return [int(row[0]) for row in rows]
 
     async def in_states(self, states: Iterable[JobState] = UNFINISHED) -> list[JobHeader]:
         wanted = [s.value for s in states]
         marks = ", ".join("?" * len(wanted))
         rows = await fetch_all(
-            self._read, f"SELECT {_HEADER} FROM jobs WHERE state IN ({marks}) ORDER BY id", wanted
+            self._read, f"SELECT {HEADER} FROM jobs WHERE state IN ({marks}) ORDER BY id", wanted
         )
-        return [_header(row) for row in rows]
+        return [header_of(row) for row in rows]
 
     async def count_by_state(self) -> dict[JobState, int]:
-        rows = await fetch_all(self._read, "SELECT state, COUNT(*) FROM jobs GROUP BY state")
+        rows = await fetch_all(
+            self._read,
+            "SELECT state, COUNT(*) FROM jobs WHERE deleted_at IS NULL GROUP BY state",
+        )
         found = {JobState(state): count for state, count in rows}
         return {state: found.get(state, 0) for state in JobState}

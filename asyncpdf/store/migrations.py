@@ -89,4 +89,32 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX outbox_due ON outbox(state, next_attempt_at);
     CREATE TABLE switches (name TEXT PRIMARY KEY, value TEXT NOT NULL);
     """,
+    # What the history grid filters and totals by, kept beside the analysis (filled from it by
+    # the store at start-up for jobs analysed before); reruns, API callbacks, deleted records
+    # (kept as a checksum, so a deleted job's file is still not delivered twice); and the
+    # numbered events the live page resumes from.
+    """
+    ALTER TABLE jobs ADD COLUMN order_number TEXT;
+    ALTER TABLE jobs ADD COLUMN bureau TEXT;
+    ALTER TABLE jobs ADD COLUMN presses TEXT;
+    ALTER TABLE jobs ADD COLUMN complects INTEGER;
+    ALTER TABLE jobs ADD COLUMN plates INTEGER;
+    ALTER TABLE jobs ADD COLUMN inks TEXT;
+    ALTER TABLE jobs ADD COLUMN rerun_of INTEGER;
+    ALTER TABLE jobs ADD COLUMN callback_url TEXT;
+    ALTER TABLE jobs ADD COLUMN deleted_at REAL;
+    CREATE INDEX jobs_bureau ON jobs(bureau);
+    CREATE TABLE job_plates (
+        job_id INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+        press TEXT NOT NULL,
+        plates INTEGER NOT NULL,
+        PRIMARY KEY (job_id, press)
+    );
+    CREATE INDEX job_plates_press ON job_plates(press);
+    CREATE TABLE events (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        ts REAL NOT NULL,
+        data TEXT NOT NULL
+    );
+    """,
 )

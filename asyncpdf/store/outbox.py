@@ -31,9 +31,12 @@ class OutboxTable:
         """A notice of the job to each (channel, address), due at once."""
         assert self._db.in_transaction, "write inside Store.transaction()"
         now = time.time()
+        # A job that ends again (its failed deliveries retried) is notified again.
         await self._db.executemany(
-            "INSERT OR IGNORE INTO outbox (job_id, channel, address, state, next_attempt_at,"
-            " created_at) VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO outbox (job_id, channel, address, state, next_attempt_at, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (job_id, channel, address) DO UPDATE SET"
+            " state = excluded.state, attempts = 0, next_attempt_at = excluded.next_attempt_at,"
+            " error = NULL, sent_at = NULL",
             [(job_id, channel, address, PENDING, now, now) for channel, address in recipients],
         )
 

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import functools
-import json
 import time
-from datetime import UTC, datetime
+from datetime import date
 from pathlib import Path
 
 from aiohttp import web
@@ -14,18 +12,21 @@ from asyncpdf import __version__
 from asyncpdf.errors import BadRequest
 from asyncpdf.jobs.lifecycle import JobState
 from asyncpdf.pdf.analysis import shown_name
+from asyncpdf.reports.export import history_csv
+from asyncpdf.reports.totals import totals
 from asyncpdf.store.jobs import MAX_ID
-from asyncpdf.web import files
+from asyncpdf.times import iso
+from asyncpdf.web import files, filters, uploads
+from asyncpdf.web.files import content_disposition
+from asyncpdf.web.filters import history_filter
+from asyncpdf.web.jsonbody import json_response
 from asyncpdf.web.keys import SERVICE
+from asyncpdf.web.uploads import accepted
 
 MAX_PAGE = 500
+#: Rows of a CSV export at most (years of a busy shop).
+MAX_CSV_ROWS = 200_000
 WAITING = (JobState.RECEIVED, JobState.QUEUED)
-# Names are often Cyrillic: readable as they are, not as \u escapes.
-_dumps = functools.partial(json.dumps, ensure_ascii=False)
-
-
-def _iso(ts: float | None) -> str | None:
-    return datetime.fromtimestamp(ts, UTC).isoformat() if ts is not None else None
 
 
 def _int_query(request: web.Request, name: str, default: int, maximum: int) -> int:
@@ -40,18 +41,42 @@ def _int_query(request: web.Request, name: str, default: int, maximum: int) -> i
 
 
 async def list_jobs(request: web.Request) -> web.Response:
+    """The history grid: the filtered jobs, a page of them, how many in all and the totals."""
+    service = request.app[SERVICE]
     limit = _int_query(request, "limit", 50, MAX_PAGE)
     offset = _int_query(request, "offset", 0, MAX_ID)
-    jobs = await request.app[SERVICE].store.jobs.page(limit=limit, offset=offset)
-    return web.json_response(
-        {"jobs": [job.as_json() for job in jobs], "limit": limit, "offset": offset}
+    where = history_filter(request.query, date.today())
+    rows, total = await service.store.history.rows(where, limit=limit, offset=offset)
+    counts = await service.store.history.plates(where)
+    return json_response(
+        {
+            "jobs": [row.as_json() for row in rows],
+            "total": total,
+            "limit": limit,
+            "offset": offset,
+            "filters": filters.as_json(where),
+            "totals": totals(counts, service.settings),
+        },
+    )
+
+
+async def jobs_csv(request: web.Request) -> web.Response:
+    """The filtered history, every row of it, as CSV."""
+    where = history_filter(request.query, date.today())
+    store = request.app[SERVICE].store
+    rows, _ = await store.history.rows(where, limit=MAX_CSV_ROWS)
+    return web.Response(
+        text=history_csv(rows),
+        content_type="text/csv",
+        charset="utf-8",
+        headers={"Content-Disposition": content_disposition("attachment", "asyncpdf-jobs.csv")},
     )
 
 
 async def job_detail(request: web.Request) -> web.Response:
     store = request.app[SERVICE].store
     job = await store.jobs.get(int(request.match_info["id"]))
-    return web.json_response(
+    return json_response(
         {
             "job": job.as_json(),
             "analysis": job.analysis.to_json() if job.analysis else None,
@@ -59,14 +84,32 @@ async def job_detail(request: web.Request) -> web.Response:
             "deliveries": [d.as_json() for d in await store.deliveries.of_job(job.id)],
             "notifications": [n.as_json() for n in await store.outbox.of_job(job.id)],
             "log": [line.as_json() for line in await store.log.of_job(job.id)],
-        }
+            "rerun_by": await store.jobs.reruns_of(job.id),
+        },
     )
+
+
+async def retry(request: web.Request) -> web.Response:
+    kinds = await request.app[SERVICE].actions.retry(int(request.match_info["id"]))
+    return json_response({"retried": kinds})
+
+
+async def rerun(request: web.Request) -> web.Response:
+    old = int(request.match_info["id"])
+    new = await request.app[SERVICE].actions.rerun(old)
+    return accepted(new, rerun_of=old)
+
+
+async def delete_job(request: web.Request) -> web.Response:
+    job_id = int(request.match_info["id"])
+    await request.app[SERVICE].actions.delete(job_id)
+    return json_response({"deleted": job_id})
 
 
 async def recent_log(request: web.Request) -> web.Response:
     limit = _int_query(request, "limit", 200, MAX_PAGE)
     lines = await request.app[SERVICE].store.log.recent(limit)
-    return web.json_response({"log": [line.as_json() for line in lines]})
+    return json_response({"log": [line.as_json() for line in lines]})
 
 
 async def status(request: web.Request) -> web.Response:
@@ -80,16 +123,17 @@ async def status(request: web.Request) -> web.Response:
     counts = await service.store.jobs.count_by_state()
     waiting = await service.store.jobs.in_states(WAITING)
     oldest = min((job.created_at for job in waiting), default=None)
-    return web.json_response(
+    return json_response(
         {
             "version": __version__,
             "uptime_s": round(now - service.started_at, 3),
             "jobs": {state.value: count for state, count in counts.items()},
             "queue_depth": service.runner.queue.qsize(),
             "oldest_waiting_s": round(max(now - oldest, 0.0), 3) if oldest is not None else None,
+            "counters": await service.store.history.counters(date.today()),
             "import_mode": await service.runner.import_mode(),
             "targets": service.scheduler.targets.as_json(),
-            "watcher_last_event": _iso(watcher.last_event_at if watcher else None),
+            "watcher_last_event": iso(watcher.last_event_at if watcher else None),
             "hotfolder": str(service.settings.paths.hotfolder),
             "not_taken": [
                 {"name": shown_name(Path(name)), "reason": reason}
@@ -100,12 +144,11 @@ async def status(request: web.Request) -> web.Response:
                 for name, error in sorted(failed.items())
             ],
         },
-        dumps=_dumps,
     )
 
 
 async def get_import_mode(request: web.Request) -> web.Response:
-    return web.json_response({"import_mode": await request.app[SERVICE].runner.import_mode()})
+    return json_response({"import_mode": await request.app[SERVICE].runner.import_mode()})
 
 
 async def put_import_mode(request: web.Request) -> web.Response:
@@ -118,12 +161,17 @@ async def put_import_mode(request: web.Request) -> web.Response:
     if not isinstance(on, bool):
         raise BadRequest('the body must be {"import_mode": true} or {"import_mode": false}')
     await request.app[SERVICE].runner.set_import_mode(on)
-    return web.json_response({"import_mode": on})
+    return json_response({"import_mode": on})
 
 
 def setup(app: web.Application) -> None:
     app.router.add_get("/api/jobs", list_jobs)
+    app.router.add_post("/api/jobs", uploads.upload)
+    app.router.add_get("/api/jobs.csv", jobs_csv)
     app.router.add_get(r"/api/jobs/{id:\d+}", job_detail)
+    app.router.add_delete(r"/api/jobs/{id:\d+}", delete_job)
+    app.router.add_post(r"/api/jobs/{id:\d+}/retry", retry)
+    app.router.add_post(r"/api/jobs/{id:\d+}/rerun", rerun)
     app.router.add_get("/api/log", recent_log)
     app.router.add_get("/api/status", status)
     app.router.add_get("/api/import-mode", get_import_mode)

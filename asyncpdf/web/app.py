@@ -16,7 +16,7 @@ from aiohttp.web_log import AccessLogger
 
 from asyncpdf.config import Settings
 from asyncpdf.service import Service
-from asyncpdf.web import api, health, live, pages
+from asyncpdf.web import api, health, live, openapi, pages, reports
 from asyncpdf.web.accept import AcceptErrors
 from asyncpdf.web.auth import authentication
 from asyncpdf.web.errors import json_errors
@@ -52,6 +52,6 @@ def create_app(settings: Settings, *, config_path: Path | None = None) -> web.Ap
                     loop.set_exception_handler(handler.previous)
 
     app.cleanup_ctx.append(service_ctx)
-    for part in (pages, api, live, health):
+    for part in (pages, api, live, health, reports, openapi):
         part.setup(app)
     return app

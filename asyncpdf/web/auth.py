@@ -13,6 +13,12 @@ with 403 when:
   Referer is no browser page (curl, a script) and may pass on to the credentials;
 - no users and no tokens are configured: a change is never allowed silently.
 
+Wrong credentials are counted per client address: after FAILURES_ALLOWED within
+FAILURE_WINDOW_S, the address's credentials are refused unchecked with 429 and `Retry-After`
+until the oldest of those failures is that old, so passwords and tokens cannot be guessed at
+speed. Right ones are never held up unless their own address is waiting. Behind a reverse
+proxy every client has the proxy's address, and one guesser makes everyone wait.
+
 Under /api/ a refusal is the usual JSON error. Nothing here logs a header, password or token.
 """
 
@@ -22,9 +28,11 @@ import asyncio
 import base64
 import hashlib
 import hmac
+import math
 import secrets
-from collections import OrderedDict
-from collections.abc import Iterable
+import time
+from collections import OrderedDict, deque
+from collections.abc import Callable, Iterable
 from urllib.parse import urlsplit
 
 from aiohttp import hdrs, web
@@ -34,6 +42,7 @@ from asyncpdf.config import Web
 from asyncpdf.errors import AsyncPdfError, Forbidden, Unauthorized
 from asyncpdf.web.auth_settings import HASH_HINT, AuthSettings, verify_password
 from asyncpdf.web.errors import json_errors
+from asyncpdf.web.keys import SERVICE
 
 READS = frozenset({hdrs.METH_GET, hdrs.METH_HEAD, hdrs.METH_OPTIONS})
 CHALLENGE = 'Basic realm="asyncpdf"'
@@ -42,6 +51,66 @@ CHALLENGE = 'Basic realm="asyncpdf"'
 REMEMBERED = 256
 #: pbkdf2 checks at once, so a flood of wrong passwords cannot take every worker thread.
 VERIFYING_AT_ONCE = 2
+#: Wrong credentials one client address may send within FAILURE_WINDOW_S before it must wait.
+FAILURES_ALLOWED = 5
+FAILURE_WINDOW_S = 60.0
+#: Addresses whose failures are kept (under 1 kB each); the least recently heard is dropped.
+ADDRESSES_KEPT = 4096
+
+
+class TooManyFailures(AsyncPdfError):
+    """Credentials from an address that sent too many wrong ones lately: refused unchecked."""
+
+    code = "too_many_failed_logins"
+    http_status = 429
+
+    def __init__(self, retry_after_s: int) -> None:
+        super().__init__(
+            f"too many wrong credentials from this address; try again in {retry_after_s} s"
+        )
+        self.retry_after_s = retry_after_s
+
+
+class FailedLogins:
+    """The recent failed logins of each client address, in a map of bounded size. A right
+    login forgets its address's failures: an operator who mistyped is not kept waiting."""
+
+    def __init__(
+        self,
+        allowed: int = FAILURES_ALLOWED,
+        window_s: float = FAILURE_WINDOW_S,
+        kept: int = ADDRESSES_KEPT,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._allowed = allowed
+        self._window_s = window_s
+        self._kept = kept
+        self._clock = clock
+        self._failed: OrderedDict[str, deque[float]] = OrderedDict()
+
+    def check(self, address: str) -> None:
+        """TooManyFailures when `address` must wait before its credentials are checked."""
+        times = self._failed.get(address)
+        if times is not None and len(times) == self._allowed:
+            wait_s = times[0] + self._window_s - self._clock()
+            if wait_s > 0:
+                raise TooManyFailures(math.ceil(wait_s))
+
+    def failed(self, address: str) -> None:
+        times = self._failed.get(address)
+        if times is None:
+            times = self._failed[address] = deque(maxlen=self._allowed)
+            if len(self._failed) > self._kept:
+                self._failed.popitem(last=False)
+        else:
+            self._failed.move_to_end(address)
+        times.append(self._clock())
+
+    def succeeded(self, address: str) -> None:
+        self._failed.pop(address, None)
+
+    def __len__(self) -> int:
+        return len(self._failed)
 
 
 def _origin_of(url: str) -> str | None:
@@ -67,9 +136,11 @@ class Guard:
         self._key = secrets.token_bytes(32)
         self._remembered: OrderedDict[bytes, None] = OrderedDict()
         self._verifying = asyncio.Semaphore(VERIFYING_AT_ONCE)
+        self._failures = FailedLogins()
 
     async def check(self, request: web.Request) -> None:
-        """Raise Forbidden or Unauthorized unless `request` may go on to its view."""
+        """Raise Forbidden, Unauthorized or TooManyFailures unless `request` may go on to its
+        view."""
         if request.method in READS:
             protected = self._auth.probes if request.path in self._probes else self._auth.read
             if protected == "open":
@@ -91,8 +162,21 @@ class Guard:
                 "this needs credentials: Basic (a user of web.auth.users) or Bearer (a token "
                 "of web.auth.tokens)"
             )
-        if not await self._valid(header):
+        await self._check_credentials(request, header)
+
+    async def _check_credentials(self, request: web.Request, header: str) -> None:
+        address = request.remote or ""
+        failures = request.app[SERVICE].metrics.login_failures
+        try:
+            valid = await self._valid(header, address)
+        except TooManyFailures:
+            failures.labels(reason="throttled").inc()
+            raise
+        if not valid:
+            failures.labels(reason="wrong").inc()
+            self._failures.failed(address)
             raise Unauthorized("the credentials given are not right")
+        self._failures.succeeded(address)
 
     def _same_site(self, request: web.Request) -> bool:
         origin = request.headers.get(hdrs.ORIGIN)
@@ -108,13 +192,16 @@ class Guard:
         own = Web.normal_origin(f"{request.scheme}://{request.host}")
         return given == own or given in self._origins
 
-    async def _valid(self, header: str) -> bool:
+    async def _valid(self, header: str, address: str) -> bool:
+        """Whether the credentials are right; TooManyFailures, unchecked, when `address` must
+        wait (even for a login remembered as right: the answer would tell a guesser)."""
+        self._failures.check(address)
         scheme, _, value = header.strip().partition(" ")
         value = value.strip()
         if scheme.lower() == "bearer":
             return self._token_valid(value)
         if scheme.lower() == "basic":
-            return await self._login_valid(value)
+            return await self._login_valid(value, address)
         return False
 
     def _token_valid(self, token: str) -> bool:
@@ -124,7 +211,7 @@ class Guard:
             valid |= hmac.compare_digest(digest, known)
         return valid
 
-    async def _login_valid(self, value: str) -> bool:
+    async def _login_valid(self, value: str, address: str) -> bool:
         key = hmac.new(self._key, value.encode("utf-8", "replace"), "sha256").digest()
         if key in self._remembered:
             self._remembered.move_to_end(key)
@@ -137,6 +224,9 @@ class Guard:
             return False
         known = self._users.get(name)
         async with self._verifying:
+            # Checked again once its turn comes, so guesses sent together and queued here
+            # stop at the limit (a guess or two more may be under way when it is reached).
+            self._failures.check(address)
             # pbkdf2 is CPU work: off the event loop.
             valid = await asyncio.to_thread(verify_password, password, known or self._decoy)
         if not (valid and known is not None):
@@ -159,6 +249,8 @@ async def _refusal(request: web.Request, error: AsyncPdfError) -> web.StreamResp
         response = web.Response(status=error.http_status, text=f"{error.http_status}: {error}")
     if isinstance(error, Unauthorized):
         response.headers[hdrs.WWW_AUTHENTICATE] = CHALLENGE
+    elif isinstance(error, TooManyFailures):
+        response.headers[hdrs.RETRY_AFTER] = str(error.retry_after_s)
     return response
 
 
@@ -173,7 +265,7 @@ def authentication(settings: Web, probes: frozenset[str]) -> Middleware:
             return await handler(request)
         try:
             await guard.check(request)
-        except (Forbidden, Unauthorized) as error:
+        except (Forbidden, Unauthorized, TooManyFailures) as error:
             return await _refusal(request, error)
         return await handler(request)
 

@@ -1,5 +1,8 @@
-"""`/ws`: the live log. Each client gets the event bus's job and log events as JSON; every
-socket is closed with GOING_AWAY when the service shuts down.
+"""`/ws`: the live page's events. Each client is sent `{"type": "hello", "seq": LAST}`, then
+what it missed (`?after=N`: every event after N; `?tail=K`: the last K), then each numbered
+job, log and deleted event as it commits. A client too far behind is closed with
+TRY_AGAIN_LATER and reconnects with `after`; every socket is closed with GOING_AWAY when the
+service shuts down.
 
 Before the upgrade, two checks, each refusal a JSON error on a closed connection, counted in
 `asyncpdf_websocket_refused`:
@@ -16,18 +19,27 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import json
 import logging
 import resource
+from typing import Any
 
 from aiohttp import WSCloseCode, WSMsgType, hdrs, web
 
 from asyncpdf.config import Web
-from asyncpdf.events import Event, EventBus
+from asyncpdf.events import Event, Subscription
+from asyncpdf.service import Service
 from asyncpdf.web.keys import ORIGINS, SERVICE, WEBSOCKET_LIMIT, WEBSOCKETS
 from asyncpdf.web.limits import WEBSOCKETS_SHARE, within_open_files
 
 log = logging.getLogger(__name__)
 RETRY_AFTER_S = 30
+#: Events a page catching up is sent at most; further behind, it reloads instead.
+MAX_BACKLOG = 5000
+#: How long a dropped client has to take its close frame.
+DROP_CLOSE_S = 2.0
+_dumps = functools.partial(json.dumps, ensure_ascii=False)
 
 
 def _refusal(status: int, code: str, message: str) -> web.Response:
@@ -76,39 +88,105 @@ async def live_log(request: web.Request) -> web.StreamResponse:
     refusal = _refuse(request)
     if refusal is not None:
         return refusal
+    after, tail = _position(request)
     app = request.app
     sockets = app[WEBSOCKETS]
     ws = web.WebSocketResponse(heartbeat=30)
     sockets.add(ws)  # counted from here, so handshakes under way cannot pass the limit together
     try:
         await ws.prepare(request)
-        await _serve(ws, app[SERVICE].bus)
+        await _serve(ws, request, after, tail)
     finally:
         sockets.discard(ws)
     return ws
 
 
-async def _serve(ws: web.WebSocketResponse, bus: EventBus) -> None:
-    events = bus.subscribe()
-    sender = asyncio.create_task(_forward(ws, events))
+def _position(request: web.Request) -> tuple[int | None, int]:
+    """`after=N` (the last event the page saw) or `tail=K` (the last K events, for a page that
+    has seen none); anything unreadable counts as neither."""
+    query = request.query
+    after = query.get("after", "")
+    tail = query.get("tail", "")
+    return (
+        int(after) if after.isdigit() else None,
+        min(int(tail), MAX_BACKLOG) if tail.isdigit() else 0,
+    )
+
+
+async def _backlog(service: Service, after: int | None, tail: int, last: int) -> list[Event]:
+    """What the page missed up to event `last`, from memory or the database; a reset event
+    when they are no longer kept (the page then reloads what it shows)."""
+    if after is None:
+        after, whole = max(last - tail, 0), False
+    else:
+        after, whole = min(after, last), True
+    if after >= last:
+        return []
+    recent = service.bus.recent_after(after)
+    if recent is not None:
+        return [event for event in recent if event["seq"] <= last]
+    stored = await service.store.events.after(after, min(last - after, MAX_BACKLOG + 1))
+    complete = bool(stored) and stored[0]["seq"] == after + 1 and last - after <= MAX_BACKLOG
+    if whole and not complete:
+        return [{"type": "reset", "seq": last}]
+    return [event for event in stored if event["seq"] <= last]
+
+
+async def _serve(
+    ws: web.WebSocketResponse, request: web.Request, after: int | None, tail: int
+) -> None:
+    service = request.app[SERVICE]
+    # Subscribed before the backlog is read: nothing published meanwhile is missed, and
+    # what both hold is sent once (by number).
+    subscription = service.bus.subscribe()
+    last = service.bus.last_seq
+    tasks: set[asyncio.Task[Any]] = set()
     try:
-        async for message in ws:
-            if message.type == WSMsgType.ERROR:
-                break
+        await ws.send_json({"type": "hello", "seq": last}, dumps=_dumps)
+        backlog = await _backlog(service, after, tail, last)
+        receiving = asyncio.create_task(_receive(ws))
+        sending = asyncio.create_task(_forward(ws, subscription, backlog, last))
+        dropped = asyncio.create_task(subscription.dropped.wait())
+        tasks = {receiving, sending, dropped}
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        if dropped.done():
+            service.metrics.websocket_dropped.inc()
+            await _drop(ws, request)
+    except ConnectionError:
+        return
     finally:
-        sender.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await sender
-        bus.unsubscribe(events)
+        service.bus.unsubscribe(subscription)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
 
-async def _forward(ws: web.WebSocketResponse, events: asyncio.Queue[Event]) -> None:
-    while not ws.closed:
-        event = await events.get()
-        try:
-            await ws.send_json(event)
-        except ConnectionError:
+async def _receive(ws: web.WebSocketResponse) -> None:
+    async for message in ws:
+        if message.type == WSMsgType.ERROR:
             return
+
+
+async def _forward(
+    ws: web.WebSocketResponse, subscription: Subscription, backlog: list[Event], last: int
+) -> None:
+    for event in backlog:
+        await ws.send_json(event, dumps=_dumps)
+    while not ws.closed:
+        event = await subscription.queue.get()
+        if event["seq"] > last:
+            await ws.send_json(event, dumps=_dumps)
+
+
+async def _drop(ws: web.WebSocketResponse, request: web.Request) -> None:
+    """Close a client that fell too far behind; one that reads nothing at all cannot take the
+    close frame either, and its connection is cut."""
+    try:
+        async with asyncio.timeout(DROP_CLOSE_S):
+            await ws.close(code=WSCloseCode.TRY_AGAIN_LATER, message=b"too far behind")
+    except (TimeoutError, ConnectionError):
+        if request.transport is not None:
+            request.transport.abort()
 
 
 async def set_limits(app: web.Application) -> None:

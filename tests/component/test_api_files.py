@@ -181,6 +181,13 @@ def _header(job_id: int, state: JobState, name: str, size: int) -> JobHeader:
         warnings=0,
         imported=False,
         duplicate_of=None,
+        rerun_of=None,
+        order=None,
+        bureau=None,
+        presses=(),
+        complects=None,
+        plates=None,
+        inks=(),
     )
 
 

@@ -1,14 +1,16 @@
 """Who may change things, in-process like a client: a change needs Basic or Bearer
 credentials, is refused outright when none are configured or when another site's page sends
-it; `read: protected` and `probes: protected` close reading and the probes too; the config
-refuses plain secrets; `asyncpdf hash-password` makes a hash that logs in; and no password or
-token reaches the log."""
+it; `read: protected` and `probes: protected` close reading and the probes too; an address
+that sends wrong credentials too often must wait (429); the config refuses plain secrets;
+`asyncpdf hash-password` makes a hash that logs in; and no password or token reaches the log."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import io
 import logging
+import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
@@ -23,6 +25,13 @@ from asyncpdf.cli import main
 from asyncpdf.config import load_settings
 from asyncpdf.errors import ConfigError
 from asyncpdf.web.app import create_app
+from asyncpdf.web.auth import (
+    FAILURE_WINDOW_S,
+    FAILURES_ALLOWED,
+    VERIFYING_AT_ONCE,
+    FailedLogins,
+    TooManyFailures,
+)
 from asyncpdf.web.auth_settings import MIN_ITERATIONS, hash_password
 from tests.support import write_config
 
@@ -161,6 +170,88 @@ async def test_probes_protected_closes_the_probes(client: Client) -> None:
             assert (await http.get(path)).status == 401, path
         assert (await http.get("/metrics", headers=GOOD)).status == 200
         assert (await http.get("/api/jobs")).status == 200  # reading stays open
+
+
+def _login_failures(metrics: str) -> dict[str, float]:
+    found = re.findall(r'^asyncpdf_login_failures_total\{reason="(\w+)"\} (\S+)$', metrics, re.M)
+    return {reason: float(count) for reason, count in found}
+
+
+async def test_an_address_sending_wrong_credentials_too_often_must_wait(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ASYNCPDF_TEST_TOKEN", TOKEN)
+    tokens = [{"name": "script", "token_env": "ASYNCPDF_TEST_TOKEN"}]
+    wrong = [basic("alice", "wrong"), {"Authorization": f"Bearer {TOKEN}x"}]
+    async with client(auth={"users": USERS, "tokens": tokens}) as http:
+        for attempt in range(4):
+            assert (await switch(http, True, headers=wrong[attempt % 2])).status == 401
+        # A right login is let through at once, and forgets the mistakes before it.
+        assert (await switch(http, True, headers=GOOD)).status == 200
+        for attempt in range(5):
+            assert (await switch(http, False, headers=wrong[attempt % 2])).status == 401
+        for headers in (GOOD, {"Authorization": f"Bearer {TOKEN}"}, wrong[0]):
+            response = await switch(http, False, headers=headers)
+            assert response.status == 429, headers
+            assert 0 < int(response.headers["Retry-After"]) <= FAILURE_WINDOW_S
+            assert "WWW-Authenticate" not in response.headers
+            error = (await response.json())["error"]
+            assert error["code"] == "too_many_failed_logins" and "try again" in error["message"]
+        assert await import_mode(http) is True  # nothing changed while it waits
+        assert (await http.get("/api/jobs")).status == 200  # open reading is not affected
+        metrics = await (await http.get("/metrics")).text()
+        assert _login_failures(metrics) == {"wrong": 9.0, "throttled": 3.0}
+
+
+async def test_credentials_sent_at_once_stop_at_the_limit_when_wrong_only(
+    client: Client,
+) -> None:
+    async with client(auth={"users": USERS}) as http:
+        responses = await asyncio.gather(*(switch(http, True, headers=GOOD) for _ in range(8)))
+        assert [response.status for response in responses] == [200] * 8
+        responses = await asyncio.gather(
+            *(switch(http, False, headers=basic("alice", f"guess {n}")) for n in range(12))
+        )
+        statuses = [response.status for response in responses]
+        # Each queued guess is let through only while the limit is not reached: at most the
+        # guesses already being checked then go over it.
+        checked = statuses.count(401)
+        assert FAILURES_ALLOWED <= checked <= FAILURES_ALLOWED + VERIFYING_AT_ONCE - 1
+        assert statuses.count(429) == len(statuses) - checked
+        assert await import_mode(http) is True
+
+
+def test_failed_logins_expire_and_their_addresses_are_bounded() -> None:
+    now = [1000.0]
+    failed = FailedLogins(allowed=3, window_s=60.0, kept=2, clock=lambda: now[0])
+    for step in (0.0, 10.0, 10.0):
+        now[0] += step
+        failed.check("10.0.0.1")
+        failed.failed("10.0.0.1")
+    now[0] += 15.0  # 35 s after the first of the three
+    with pytest.raises(TooManyFailures) as refused:
+        failed.check("10.0.0.1")
+    assert refused.value.retry_after_s == 25 and refused.value.http_status == 429
+    failed.check("10.0.0.2")  # another address is not held up
+    now[0] += 25.0  # the first failure is a minute old: one more may try
+    failed.check("10.0.0.1")
+    failed.failed("10.0.0.1")
+    with pytest.raises(TooManyFailures):
+        failed.check("10.0.0.1")
+    failed.succeeded("10.0.0.1")  # a right login forgets the failures
+    failed.check("10.0.0.1")
+    assert len(failed) == 0
+
+    for address in ("a", "b", "c"):  # a third address: "a", heard from least recently, goes
+        failed.failed(address)
+    assert len(failed) == 2
+    failed.failed("a")  # so it starts again ("b" goes in turn)
+    failed.failed("a")
+    failed.check("a")  # two failures kept, not three
+    failed.failed("a")
+    with pytest.raises(TooManyFailures):
+        failed.check("a")
+    assert len(failed) == 2
 
 
 def _load(tmp_path: Path, auth: dict[str, Any]) -> Any:

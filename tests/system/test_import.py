@@ -18,7 +18,6 @@ from pathlib import Path
 
 import pytest
 
-from asyncpdf.backfill.files import STAGING_PREFIX
 from asyncpdf.backfill.report import Progress
 from asyncpdf.cli import main
 from asyncpdf.config import load_settings
@@ -26,6 +25,7 @@ from asyncpdf.errors import EXIT_CANNOT_START, EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from asyncpdf.instance import InstanceLock
 from asyncpdf.jobs.lifecycle import JobState
 from asyncpdf.jobs.records import JobHeader
+from asyncpdf.jobs.staging import STAGING_PREFIX
 from asyncpdf.store import Store
 from asyncpdf.testing.samples import make_samples
 from tests.support import write_config

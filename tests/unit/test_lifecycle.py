@@ -23,12 +23,15 @@ from asyncpdf.jobs.lifecycle import (
 D = DeliveryState
 
 
-def test_every_state_has_a_row_and_terminal_states_lead_nowhere() -> None:
+def test_every_state_has_a_row_and_terminal_states_lead_only_to_a_retry() -> None:
     assert set(JOB_TRANSITIONS) == set(JobState)
     assert set(DELIVERY_TRANSITIONS) == set(DeliveryState)
+    retried = {JobState.DONE, JobState.FAILED}
     for state in TERMINAL:
-        assert JOB_TRANSITIONS[state] == frozenset()
-    assert DELIVERY_TRANSITIONS[D.SENT] == DELIVERY_TRANSITIONS[D.FAILED] == frozenset()
+        expected = {JobState.DELIVERING} if state in retried else set()
+        assert JOB_TRANSITIONS[state] == expected
+    assert DELIVERY_TRANSITIONS[D.SENT] == frozenset()
+    assert DELIVERY_TRANSITIONS[D.FAILED] == {D.PENDING}
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,122 @@
+"""A year's figures per month: plates, m² of plate, plates per press and plate cost per bureau.
+
+Nothing is guessed. A press the config does not know counts in plates only, and a press with
+no `plate_cost` in plates and m² only; `warnings` names each such press and what to change, so
+a total that looks low says why.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from asyncpdf.config import Settings
+from asyncpdf.store.reports import MonthlyPlates
+
+MONTHS = 12
+#: Where plates of jobs whose bureau is not recorded are counted.
+NO_BUREAU = "(no bureau)"
+#: Decimals of m² and cost in the API and the CSV.
+DECIMALS = 2
+_MM2_PER_M2 = 1_000_000
+
+
+def month_labels(year: int) -> tuple[str, ...]:
+    return tuple(f"{year:04d}-{month:02d}" for month in range(1, MONTHS + 1))
+
+
+def _rounded(values: Iterable[float]) -> list[float]:
+    return [round(value, DECIMALS) for value in values]
+
+
+def _plates(count: int) -> str:
+    return f"{count} plate{'' if count == 1 else 's'}"
+
+
+@dataclass(frozen=True)
+class YearFigures:
+    """One year's figures, each a list of 12 monthly values in the order of `months`."""
+
+    year: int
+    months: tuple[str, ...]
+    plates: tuple[int, ...]
+    area_m2: tuple[float, ...]
+    #: Press (as the config names it) → plates per month; presses by name.
+    plates_by_press: Mapping[str, tuple[int, ...]]
+    #: Bureau → plate cost per month; bureaus by name.
+    cost_by_bureau: Mapping[str, tuple[float, ...]]
+    warnings: tuple[str, ...]
+
+    @property
+    def presses(self) -> list[str]:
+        return list(self.plates_by_press)
+
+    @property
+    def bureaus(self) -> list[str]:
+        return list(self.cost_by_bureau)
+
+    def as_json(self) -> dict[str, Any]:
+        """The figures as the API gives them, m² and cost rounded to DECIMALS."""
+        cost = sum(sum(values) for values in self.cost_by_bureau.values())
+        return {
+            "year": self.year,
+            "months": list(self.months),
+            "presses": self.presses,
+            "bureaus": self.bureaus,
+            "plates": list(self.plates),
+            "area_m2": _rounded(self.area_m2),
+            "plates_by_press": {name: list(v) for name, v in self.plates_by_press.items()},
+            "cost_by_bureau": {name: _rounded(v) for name, v in self.cost_by_bureau.items()},
+            "totals": {
+                "plates": sum(self.plates),
+                "area_m2": round(sum(self.area_m2), DECIMALS),
+                "cost": round(cost, DECIMALS),
+            },
+            "warnings": list(self.warnings),
+        }
+
+
+def year_figures(year: int, rows: Iterable[MonthlyPlates], settings: Settings) -> YearFigures:
+    """The figures of `year` from its rows (each of a month of that year)."""
+    months = month_labels(year)
+    index = {month: i for i, month in enumerate(months)}
+    plates, area = [0] * MONTHS, [0.0] * MONTHS
+    by_press: dict[str, list[int]] = {}
+    by_bureau: dict[str, list[float]] = {}
+    unknown: dict[str, int] = {}
+    unpriced: dict[str, int] = {}
+    for row in rows:
+        i = index[row.month]
+        press = settings.press(row.press)
+        name = press.name if press else row.press
+        plates[i] += row.plates
+        by_press.setdefault(name, [0] * MONTHS)[i] += row.plates
+        cost = by_bureau.setdefault(row.bureau or NO_BUREAU, [0.0] * MONTHS)
+        if press is None:
+            unknown[name] = unknown.get(name, 0) + row.plates
+            continue
+        width, height = press.plate_mm
+        area[i] += row.plates * width * height / _MM2_PER_M2
+        if press.plate_cost:
+            cost[i] += row.plates * press.plate_cost
+        else:
+            unpriced[name] = unpriced.get(name, 0) + row.plates
+    warnings = [
+        f"press {name} is not in the config: its {_plates(count)} count in plates but not in"
+        " m² or cost; add it under presses"
+        for name, count in sorted(unknown.items())
+    ] + [
+        f"press {name} has no plate_cost: its {_plates(count)} count in plates and m² but not"
+        " in cost; set its plate_cost under presses"
+        for name, count in sorted(unpriced.items())
+    ]
+    return YearFigures(
+        year=year,
+        months=months,
+        plates=tuple(plates),
+        area_m2=tuple(area),
+        plates_by_press={name: tuple(by_press[name]) for name in sorted(by_press)},
+        cost_by_bureau={name: tuple(by_bureau[name]) for name in sorted(by_bureau)},
+        warnings=tuple(warnings),
+    )

@@ -1,0 +1,284 @@
+"use strict";
+// One job: its proof, pages, deliveries, warnings and log from /api/jobs/ID, the buttons that
+// act on it, and live updates from /ws (any event about it reloads the page's data).
+import {
+  ApiError,
+  connectLive,
+  deliveryClass,
+  deliveryName,
+  el,
+  formatBytes,
+  formatNumber,
+  formatSeconds,
+  getJson,
+  inkBadge,
+  inkBadges,
+  jobStateText,
+  send,
+} from "/static/common.js";
+
+const JOB_ID = Number(location.pathname.match(/^\/jobs\/(\d+)/)[1]);
+const API = `/api/jobs/${JOB_ID}`;
+const FINISHED = new Set(["done", "failed", "rejected", "duplicate"]);
+const RELOAD_AFTER_EVENT_MS = 250;
+
+const buttons = {
+  retry: document.getElementById("retry"),
+  rerun: document.getElementById("rerun"),
+  delete: document.getElementById("delete"),
+};
+const result = document.getElementById("action-result");
+let detail = null;
+let deleted = false;
+let reloadTimer = null;
+
+const byId = (id) => document.getElementById(id);
+const jobLink = (id) => el("a", { href: `/jobs/${id}` }, `#${id}`);
+// Millimetres as a prepress person writes them: 1030 × 770, 900.5 × 640.
+const size = (pair) => (pair ? pair.map((mm) => Number(mm.toFixed(1))).join(" × ") : "—");
+
+// --- what the job is -----------------------------------------------------------------------
+
+function showHead(job) {
+  document.title = `asyncpdf — #${job.id} ${job.name}`;
+  byId("title").textContent = `#${job.id} ${job.name}`;
+  const state = byId("state");
+  state.textContent = deleted ? "deleted" : jobStateText(job);
+  const warned = job.warnings > 0 && job.state === "done";
+  state.className = `state-badge ${job.state}${warned ? " warned" : ""}`;
+  const related = [];
+  if (job.rerun_of) related.push("Run again from ", jobLink(job.rerun_of), ". ");
+  if (detail.rerun_by?.length) {
+    related.push("Run again as ");
+    detail.rerun_by.forEach((id, index) => related.push(index ? ", " : "", jobLink(id)));
+    related.push(". ");
+  }
+  if (job.duplicate_of) related.push("Duplicate of ", jobLink(job.duplicate_of), ".");
+  byId("related").replaceChildren(...related);
+}
+
+function showButtons(job) {
+  const finished = FINISHED.has(job.state) && !deleted;
+  buttons.retry.hidden = deleted || !detail.deliveries.some((d) => d.state === "failed");
+  buttons.rerun.hidden = !finished;
+  buttons.delete.hidden = !finished;
+  byId("delete-note").hidden = !finished;
+}
+
+function showProof(artefacts) {
+  const link = byId("proof-link");
+  const image = byId("proof");
+  const src = artefacts?.proof ? `${API}/proof.jpg` : null;
+  link.hidden = !src;
+  byId("proof-caption").textContent = src ? "Click for full size." : "No proof yet.";
+  if (src && image.getAttribute("src") !== src) {
+    image.src = src;
+    link.href = src;
+  }
+}
+
+function fact(term, ...value) {
+  return [el("dt", {}, term), el("dd", {}, ...value)];
+}
+
+function showSummary(job) {
+  const facts = [
+    fact("Order", job.order || "—"),
+    fact("Bureau", job.bureau || "—"),
+    fact("Presses", (job.presses || []).join(", ") || "—"),
+    fact("Complects", String(job.complects ?? "—")),
+    fact("Plates", String(job.plates ?? "—")),
+    fact("Inks", ...inkBadges(job.inks)),
+    fact("Size", formatBytes(job.size)),
+    fact("Received", formatSeconds(job.created_at)),
+    fact("Finished", formatSeconds(job.finished_at) || "—"),
+    job.imported ? fact("Imported", "yes: taken into the history without delivery") : [],
+    job.error ? fact("Error", el("span", { className: "error-text" }, job.error)) : [],
+    fact("SHA-256", el("code", { className: "hash" }, job.sha256 || "—")),
+  ];
+  byId("summary").replaceChildren(...facts.flat());
+}
+
+function showDownloads(analysis, artefacts) {
+  const links = [el("a", { href: `${API}/original`, download: "" }, "Original PDF")];
+  const pressPreviews = Object.keys(artefacts?.press_previews || {});
+  const hasPreview = Boolean(artefacts?.preview || pressPreviews.length);
+  const presses = analysis?.presses || [];
+  if (hasPreview && presses.length) {
+    for (const press of presses) {
+      const href = `${API}/preview.pdf?press=${encodeURIComponent(press)}`;
+      links.push(el("a", { href }, `Press preview: ${press}`));
+    }
+  } else if (hasPreview) {
+    links.push(el("a", { href: `${API}/preview.pdf` }, "Press preview"));
+  }
+  byId("downloads").replaceChildren(...links.map((link) => el("li", {}, link)));
+}
+
+// The job's warnings: the log's warning lines and what the preview step noted.
+function showWarnings(log, artefacts) {
+  const texts = [
+    ...log.filter((line) => line.level === "warning").map((line) => line.message),
+    ...(artefacts?.warnings || []),
+  ];
+  const items = [...new Set(texts)].map((text) => el("li", {}, text));
+  const none = el("li", { className: "none" }, "None.");
+  byId("warnings").replaceChildren(...(items.length ? items : [none]));
+}
+
+// --- deliveries and pages -------------------------------------------------------------------
+
+function receipt(delivery) {
+  if (delivery.state === "sent") {
+    const seconds = delivery.seconds === null ? "" : `, ${formatNumber(delivery.seconds, 2)} s`;
+    return `${delivery.remote_name || ""} (${formatBytes(delivery.bytes)}${seconds})`;
+  }
+  const next = delivery.next_attempt_at && `next try ${formatSeconds(delivery.next_attempt_at)}`;
+  return [delivery.error, next].filter(Boolean).join("; ");
+}
+
+function cell(label, ...content) {
+  return el("td", { dataset: { label } }, ...content);
+}
+
+function showDeliveries(job, deliveries) {
+  const rows = deliveries.map((delivery) =>
+    el("tr", { className: deliveryClass(delivery) },
+      cell("Delivery", deliveryName(delivery.kind, job.bureau),
+        delivery.kind === "bureau" ? " (plates)" : " (preview)"),
+      cell("State", delivery.state),
+      cell("Target", el("code", {}, delivery.target)),
+      cell("Receipt or error", receipt(delivery)),
+      cell("Attempts", String(delivery.attempts))));
+  const empty = el("tr", {}, el("td", { colSpan: 5 }, "No deliveries."));
+  byId("deliveries").tBodies[0].replaceChildren(...(rows.length ? rows : [empty]));
+}
+
+function coverage(percentages) {
+  if (!percentages) return "—";
+  return el("ul", { className: "coverage" },
+    Object.entries(percentages).map(([ink, percent]) =>
+      el("li", {}, inkBadge(ink), ` ${formatNumber(percent, 1)} %`)));
+}
+
+function marks(page) {
+  if (!page.marks?.length) return "—";
+  return el("ul", { className: "marks" }, page.marks.map((mark) =>
+    el("li", {}, el("strong", {}, mark.text ? `${mark.name}: ` : mark.name), mark.text)));
+}
+
+function showPages(analysis, artefacts) {
+  const rows = (analysis?.pages || []).map((page, index) =>
+    el("tr", {},
+      cell("Page", String(index + 1)),
+      cell("Press", page.press || "—"),
+      cell("Plate (mm)", size(page.plate_mm)),
+      cell("Inks", ...inkBadges(page.inks)),
+      cell("Paper (mm)", size(page.paper_mm)),
+      cell("Ink coverage", coverage(artefacts?.ink_coverage?.[index])),
+      cell("Marks", marks(page))));
+  const empty = el("tr", {}, el("td", { colSpan: 7 }, "Not analysed (yet)."));
+  byId("pages").tBodies[0].replaceChildren(...(rows.length ? rows : [empty]));
+}
+
+function showLog(log) {
+  byId("job-log").replaceChildren(...log.map((line) => el("li", { className: line.level },
+    `${formatSeconds(line.ts)} ${line.level}: ${line.message}`)));
+}
+
+function render() {
+  const { job, analysis, artefacts, deliveries, log } = detail;
+  showHead(job);
+  showButtons(job);
+  showProof(artefacts);
+  showSummary(job);
+  showDownloads(analysis, artefacts);
+  showWarnings(log, artefacts);
+  showDeliveries(job, deliveries);
+  showPages(analysis, artefacts);
+  showLog(log);
+}
+
+async function load() {
+  try {
+    detail = await getJson(API);
+  } catch (error) {
+    if (!(error instanceof ApiError && error.status === 404)) throw error;
+    showGone(`There is no job #${JOB_ID}: its record was deleted, or it never was.`);
+    return;
+  }
+  render();
+}
+
+function showGone(message) {
+  deleted = true;
+  if (detail) render();
+  else byId("title").textContent = `Job #${JOB_ID}`;
+  Object.values(buttons).forEach((button) => { button.hidden = true; });
+  byId("delete-note").hidden = true;
+  showResult(message, false);
+}
+
+// --- actions ---------------------------------------------------------------------------------
+
+function showResult(message, refused) {
+  result.textContent = message;
+  result.classList.toggle("refused", refused);
+}
+
+// A refusal (no login, a foreign page, a job not in a state for it) says the server's reason.
+async function act(button, method, url, then) {
+  button.disabled = true;
+  showResult("", false);
+  try {
+    await then(await send(method, url));
+  } catch (error) {
+    showResult(`Not done: ${error.message}`, true);
+  } finally {
+    button.disabled = false;
+  }
+}
+
+buttons.retry.addEventListener("click", () =>
+  act(buttons.retry, "POST", `${API}/retry`, async (body) => {
+    const names = body.retried.map((kind) => deliveryName(kind, detail.job.bureau));
+    showResult(`Sending again: ${names.join(", ")}.`, false);
+    await load();
+  }));
+
+buttons.rerun.addEventListener("click", () =>
+  act(buttons.rerun, "POST", `${API}/rerun`, async (body) => {
+    location.assign(body.page);
+  }));
+
+buttons.delete.addEventListener("click", () => {
+  const question = `Delete the record of job #${JOB_ID} and its previews?\n` +
+    "The original file is kept.";
+  if (!confirm(question)) return;
+  act(buttons.delete, "DELETE", API, async () => {
+    location.assign("/");
+  });
+});
+
+// --- live --------------------------------------------------------------------------------------
+
+function reloadSoon() {
+  if (reloadTimer) return;
+  reloadTimer = setTimeout(() => {
+    reloadTimer = null;
+    load().catch(() => {});
+  }, RELOAD_AFTER_EVENT_MS);
+}
+
+function onEvent(event) {
+  if (deleted) return;
+  if (event.type === "deleted" && event.job_id === JOB_ID) {
+    showGone("This record was deleted.");
+  } else if (event.type === "log" && event.job_id === JOB_ID) {
+    reloadSoon();
+  } else if (event.type === "job" && (event.job.id === JOB_ID || event.job.rerun_of === JOB_ID)) {
+    reloadSoon();
+  }
+}
+
+connectLive({ refresh: load, onEvent });

@@ -1,0 +1,121 @@
+"use strict";
+// A year's report: the four charts the server draws as SVG, the monthly figures from
+// /api/reports as a table, the report's warnings and the CSV exports. The year is in the URL.
+import { el, formatNumber, getJson } from "/static/common.js";
+
+const yearSelect = document.getElementById("year");
+const charts = document.querySelectorAll("#charts [data-chart]");
+let loadNumber = 0;
+
+function wantedYear() {
+  return new URLSearchParams(location.search).get("year");
+}
+
+// The charts are our own server's escaped SVG; parsed as XML, so it is never read as HTML.
+async function drawChart(figure, year) {
+  const response = await fetch(`/reports/${year}/${figure.dataset.chart}.svg`);
+  if (!response.ok) throw new Error(`the ${figure.dataset.chart} chart: ${response.status}`);
+  const parsed = new DOMParser().parseFromString(await response.text(), "image/svg+xml");
+  const svg = parsed.documentElement;
+  if (svg.localName !== "svg") throw new Error(`the ${figure.dataset.chart} chart is not SVG`);
+  figure.replaceChildren(document.importNode(svg, true));
+}
+
+function showYears(years, year) {
+  const all = [...new Set([...years, new Date().getFullYear(), year])].sort((a, b) => b - a);
+  yearSelect.replaceChildren(...all.map((y) => el("option", { value: String(y) }, String(y))));
+  yearSelect.value = String(year);
+}
+
+function monthName(label) {
+  const [year, month] = label.split("-").map(Number);
+  return new Date(year, month - 1, 1).toLocaleString(undefined, { month: "long" });
+}
+
+// Columns: month, plates, m², plates of each press, cost of each bureau, and the whole cost.
+function columns(report) {
+  const cost = (i) => report.bureaus.reduce((sum, b) => sum + report.cost_by_bureau[b][i], 0);
+  return [
+    { label: "Month", value: (i) => monthName(report.months[i]), total: "Year" },
+    { label: "Plates", value: (i) => formatNumber(report.plates[i]),
+      total: formatNumber(report.totals.plates) },
+    { label: "m²", value: (i) => formatNumber(report.area_m2[i], 2),
+      total: formatNumber(report.totals.area_m2, 2) },
+    ...report.presses.map((press) => {
+      const values = report.plates_by_press[press];
+      return { label: `${press} plates`, value: (i) => formatNumber(values[i]),
+        total: formatNumber(values.reduce((a, b) => a + b, 0)) };
+    }),
+    ...report.bureaus.map((bureau) => {
+      const values = report.cost_by_bureau[bureau];
+      return { label: `${bureau} cost`, value: (i) => formatNumber(values[i], 2),
+        total: formatNumber(values.reduce((a, b) => a + b, 0), 2) };
+    }),
+    { label: "Cost", value: (i) => formatNumber(cost(i), 2),
+      total: formatNumber(report.totals.cost, 2) },
+  ];
+}
+
+function showTable(report) {
+  const table = document.getElementById("monthly");
+  const cols = columns(report);
+  const row = (text) => el("tr", {}, cols.map((col, i) => (i === 0
+    ? el("th", { scope: "row" }, text(col))
+    : el("td", { dataset: { label: col.label } }, text(col)))));
+  const heads = cols.map((col) => el("th", { scope: "col" }, col.label));
+  table.tHead.replaceChildren(el("tr", {}, heads));
+  table.tBodies[0].replaceChildren(...report.months.map((_, i) => row((col) => col.value(i))));
+  table.tFoot.replaceChildren(row((col) => col.total));
+}
+
+function showReport(report) {
+  const year = report.year;
+  document.title = `asyncpdf — reports ${year}`;
+  document.getElementById("report-title").textContent = `Reports ${year}`;
+  document.getElementById("csv-report").href = `/api/reports.csv?year=${year}`;
+  document.getElementById("csv-jobs").href =
+    `/api/jobs.csv?since=${year}-01-01&until=${year}-12-31&state=done`;
+  const { plates, area_m2: area, cost } = report.totals;
+  document.getElementById("report-totals").textContent =
+    `${year}: ${formatNumber(plates)} plates, ${formatNumber(area, 2)} m², ` +
+    `cost ${formatNumber(cost, 2)}`;
+  const warnings = document.getElementById("report-warnings");
+  warnings.replaceChildren(...report.warnings.map((text) => el("li", {}, text)));
+  warnings.hidden = report.warnings.length === 0;
+  showTable(report);
+}
+
+function showError(message) {
+  const box = document.getElementById("report-error");
+  box.textContent = message;
+  box.hidden = !message;
+}
+
+async function load() {
+  const number = ++loadNumber;
+  const asked = wantedYear();
+  let report = await getJson(`/api/reports${asked ? `?year=${encodeURIComponent(asked)}` : ""}`);
+  // With no year asked for, a shop with nothing done this year yet sees its latest year.
+  const latest = report.years.at(-1);
+  if (!asked && latest && !report.years.includes(report.year)) {
+    report = await getJson(`/api/reports?year=${latest}`);
+  }
+  if (number !== loadNumber) return;
+  showYears(report.years, report.year);
+  showReport(report);
+  await Promise.all([...charts].map((figure) => drawChart(figure, report.year)));
+}
+
+function view() {
+  showError("");
+  load().catch((error) => showError(`The report could not be loaded: ${error.message}`));
+}
+
+yearSelect.addEventListener("change", () => {
+  history.pushState(null, "", `/reports?year=${yearSelect.value}`);
+  view();
+});
+window.addEventListener("popstate", view);
+document.getElementById("print").addEventListener("click", () => window.print());
+
+view();
