@@ -1,9 +1,10 @@
-"""`asyncpdf serve | analyze | check-config | import`, each with `--config PATH`, and
+"""`asyncpdf serve | analyze | check-config | import | backup`, each with `--config PATH`, and
 `asyncpdf hash-password`.
 
-Exit codes: 0 ok; 1 a file was rejected or failed (analyze), or input ended before a password
-(hash-password); 2 usage or configuration error; 3 cannot start (another instance holds the data
-folder, or the port is taken); 130 interrupted by Ctrl-C.
+Exit codes: 0 ok; 1 a file was rejected or failed (analyze), input ended before a password
+(hash-password), or the database could not be copied (backup); 2 usage or configuration error
+(backup: FILE exists and no --force); 3 cannot start (another instance holds the data folder, or
+the port is taken); 130 interrupted by Ctrl-C.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from asyncpdf.jobs.pool import Pool
 from asyncpdf.pdf.analysis import analyze_file
 from asyncpdf.pdf.model import Analysis
 from asyncpdf.pdf.summary import describe
+from asyncpdf.systemd import SystemdNotifier
 
 log = logging.getLogger("asyncpdf")
 #: A command stopped by Ctrl-C exits as a shell reports one killed by SIGINT.
@@ -54,6 +56,18 @@ def _parser() -> argparse.ArgumentParser:
         "the data folder to itself (the service stopped). Exit code 130/143 when interrupted.",
     )
     backfill.add_argument("folder", type=Path, metavar="DIR")
+    backup = commands.add_parser(
+        "backup",
+        parents=[common],
+        help="copy the database to FILE, consistently, while the service runs",
+        description="An online backup of the database named in the config (SQLite's backup "
+        "API: the copy holds what was committed when it began), written under a temporary "
+        "name beside FILE, checked, then renamed. Run it as the service's user. To restore: "
+        "stop the service, copy the backup over the database, remove its -wal and -shm "
+        "files, start the service.",
+    )
+    backup.add_argument("file", type=Path, metavar="FILE")
+    backup.add_argument("--force", action="store_true", help="replace FILE if it exists")
     commands.add_parser(
         "hash-password",
         help="print the hash of a password for web.auth.users",
@@ -99,6 +113,14 @@ def _hash_password() -> int:
         return EXIT_INTERRUPTED if interrupted else EXIT_FAILED
 
 
+def _backup(settings: Settings, file: Path, force: bool) -> int:
+    from asyncpdf.backup import backup_database, describe
+
+    database = settings.paths.database
+    print(describe(backup_database(database, file, force=force), database))
+    return EXIT_OK
+
+
 def _bind(host: str, port: int) -> socket.socket:
     """The listening socket, bound before the service touches anything."""
     try:
@@ -123,6 +145,11 @@ async def _serve(settings: Settings, config_path: Path) -> int:
     runner = web.AppRunner(
         create_app(settings, config_path=config_path), access_log_class=ACCESS_LOGGER
     )
+    # Under systemd (Type=notify): the watchdog from the start, since opening may take a while
+    # (recovery); READY once the port listens, the service has opened and a SIGTERM would be
+    # handled; STOPPING before the parts close.
+    systemd = SystemdNotifier.from_environment()
+    systemd.start_watchdog()
     try:
         try:
             await runner.setup()
@@ -142,10 +169,13 @@ async def _serve(settings: Settings, config_path: Path) -> int:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
+        systemd.ready(f"listening on http://{host}:{port}")
         await stop.wait()
     finally:
+        systemd.stopping()
         await runner.cleanup()
         sock.close()
+        await systemd.close()
     return EXIT_OK
 
 
@@ -187,6 +217,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_OK
         if args.command == "analyze":
             return asyncio.run(_analyze(settings, args.files, args.json))
+        if args.command == "backup":
+            return _backup(settings, args.file, args.force)
         if args.command == "import":
             from asyncpdf.backfill import import_folder
 

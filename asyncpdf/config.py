@@ -84,11 +84,18 @@ class _Model(BaseModel):
 
 
 class Paths(_Model):
+    #: Where operators save plate files (the Samba share). Relative paths are from the
+    #: config file's folder.
     hotfolder: Path = Path("var/hotfolder")
+    #: Files of jobs in work; must be on the same file system as done/ and error/.
     spool: Path = Path("var/spool")
+    #: Originals of finished jobs (delivered, imported, duplicates).
     done: Path = Path("var/done")
+    #: Originals of failed and rejected jobs, each with `<name>.error.txt` saying why.
     error: Path = Path("var/error")
+    #: Proofs, thumbnails and press previews, one folder per job.
     previews: Path = Path("var/previews")
+    #: The SQLite database (jobs, deliveries, log, outbox, events).
     database: Path = Path("var/asyncpdf.sqlite3")
 
     def resolved(self, base: Path) -> Paths:
@@ -106,10 +113,17 @@ class Paths(_Model):
 
 
 class Watch(_Model):
+    #: A file is taken once its size and time have not changed for this long.
     settle_s: float = Field(2.0, ge=0)
+    #: How often files waiting to settle are looked at.
     poll_s: float = Field(0.5, gt=0)
+    #: Names never taken (temporary and system files), case-insensitive patterns.
     ignore: tuple[str, ...] = DEFAULT_IGNORE
+    #: More such patterns, added to `ignore`.
     extra_ignore: tuple[str, ...] = ()
+    #: Take files saved into sub-folders too (watched as they appear, up to MAX_DEPTH deep);
+    #: off, such files are listed as not taken, with their folder.
+    recursive: bool = False
 
     @property
     def patterns(self) -> tuple[str, ...]:
@@ -117,8 +131,11 @@ class Watch(_Model):
 
 
 class Pool(_Model):
+    #: Worker processes analysing files and making previews (CPU cores to use).
     workers: int = Field(2, ge=1, le=64)
+    #: Jobs under way at once.
     jobs: int = Field(4, ge=1, le=256)
+    #: A file whose analysis or previews take longer fails with that reason.
     job_timeout_s: float = Field(120.0, gt=0)
     #: Address space of each worker and its Ghostscript; None for no limit.
     worker_memory_mb: int | None = Field(2048, ge=512)
@@ -145,9 +162,24 @@ class MarkRule(_Model):
         return value
 
 
+class Disk(_Model):
+    #: Free space the spool's and the database's file systems must keep: below it the service
+    #: is not ready and leaves new files in the hotfolder until space returns.
+    min_free_mb: int = Field(1024, ge=0)
+
+
+class Retention(_Model):
+    #: Days a delivered job's original stays in done/ after the job ended; 0 keeps it forever.
+    #: Nothing in error/ is ever removed.
+    done_days: int = Field(0, ge=0)
+
+
 class Previews(_Model):
+    #: Image resolution of the press preview PDF.
     dpi: int = Field(150, ge=36, le=1200)
+    #: Width of the proof image on the job page.
     proof_width_px: int = Field(2500, ge=100, le=10000)
+    #: Width of the thumbnail in the grid.
     thumb_width_px: int = Field(175, ge=16, le=2000)
 
 
@@ -156,6 +188,7 @@ class DeliverySettings(_Model):
     attempts: int = Field(8, ge=1, le=50)
     #: Wait after the first failed try; doubled after each, with jitter, up to max_delay_s.
     backoff_s: float = Field(5.0, ge=0)
+    #: The longest wait between tries.
     max_delay_s: float = Field(300.0, ge=0)
     #: Deliveries sent at once (bureau copies first).
     parallel: int = Field(4, ge=1, le=64)
@@ -170,11 +203,18 @@ class DeliverySettings(_Model):
 
 
 class Press(_Model):
+    #: As the Signa marks name it.
     name: str = Field(min_length=1)
+    #: The press's plate size, e.g. [1030, 770]; pages are matched to it within
+    #: plate_tolerance_mm.
     plate_mm: tuple[float, float]
+    #: Gripper margin, cut from the preview.
     gripper_mm: float = Field(ge=0)
+    #: Price of one plate, for the totals and reports (0: not priced, said so).
     plate_cost: float = Field(0.0, ge=0)
+    #: Where the press's cropped preview goes (file://, ftp://, ftps://); none: not sent.
     preview_target: Target | None = None
+    #: Take the press from the plate size when no mark names one (said in a warning).
     plate_size_fallback: bool = False
     #: Other names marks may give this press (e.g. "SM102").
     aliases: tuple[str, ...] = ()
@@ -188,10 +228,15 @@ class Press(_Model):
 
 
 class Bureau(_Model):
+    #: As the Signa marks (or the file name's last part) name it.
     name: str = Field(min_length=1)
+    #: Where the original goes: file://, ftp:// or ftps:// with options in the query.
     target: Target
+    #: Notify people of this bureau's jobs (off: admins only).
     notify: bool = True
+    #: Template of the name at the target, e.g. "{order}_{press}_{plates}.pdf".
     file_name: str | None = None
+    #: Per press, a folder at the target to put its files in.
     press_folders: dict[str, str] = {}
     #: Other names marks may give this bureau.
     aliases: tuple[str, ...] = ()
@@ -214,6 +259,7 @@ class Bureau(_Model):
 
 
 class Web(_Model):
+    #: Address to listen on; 0.0.0.0 opens the page to the LAN (set credentials first).
     host: str = "127.0.0.1"
     port: int = Field(8800, ge=0, le=65535)
     #: Live-log websockets open at once (never more than 3/8 of the open-files limit); more are
@@ -271,9 +317,15 @@ class Settings(BaseSettings):
     pool: Pool = Pool()
     delivery: DeliverySettings = DeliverySettings()
     previews: Previews = Previews()
+    disk: Disk = Disk()
+    retention: Retention = Retention()
+    #: How press, bureau and paper are read from Signa's marks (built in: Signa 15 and 16).
     marks: tuple[MarkRule, ...] = tuple(MarkRule(**rule) for rule in DEFAULT_MARK_RULES)
+    #: How far a page may be from a press's plate size and still match it.
     plate_tolerance_mm: float = Field(2.0, ge=0)
+    #: Larger files (and uploads) are refused with that reason.
     max_file_mb: float = Field(2048, gt=0)
+    #: Files with more pages are refused without their pages being read.
     max_pages: int = Field(500, gt=0)
     presses: tuple[Press, ...] = ()
     bureaus: tuple[Bureau, ...] = ()

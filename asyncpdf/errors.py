@@ -206,3 +206,10 @@ class TooLarge(AsyncPdfError):
 
     code = "too_large"
     http_status = 413
+
+
+class NoSpace(AsyncPdfError):
+    """The disk the service writes to is nearly full (`disk.min_free_mb`)."""
+
+    code = "insufficient_storage"
+    http_status = 507

@@ -18,6 +18,7 @@ from types import TracebackType
 
 from asyncpdf import __version__
 from asyncpdf.config import Settings
+from asyncpdf.disk import DiskSpace
 from asyncpdf.errors import AsyncPdfError
 from asyncpdf.events import EventBus
 from asyncpdf.health import Health
@@ -28,6 +29,7 @@ from asyncpdf.jobs.journal import Journal
 from asyncpdf.jobs.notices import NoticeSender
 from asyncpdf.jobs.pool import Pool
 from asyncpdf.jobs.records import Delivery
+from asyncpdf.jobs.retention import Retention
 from asyncpdf.jobs.runner import JobRunner
 from asyncpdf.jobs.scheduler import DeliveryScheduler
 from asyncpdf.jobs.spool import Spool
@@ -74,6 +76,11 @@ class Service:
         self._analyse = analyse
         self._artefacts = artefacts
         self._watch = watch
+        paths = settings.paths
+        self.disk = DiskSpace(
+            {"spool": paths.spool, "database": paths.database.parent},
+            settings.disk.min_free_mb,
+        )
         self._stack = contextlib.AsyncExitStack()
         self.store: Store
         self.pool: Pool
@@ -158,6 +165,11 @@ class Service:
                 "removed %d staging folder(s) left by a stop (nothing in them was claimed)", removed
             )
         resumed = await self.runner.recover()
+        self.retention = Retention(
+            settings.retention.done_days, self.store, journal, self.spool, settings.paths.done
+        )
+        self.retention.start()
+        self._stack.push_async_callback(self.retention.stop)
         # After recovery: notices cut off by the last stop are pending again by then.
         self.notices.start()
         self._stack.push_async_callback(self.notices.stop)
@@ -186,6 +198,8 @@ class Service:
             settle_s=watch.settle_s,
             poll_s=watch.poll_s,
             ignore=watch.patterns,
+            recursive=watch.recursive,
+            hold=self._too_full,
         )
         watcher.open()
         self.watcher = watcher
@@ -216,6 +230,9 @@ class Service:
                 watcher.open()
             except Exception as exc:
                 log.error("cannot watch %s yet: %s", self.settings.paths.hotfolder, exc)
+
+    async def _too_full(self) -> str | None:
+        return await self.disk.too_low()
 
     async def _plan_for(self, delivery: Delivery) -> steps.Plan:
         return await self.runner.plan_for(delivery)
@@ -259,4 +276,5 @@ class Service:
             "jobs": self.runner.health(),
             "deliveries": self.scheduler.health(),
             "notices": self.notices.health(),
+            "disk": await self.disk.health(),
         }

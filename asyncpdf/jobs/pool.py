@@ -17,7 +17,7 @@ import os
 import resource
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import BrokenExecutor, ProcessPoolExecutor
 from typing import Any, TypeVar
 
@@ -27,6 +27,8 @@ from asyncpdf.lifetime import die_with_parent
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+#: Told why a call runs a second time (for the job's log).
+Note = Callable[[str], Awaitable[None]]
 _TASKS_PER_CHILD = 100
 CLOSE_GRACE_S = 5.0
 
@@ -83,18 +85,25 @@ class Pool:
             )
             raise OutOfMemory(f"needed more memory than {limit}") from None
 
-    async def run(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    async def run(
+        self, func: Callable[..., T], *args: Any, retried: Note | None = None, **kwargs: Any
+    ) -> T:
         """Run `func(*args, **kwargs)` in a worker process, within the job timeout.
 
         A worker crash breaks every call in flight on the shared pool, and nothing tells which
         call caused it; so each of them runs again in a process of its own, where a second
-        crash can only be its own.
+        crash can only be its own, and `retried` is told so (for the job's log).
         """
         call = functools.partial(func, *args, **kwargs)
         try:
             return await self._run_in(self._executor, call)
         except BrokenExecutor:
             log.warning("a pool worker died; running %s again on its own", func.__name__)
+            if retried is not None:
+                await retried(
+                    "a pool worker died while this and other files were in work; "
+                    "trying again in a process of its own"
+                )
         isolated = self._new_executor(workers=1)
         try:
             return await self._run_in(isolated, call)

@@ -42,6 +42,10 @@ class JobHeader:
     complects: int | None
     plates: int | None
     inks: tuple[str, ...]
+    #: The hotfolder's sub-folder the file was saved in (`watch.recursive`), if any.
+    subfolder: str | None
+    #: When retention removed the original from done/ (`retention.done_days`).
+    original_removed_at: float | None
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -64,6 +68,8 @@ class JobHeader:
             "complects": self.complects,
             "plates": self.plates,
             "inks": list(self.inks),
+            "subfolder": self.subfolder,
+            "original_removed_at": iso(self.original_removed_at),
         }
 
 

@@ -25,6 +25,7 @@ from asyncpdf.jobs.lifecycle import (
     job_outcome,
     still_to_send,
 )
+from asyncpdf.jobs.pool import Note
 from asyncpdf.jobs.records import Delivery, Job, JobHeader
 from asyncpdf.jobs.spool import Settled, Spool
 from asyncpdf.metrics import Metrics
@@ -123,6 +124,7 @@ class JobRunner:
         self, source: Path, settled: Settled | None, imported: bool, origin: Origin
     ) -> int | None:
         name = shown_name(source)
+        subfolder = self._spool.subfolder_of(source)
         try:
             async with self._journal.change() as change:
                 job_id = await change.store.jobs.create(
@@ -131,10 +133,12 @@ class JobRunner:
                     imported=imported,
                     rerun_of=origin.rerun_of,
                     callback_url=origin.callback_url,
+                    subfolder=subfolder,
                 )
                 try:
                     refused = await self._spool.claim(source, job_id, name, settled)
-                    await change.log(job_id, f"received {name!r}{origin.described}")
+                    where = f" from the sub-folder {subfolder!r}" if subfolder else ""
+                    await change.log(job_id, f"received {name!r}{where}{origin.described}")
                     if imported:
                         await change.log(job_id, IMPORTED)
                     if name != source.name:
@@ -190,7 +194,7 @@ class JobRunner:
     async def _resume(self, job: JobHeader) -> None:
         held = await asyncio.to_thread(self._spool.holds, job.id, job.name)
         if job.state is JobState.RECEIVED and not held:
-            hot = self._spool.hotfolder_path(job.file_name)
+            hot = self._spool.hotfolder_path(job.file_name, job.subfolder)
             if await asyncio.to_thread(os.path.lexists, hot):
                 refused = await self._spool.claim(hot, job.id, job.name)
                 if refused is not None:
@@ -240,7 +244,8 @@ class JobRunner:
         async with self._journal.change() as change:
             await change.move(job.id, JobState.QUEUED, JobState.ANALYSING)
             await change.log(job.id, "analysing")
-        found = await steps.analyse(self._ctx, source) if job.analysis is None else None
+        note = self._warning_for(job.id)
+        found = await steps.analyse(self._ctx, source, note) if job.analysis is None else None
         analysis = found.analysis if found else job.analysis
         assert analysis is not None
         sha256 = found.sha256 if found else job.sha256
@@ -273,6 +278,12 @@ class JobRunner:
             )
         return await self._store.jobs.get(job.id)
 
+    def _warning_for(self, job_id: int) -> Note:
+        async def warn(message: str) -> None:
+            await self._journal.log(job_id, message, "warning")
+
+        return warn
+
     async def _delivered_before(
         self, change: Change, job_id: int, sha256: str | None
     ) -> int | None:
@@ -284,7 +295,8 @@ class JobRunner:
         return first
 
     async def _previews(self, job: Job, source: Path, analysis: Analysis) -> None:
-        artefacts = await steps.make_previews(self._ctx, job.id, source, analysis)
+        note = self._warning_for(job.id)
+        artefacts = await steps.make_previews(self._ctx, job.id, source, analysis, note)
         async with self._journal.change() as change:
             await change.store.jobs.record_artefacts(job.id, artefacts)
             for warning in artefacts.warnings:

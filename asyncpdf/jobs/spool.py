@@ -24,6 +24,7 @@ from asyncpdf.config import Paths
 from asyncpdf.errors import ChangedSinceSettled, ConfigError
 from asyncpdf.jobs.lifecycle import JobState
 from asyncpdf.jobs.records import JobHeader
+from asyncpdf.pdf.analysis import shown_path
 
 _HASH_CHUNK = 1 << 20
 NAME_MAX = 255  # bytes in one file name (ext4, xfs, btrfs, tmpfs)
@@ -56,8 +57,40 @@ class Spool:
     def path(self, job_id: int, name: str) -> Path:
         return self._paths.spool / str(job_id) / name
 
-    def hotfolder_path(self, name: str) -> Path:
-        return self._paths.hotfolder / name
+    def hotfolder_path(self, name: str, subfolder: str | None = None) -> Path:
+        return self._paths.hotfolder / (subfolder or "") / name
+
+    def subfolder_of(self, source: Path) -> str | None:
+        """The hotfolder's sub-folder `source` is in; None at its top or outside it."""
+        parts = self.subfolder_parts(source)
+        return shown_path("/".join(parts)) if parts else None
+
+    @contextlib.contextmanager
+    def _folder_of(self, source: Path) -> Iterator[tuple[int | None, str | Path]]:
+        """(folder descriptor, name) to move `source` by. In a sub-folder of the hotfolder,
+        each folder on the way is opened without following links, so one swapped for a link
+        cannot make a claim move a file from outside the hotfolder (or put one back there)."""
+        parts = self.subfolder_parts(source)
+        if not parts:
+            yield None, source
+            return
+        fd = os.open(self._paths.hotfolder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        try:
+            for part in parts:
+                inner = os.open(
+                    part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=fd
+                )
+                os.close(fd)
+                fd = inner
+            yield fd, source.name
+        finally:
+            os.close(fd)
+
+    def subfolder_parts(self, source: Path) -> tuple[str, ...]:
+        try:
+            return source.parent.relative_to(self._paths.hotfolder).parts
+        except ValueError:
+            return ()
 
     def holds(self, job_id: int, name: str) -> bool:
         """Whether the job's file is in the spool (a link counts: it is there, unread)."""
@@ -76,7 +109,8 @@ class Spool:
     def _claim(self, source: Path, job_id: int, name: str, settled: Settled | None) -> str | None:
         target = self.path(job_id, name)
         target.parent.mkdir(exist_ok=True)
-        source.rename(target)
+        with self._folder_of(source) as (folder, entry):
+            os.rename(entry, target, src_dir_fd=folder)
         if source.parent.parent == self._paths.spool:
             # Adopted from a spool folder the store did not know: leave no empty folder behind.
             with contextlib.suppress(OSError):
@@ -95,8 +129,12 @@ class Spool:
 
     def _unclaim(self, source: Path, job_id: int, name: str) -> None:
         held = self.path(job_id, name)
-        if os.path.lexists(held) and not os.path.lexists(source):
-            held.rename(source)
+        if not os.path.lexists(held):
+            return
+        with self._folder_of(source) as (folder, entry):
+            # Something new in its place: the file stays in the spool (and is taken from there).
+            if not _lexists_at(entry, folder):
+                os.rename(held, entry, dst_dir_fd=folder)
             with contextlib.suppress(OSError):
                 held.parent.rmdir()
 
@@ -232,6 +270,14 @@ def _kept_names(name: str, job_id: int, room: int) -> Iterator[str]:
     yield _fitting(stem, f" (job {job_id}){suffix}", room)
     for copy in itertools.count(2):
         yield _fitting(stem, f" (job {job_id}, {copy}){suffix}", room)
+
+
+def _lexists_at(entry: str | Path, folder: int | None) -> bool:
+    try:
+        os.stat(entry, dir_fd=folder, follow_symlinks=False)
+    except FileNotFoundError:
+        return False
+    return True
 
 
 def _fits(name: str, room: int) -> bool:

@@ -15,7 +15,7 @@ from pathlib import Path
 from asyncpdf.config import Settings
 from asyncpdf.delivery import in_folder, redact
 from asyncpdf.errors import AnalysisFailed, AsyncPdfError
-from asyncpdf.jobs.pool import Pool
+from asyncpdf.jobs.pool import Note, Pool
 from asyncpdf.jobs.spool import file_sha256
 from asyncpdf.metrics import Metrics
 from asyncpdf.pdf.analysis import analyze_file
@@ -60,8 +60,8 @@ class Analysed:
     mtime: float
 
 
-async def analyse(ctx: Context, source: Path) -> Analysed:
-    """Analyse in the pool, with the file's size and checksum."""
+async def analyse(ctx: Context, source: Path, note: Note | None = None) -> Analysed:
+    """Analyse in the pool, with the file's size and checksum; `note` hears of a retry."""
     found = await asyncio.to_thread(source.stat)
     size = found.st_size
     # The checksum is for the record, not for delivery: hash in a thread beside the analysis
@@ -73,12 +73,24 @@ async def analyse(ctx: Context, source: Path) -> Analysed:
     )
     try:
         async with ctx.stage("analysis"):
-            result = await ctx.pool.run(ctx.analyse_file, source, ctx.rules)
+            result = await ctx.pool.run(
+                ctx.analyse_file, source, ctx.rules, retried=_about("analysis", note)
+            )
     except BaseException:
         if digest is not None:
             digest.cancel()
         raise
     return Analysed(result, size, await digest if digest is not None else None, found.st_mtime)
+
+
+def _about(step: str, note: Note | None) -> Note | None:
+    if note is None:
+        return None
+
+    async def told(message: str) -> None:
+        await note(f"{step}: {message}")
+
+    return told
 
 
 def summary(analysis: Analysis) -> str:
@@ -88,9 +100,11 @@ def summary(analysis: Analysis) -> str:
     )
 
 
-async def make_previews(ctx: Context, job_id: int, source: Path, analysis: Analysis) -> Artefacts:
+async def make_previews(
+    ctx: Context, job_id: int, source: Path, analysis: Analysis, note: Note | None = None
+) -> Artefacts:
     """Preview, proof, thumbnail and ink coverage. A failure here is a warning: the bureau
-    still gets its file, the press just gets no preview."""
+    still gets its file, the press just gets no preview. `note` hears of a retry."""
     grippers = {p.name: p.gripper_mm for p in ctx.settings.presses}
     crops, warnings = crop_boxes_mm(analysis, grippers)
     previews = ctx.settings.previews
@@ -107,9 +121,12 @@ async def make_previews(ctx: Context, job_id: int, source: Path, analysis: Analy
                 thumb_width_px=previews.thumb_width_px,
                 timeout_s=ctx.settings.pool.job_timeout_s,
                 pages_by_press=analysis.pages_by_press,
+                retried=_about("previews", note),
             )
     except (AsyncPdfError, OSError, RuntimeError) as exc:
-        return Artefacts(dir=str(out_dir), warnings=(*warnings, f"no preview: {exc}"))
+        # An OSError's text may name an open file object, not a path: its reason says enough.
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        return Artefacts(dir=str(out_dir), warnings=(*warnings, f"no preview: {reason}"))
     return made.with_warnings(*warnings)
 
 

@@ -4,11 +4,18 @@ A name is a candidate after CLOSE_WRITE or MOVED_TO (and at start-up, and after 
 overflow, when the whole folder is rescanned). A candidate is handed on only once its size and
 mtime have not changed for `settle_s` seconds, so a file Samba writes in bursts is taken once,
 complete.
+
+Sub-folders are watched too, as they appear, up to MAX_DEPTH deep: with `recursive` their files
+are taken like the others (names are paths relative to the hotfolder); without it they are
+listed as not taken, with their folder, so a file saved one folder too deep is never ignored
+silently. While `hold` gives a reason (the disk is nearly full), settled files are left where
+they are, untouched, and taken once it gives none.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import fnmatch
 import logging
 import os
@@ -18,13 +25,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from stat import S_ISDIR, S_ISLNK, S_ISREG
 
-from asyncinotify import Inotify, Mask
+from asyncinotify import Inotify, Mask, Watch
 
 from asyncpdf.errors import ChangedSinceSettled
 from asyncpdf.jobs.spool import Settled
 
 log = logging.getLogger(__name__)
 Handler = Callable[[Path, Settled], Awaitable[object]]
+#: Why settled files must wait in the hotfolder for now, or None when they may be taken.
+Hold = Callable[[], Awaitable[str | None]]
+#: Sub-folders below the hotfolder that are watched (a share can be nested without end).
+MAX_DEPTH = 4
+#: Sub-folders watched at most: each takes an inotify watch.
+MAX_WATCHES = 1000
 # CREATE too: a hard link (`ln`) makes no other event.
 WATCH_MASK = (
     Mask.CLOSE_WRITE
@@ -51,13 +64,18 @@ class _Failure:
 
 
 def is_ignored(name: str, patterns: Iterable[str]) -> bool:
-    """True for temporary and system files (case-insensitive, as Windows clients name them)."""
-    folded = name.casefold()
-    return any(fnmatch.fnmatchcase(folded, pattern.casefold()) for pattern in patterns)
+    """True for temporary and system files, and anything in such a folder (case-insensitive,
+    as Windows clients name them)."""
+    folded = [part.casefold() for part in name.split("/")]
+    return any(
+        fnmatch.fnmatchcase(part, pattern.casefold()) for part in folded for pattern in patterns
+    )
 
 
 #: What the settle loop sees of a name: the plain file, None (gone), or why it is not taken.
 _Seen = Settled | str | None
+#: A sub-folder of a recursive watch: watched, not a file to take.
+WATCHED = "watched"
 
 
 @dataclass
@@ -75,8 +93,16 @@ class Watcher:
         settle_s: float,
         poll_s: float,
         ignore: Iterable[str],
+        recursive: bool = False,
+        hold: Hold | None = None,
     ) -> None:
         self._folder = folder
+        self._recursive = recursive
+        self._hold = hold
+        #: Watched sub-folders (relative paths) by their watch.
+        self._subfolders: dict[Watch, str] = {}
+        #: Why settled files are left in the hotfolder for now, or None.
+        self.holding: str | None = None
         self._handler = handler
         self._settle_s = settle_s
         self._poll_s = poll_s
@@ -98,6 +124,7 @@ class Watcher:
         if self._inotify is not None:
             self._inotify.close()
             self._inotify = None
+        self._subfolders.clear()
 
     @property
     def alive(self) -> bool:
@@ -118,10 +145,31 @@ class Watcher:
         if not is_ignored(name, self._ignore):
             self._candidates[name] = None
 
-    def rescan(self) -> None:
-        with os.scandir(self._folder) as entries:
-            for entry in entries:
-                self.offer(entry.name)
+    async def rescan(self, below: str = "") -> None:
+        """Offer everything in the hotfolder (or its sub-folder `below`), watching the
+        sub-folders found."""
+        names, folders = await asyncio.to_thread(_walk, self._folder, below)
+        for folder in folders:
+            self._watch(folder)
+        for name in names:
+            self.offer(name)
+
+    def _watch(self, folder: str) -> None:
+        if folder in self._subfolders.values() or is_ignored(folder, self._ignore):
+            return
+        if len(self._subfolders) >= MAX_WATCHES:
+            self._not_taken[folder] = (
+                f"a folder beyond the {MAX_WATCHES} sub-folders watched: not watched; "
+                "save into the hotfolder itself"
+            )
+            return
+        assert self._inotify is not None
+        try:
+            watch = self._inotify.add_watch(self._folder / folder, WATCH_MASK | Mask.DONT_FOLLOW)
+        except OSError as exc:  # gone already, or replaced by something that is not a folder
+            log.info("cannot watch the sub-folder %r: %s", folder, exc)
+            return
+        self._subfolders[watch] = folder
 
     async def run(self) -> None:
         """Scan what is already there, then follow events until cancelled.
@@ -131,7 +179,7 @@ class Watcher:
         """
         if self._inotify is None:
             self.open()
-        await asyncio.to_thread(self.rescan)
+        await self.rescan()
         async with asyncio.TaskGroup() as group:
             group.create_task(self._read_events(), name="watcher-events")
             group.create_task(self._settle_loop(), name="watcher-settle")
@@ -140,33 +188,58 @@ class Watcher:
         assert self._inotify is not None
         async for event in self._inotify:
             self.last_event_at = time.time()
+            below = self._subfolders.get(event.watch) if event.watch is not None else None
             if event.mask & _GONE:
-                raise HotfolderGone(f"{self._folder} was moved or deleted")
-            if event.mask & Mask.Q_OVERFLOW:
+                if below is None:
+                    raise HotfolderGone(f"{self._folder} was moved or deleted")
+                self._forget(event.watch)
+            elif event.mask & Mask.Q_OVERFLOW:
                 self.rescans += 1
                 log.warning("inotify queue overflowed; rescanning %s", self._folder)
-                await asyncio.to_thread(self.rescan)
+                await self.rescan()
             elif event.name is not None:
-                self.offer(str(event.name))
+                name = f"{below}/{event.name}" if below else str(event.name)
+                if event.mask & Mask.ISDIR and name.count("/") < MAX_DEPTH:
+                    # Files may be in it already (moved in whole, or written before the watch).
+                    self._watch(name)
+                    await self.rescan(name)
+                self.offer(name)
+
+    def _forget(self, watch: Watch | None) -> None:
+        """A sub-folder moved or deleted: its watch is dropped; if it moved within the
+        hotfolder, its new name comes as an event of its own."""
+        if watch is None or watch not in self._subfolders:
+            return
+        del self._subfolders[watch]
+        if self._inotify is not None:
+            with contextlib.suppress(OSError, KeyError, ValueError):
+                self._inotify.rm_watch(watch)
 
     async def _settle_loop(self) -> None:
         while True:
             await asyncio.sleep(self._poll_s)
+            # Asked each poll (the answer is cached): the status says why files wait all along.
+            self.holding = await self._hold() if self._hold else None
             now = time.monotonic()
             for name, failure in self._failed.items():
                 if failure.retry_at <= now and name not in self._candidates:
                     self._candidates[name] = None
             if self._candidates or self._not_taken:
                 names = [*self._candidates, *self._not_taken]
-                signatures = await asyncio.to_thread(_signatures, self._folder, names)
+                signatures = await asyncio.to_thread(
+                    _signatures, self._folder, names, self._recursive
+                )
                 self._recheck_not_taken(signatures)
                 for name, settled in self._ready(signatures):
-                    await self._hand_on(name, settled)
+                    if self.holding is None:
+                        await self._hand_on(name, settled)
+                    else:
+                        self._candidates[name] = None  # left untouched; taken once it may be
 
     def _recheck_not_taken(self, signatures: dict[str, _Seen]) -> None:
         for name in list(self._not_taken):
             seen = signatures.get(name)
-            if seen is None:
+            if seen is None or seen is WATCHED:
                 del self._not_taken[name]
             elif not isinstance(seen, str):
                 del self._not_taken[name]
@@ -179,7 +252,7 @@ class Watcher:
             if name not in self._candidates:
                 continue
             seen = self._candidates[name]
-            if signature is None:
+            if signature is None or signature is WATCHED:
                 del self._candidates[name]
                 self._failed.pop(name, None)
             elif isinstance(signature, str):
@@ -214,26 +287,79 @@ class Watcher:
             self._failed.pop(name, None)
 
 
-def _signatures(folder: Path, names: list[str]) -> dict[str, _Seen]:
-    """Each name that is a plain file as it is now; None where it is gone; for anything else,
-    why it is not taken. Nothing is opened or followed."""
+def _walk(folder: Path, below: str) -> tuple[list[str], list[str]]:
+    """The names in `folder/below` and its sub-folders (relative to `folder`), and those
+    sub-folders, up to MAX_DEPTH deep; links are not followed. Blocking."""
+    names: list[str] = []
+    folders: list[str] = []
+    pending = [below]
+    while pending and len(folders) < MAX_WATCHES:
+        current = pending.pop()
+        try:
+            with os.scandir(folder / current) as entries:
+                for entry in entries:
+                    name = f"{current}/{entry.name}" if current else entry.name
+                    names.append(name)
+                    if entry.is_dir(follow_symlinks=False) and name.count("/") < MAX_DEPTH:
+                        folders.append(name)
+                        pending.append(name)
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+    return names, folders
+
+
+def _signatures(folder: Path, names: list[str], recursive: bool) -> dict[str, _Seen]:
+    """Each name that is a plain file as it is now; None where it is gone; WATCHED for a
+    sub-folder whose files are taken; for anything else, why it is not taken. Nothing is
+    opened or followed."""
     found: dict[str, _Seen] = {}
     for name in names:
         try:
+            if not _folders_are_real(folder, name):
+                # A folder on the way was swapped for a link: what is behind it is not ours.
+                found[name] = None
+                continue
             mode = os.stat(folder / name, follow_symlinks=False)
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):
             found[name] = None
             continue
-        if S_ISREG(mode.st_mode):
-            found[name] = Settled.of(mode)
-        else:
-            found[name] = _why_not(mode.st_mode)
+        found[name] = _seen(name, mode.st_mode, recursive) or Settled.of(mode)
     return found
+
+
+def _folders_are_real(folder: Path, name: str) -> bool:
+    """Whether each sub-folder on the way to `name` is a folder, not a link to elsewhere."""
+    parts = name.split("/")[:-1]
+    for depth in range(1, len(parts) + 1):
+        if not S_ISDIR(os.lstat(folder.joinpath(*parts[:depth])).st_mode):
+            return False
+    return True
+
+
+def _seen(name: str, mode: int, recursive: bool) -> str | None:
+    """Why the entry `name` is not taken as a file (WATCHED: a sub-folder being watched), or
+    None when it is a plain file that is taken."""
+    folder, _, _ = name.rpartition("/")
+    if S_ISDIR(mode) and recursive:
+        if name.count("/") < MAX_DEPTH:
+            return WATCHED
+        return f"a folder more than {MAX_DEPTH} levels deep: not watched; save higher up"
+    if S_ISREG(mode):
+        if folder and not recursive:
+            return (
+                f"in the sub-folder {folder!r}: sub-folders are not taken (watch.recursive "
+                "is off); save into the hotfolder itself"
+            )
+        return None
+    return _why_not(mode)
 
 
 def _why_not(mode: int) -> str:
     if S_ISDIR(mode):
-        return "a folder: files in sub-folders are not taken; save into the hotfolder itself"
+        return (
+            "a folder: files in sub-folders are not taken (watch.recursive is off); save into "
+            "the hotfolder itself"
+        )
     if S_ISLNK(mode):
         return "a symbolic link: links are not followed; save the file itself"
     return "not a plain file (a FIFO, socket or device): only saved files are taken"

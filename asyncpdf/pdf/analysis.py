@@ -43,6 +43,11 @@ def shown_name(path: Path) -> str:
     return os.fsencode(path.name).decode("utf-8", "replace")
 
 
+def shown_path(path: str) -> str:
+    """A relative path as text, each part as `shown_name` shows a name."""
+    return "/".join(shown_name(Path(part)) for part in path.split("/"))
+
+
 def _size_and_head(path: Path) -> tuple[int, bytes] | None:
     """Size and first 1 KiB, or None when `path` is not a plain file (a FIFO, a device: never
     read, and O_NONBLOCK so that opening one cannot hang)."""

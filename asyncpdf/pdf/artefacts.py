@@ -10,18 +10,20 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from asyncpdf.errors import GhostscriptError
 from asyncpdf.pdf import listing
-from asyncpdf.pdf.crop import write_crop
+from asyncpdf.pdf.crop import write_crop, write_preview
+from asyncpdf.pdf.downsample import Downsampled
 from asyncpdf.pdf.ghostscript import content_bbox_mm, downsample, gs_path, ink_coverage
 from asyncpdf.pdf.model import Artefacts, BoxMM
-from asyncpdf.pdf.render import render_jpeg
+from asyncpdf.pdf.render import render_proof
 from asyncpdf.pdf.split import split_by_press
 
-NO_GHOSTSCRIPT = "ghostscript not installed: preview not downsampled, ink coverage not measured"
+NO_GHOSTSCRIPT = "ghostscript not installed: ink coverage not measured"
 PREVIEW, PROOF, THUMB = "preview.pdf", "proof.jpg", "thumb.jpg"
 
 
@@ -40,12 +42,14 @@ def make_artefacts(
 
     ``crops_mm`` has one box (``crop.write_crop``'s convention) or None per page; a None page
     is cut to the box around what it draws, measured here by Ghostscript for those pages only
-    (left whole where that cannot be measured, with a warning). The preview
-    is the crop with images downsampled to ``dpi`` by Ghostscript (kept as the plain crop when
-    that is not smaller). Ghostscript missing or failing is a warning, not an error: the preview
-    is then the plain crop and ``ink_coverage`` is None. Each Ghostscript call is bounded by
-    ``timeout_s``. Proof and thumbnail show page 1 of the crop. With ``pages_by_press`` naming
-    two or more presses, each also gets a preview of its own pages (``press_previews``).
+    (left whole where that cannot be measured, with a warning). The preview is the crop with
+    its images downsampled to ``dpi``, written in one pass (``crop.write_preview``); images
+    that pass cannot resample are left to Ghostscript's pdfwrite (its result kept only when
+    smaller). Proof and thumbnail show page 1 of the preview, rendered once. Ink coverage is
+    Ghostscript's, measured on the preview. Ghostscript missing or failing is a warning, not an
+    error: ``ink_coverage`` is then None. Each Ghostscript call is bounded by ``timeout_s``.
+    With ``pages_by_press`` naming two or more presses, each also gets a preview of its own
+    pages (``press_previews``).
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     warnings: list[str] = []
@@ -58,17 +62,24 @@ def make_artefacts(
         return path
 
     try:
-        crop = temp("crop.pdf")
-        write_crop(source, crop, _measured(source, crops_mm, timeout_s, warnings))
-        preview, ink = crop, None
-        if gs_path() is None:
-            warnings.append(NO_GHOSTSCRIPT)
+        preview = temp(PREVIEW)
+        made = write_preview(source, preview, crops_mm, dpi)
+        preview = _content_cropped(preview, crops_mm, temp, timeout_s, warnings)
+        has_gs = gs_path() is not None
+        if has_gs:
+            preview = _rest_downsampled(preview, made, temp, dpi, timeout_s, warnings)
         else:
-            preview = _downsampled(crop, temp(PREVIEW), dpi, timeout_s, warnings)
-            ink = _ink(crop, len(crops_mm), timeout_s, warnings)
+            warnings.append(_without_ghostscript(made))
         proof, thumb = temp(PROOF), temp(THUMB)
-        proof_px = render_jpeg(crop, proof, proof_width_px)
-        thumb_px = render_jpeg(crop, thumb, thumb_width_px)
+        # The proof renders in a thread of this worker while Ghostscript measures the ink: two
+        # independent readers of the finished preview. Ghostscript is started from this (the
+        # main) thread, whose end is what kills it with the worker (lifetime.die_with_parent).
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="proof") as beside:
+            rendering = beside.submit(
+                render_proof, preview, proof, thumb, proof_width_px, thumb_width_px
+            )
+            ink = _ink(preview, len(crops_mm), timeout_s, warnings) if has_gs else None
+            proof_px, thumb_px = rendering.result()
         for done, name in ((preview, PREVIEW), (proof, PROOF), (thumb, THUMB)):
             os.replace(done, out_dir / name)
     finally:
@@ -89,40 +100,75 @@ def make_artefacts(
     )
 
 
-def _measured(
-    source: Path, crops_mm: Sequence[BoxMM | None], timeout_s: float, warnings: list[str]
-) -> list[BoxMM | None]:
-    crops = list(crops_mm)
-    wanted = [index for index, box in enumerate(crops) if box is None]
+def _content_cropped(
+    preview: Path,
+    crops_mm: Sequence[BoxMM | None],
+    temp: Callable[[str], Path],
+    timeout_s: float,
+    warnings: list[str],
+) -> Path:
+    """The preview with its pages that had no box cut to what they draw.
+
+    Those pages were left whole: their content is measured on the preview, whose images are
+    already downsampled (the same box, for less of Ghostscript's time), then cut.
+    """
+    wanted = [index for index, box in enumerate(crops_mm) if box is None]
     if not wanted:
-        return crops
+        return preview
     try:
-        boxes = content_bbox_mm(source, timeout_s, wanted)
+        boxes = content_bbox_mm(preview, timeout_s, wanted)
     except GhostscriptError as exc:
         shown = listing.pages([index + 1 for index in wanted])
         warnings.append(f"{shown} left whole: the content could not be measured: {exc}")
-        return crops
+        return preview
+    crops: list[BoxMM | None] = [None] * len(crops_mm)
     for index, box in zip(wanted, boxes, strict=False):
         crops[index] = box
-    return crops
+    cropped = temp("cut-" + PREVIEW)
+    write_crop(preview, cropped, crops)
+    return cropped
 
 
-def _downsampled(crop: Path, target: Path, dpi: int, timeout_s: float, warnings: list[str]) -> Path:
-    """The smaller of the crop and its Ghostscript-downsampled copy."""
+def _not_downsampled(made: Downsampled) -> str | None:
+    if made.error:
+        return made.error
+    if made.left:
+        return f"{made.left} image(s) could not be downsampled without ghostscript"
+    return None
+
+
+def _without_ghostscript(made: Downsampled) -> str:
+    why = _not_downsampled(made)
+    return NO_GHOSTSCRIPT + (f"; preview not fully downsampled: {why}" if why else "")
+
+
+def _rest_downsampled(
+    preview: Path,
+    made: Downsampled,
+    temp: Callable[[str], Path],
+    dpi: int,
+    timeout_s: float,
+    warnings: list[str],
+) -> Path:
+    """The preview, or, when images were left too fine, the smaller of it and Ghostscript's
+    downsampled copy of it."""
+    if _not_downsampled(made) is None:
+        return preview
+    target = temp("gs-" + PREVIEW)
     try:
-        downsample(crop, target, dpi, timeout_s)
+        downsample(preview, target, dpi, timeout_s)
     except GhostscriptError as exc:
         warnings.append(f"preview not downsampled: {exc}")
-        return crop
+        return preview
     # A vector-only plate gains nothing from pdfwrite and can even grow: keep the smaller.
-    return target if target.stat().st_size < crop.stat().st_size else crop
+    return target if target.stat().st_size < preview.stat().st_size else preview
 
 
 def _ink(
-    crop: Path, pages: int, timeout_s: float, warnings: list[str]
+    preview: Path, pages: int, timeout_s: float, warnings: list[str]
 ) -> list[dict[str, float]] | None:
     try:
-        coverage = ink_coverage(crop, timeout_s)
+        coverage = ink_coverage(preview, timeout_s)
     except GhostscriptError as exc:
         warnings.append(f"ink coverage not measured: {exc}")
         return None

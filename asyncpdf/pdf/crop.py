@@ -16,6 +16,7 @@ import pikepdf
 
 from asyncpdf.errors import CropError, PaperOffPlate
 from asyncpdf.pdf import listing
+from asyncpdf.pdf.downsample import Downsampled, downsample_images
 from asyncpdf.pdf.model import Analysis, BoxMM
 
 MM_PER_PT = 25.4 / 72
@@ -163,6 +164,18 @@ def write_crop(source: Path, target: Path, boxes_mm: Sequence[BoxMM | None]) -> 
     beyond the page is clipped to it. There must be exactly one entry per page.
     Raises ``CropError`` for all of that.
     """
+    write_preview(source, target, boxes_mm, None)
+
+
+def write_preview(
+    source: Path, target: Path, boxes_mm: Sequence[BoxMM | None], dpi: float | None
+) -> Downsampled:
+    """``write_crop``, and with ``dpi`` the images downsampled to it on the way
+    (``downsample.downsample_images``): one read and one write of the file for both.
+
+    Raises ``CropError`` as ``write_crop`` does. Downsampling never fails the preview: what it
+    could not do is in the result (``left``, ``error``), the crop is written all the same.
+    """
     try:
         with pikepdf.open(source) as pdf:
             if len(boxes_mm) != len(pdf.pages):
@@ -170,6 +183,8 @@ def write_crop(source: Path, target: Path, boxes_mm: Sequence[BoxMM | None]) -> 
             for index, (page, box) in enumerate(zip(pdf.pages, boxes_mm, strict=True)):
                 if box is not None:
                     _crop_page(page, box, index)
+            done = downsample_images(pdf, dpi) if dpi else Downsampled()
             pdf.save(target)
     except pikepdf.PikepdfError as exc:
         raise CropError(f"cannot crop {source.name}: {exc}") from exc
+    return done

@@ -1,4 +1,5 @@
-"""Ghostscript (Debian's ``gs``) for preview downsampling, ink coverage and content boxes.
+"""Ghostscript (Debian's ``gs``) for ink coverage, content boxes and the downsampling that
+``downsample`` cannot do in process.
 
 Each call runs one ``gs`` subprocess with ``-dSAFER`` and a timeout; on a timeout the process
 is killed. Failures raise ``GhostscriptError`` carrying the exit code and the tail of what
@@ -20,7 +21,11 @@ from asyncpdf.errors import GhostscriptError
 from asyncpdf.lifetime import die_with_parent
 from asyncpdf.pdf.crop import MM_PER_PT
 
-INK_DPI = 150  # ink_cov resolution: a 50 mm square within 0.1 %; ~0.25 s per B1 plate
+# ink_cov's resolution. Counting the pixels is most of its time, so it is as low as the
+# accuracy allows: on plates of blocks, bars, marks and images within 0.1 point of 150 dpi;
+# on sheets of dense 8-10 pt text about half a point above it, as far as 150 dpi is from
+# 600 dpi on 8 pt text. 72 dpi would be 2 points above on that text (benchmarks/README.md).
+INK_DPI = 100
 _TAIL_CHARS = 600
 _BASE = ["-dNOPAUSE", "-dBATCH", "-dSAFER", "-dQUIET"]
 # ink_cov prints one line per page: C M Y K percentages, then "CMYK OK".

@@ -20,7 +20,7 @@ from asyncpdf.store.reads import fetch_all, fetch_one
 HEADER = (
     "id, name, state, sha256, size, created_at, updated_at, finished_at, error, file_name,"
     " warnings, imported, duplicate_of, rerun_of, order_number, bureau, presses, complects,"
-    " plates, inks"
+    " plates, inks, subfolder, original_removed_at"
 )
 _FULL = f"{HEADER}, analysis, analysis_version, artefacts"
 HEADER_COLUMNS = HEADER.count(",") + 1
@@ -54,6 +54,8 @@ def header_of(row: aiosqlite.Row) -> JobHeader:
         complects=row[17],
         plates=row[18],
         inks=tuple(json.loads(row[19])) if row[19] else (),
+        subfolder=row[20],
+        original_removed_at=row[21],
     )
 
 
@@ -106,6 +108,7 @@ class JobTable:
         imported: bool = False,
         rerun_of: int | None = None,
         callback_url: str | None = None,
+        subfolder: str | None = None,
     ) -> int:
         """A new job for the file `file_name` (its name on disk), known as `name`."""
         assert self._db.in_transaction, "write inside Store.transaction()"
@@ -113,7 +116,7 @@ class JobTable:
         raw = os.fsencode(file_name) if file_name not in (None, name) else None
         cursor = await self._db.execute(
             "INSERT INTO jobs (name, file_name, state, created_at, updated_at, imported,"
-            " rerun_of, callback_url) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            " rerun_of, callback_url, subfolder) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 name,
                 raw,
@@ -123,6 +126,7 @@ class JobTable:
                 int(imported),
                 rerun_of,
                 callback_url,
+                subfolder,
             ),
         )
         assert cursor.lastrowid is not None
@@ -282,6 +286,25 @@ class JobTable:
             self._read,
             f"SELECT {HEADER} FROM jobs WHERE deleted_at IS NULL ORDER BY id DESC LIMIT ? OFFSET ?",
             (limit, offset),
+        )
+        return [header_of(row) for row in rows]
+
+    async def original_removed(self, job_id: int) -> None:
+        await self._update(
+            "UPDATE jobs SET original_removed_at = ? WHERE id = ?", (time.time(), job_id)
+        )
+
+    async def kept_before(
+        self, states: Iterable[JobState], ended_before: float, limit: int
+    ) -> list[JobHeader]:
+        """Finished jobs in `states` that ended before then and whose original is still kept."""
+        wanted = [s.value for s in states]
+        marks = ", ".join("?" * len(wanted))
+        rows = await fetch_all(
+            self._read,
+            f"SELECT {HEADER} FROM jobs WHERE state IN ({marks}) AND finished_at < ?"
+            " AND original_removed_at IS NULL AND deleted_at IS NULL ORDER BY id LIMIT ?",
+            [*wanted, ended_before, limit],
         )
         return [header_of(row) for row in rows]
 

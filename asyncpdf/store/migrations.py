@@ -117,4 +117,10 @@ MIGRATIONS: tuple[str, ...] = (
         data TEXT NOT NULL
     );
     """,
+    # The sub-folder of the hotfolder a file was taken from; when retention removed the
+    # original of a delivered job from done/.
+    """
+    ALTER TABLE jobs ADD COLUMN subfolder TEXT;
+    ALTER TABLE jobs ADD COLUMN original_removed_at REAL;
+    """,
 )

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import time
 from datetime import date
-from pathlib import Path
 
 from aiohttp import web
 
 from asyncpdf import __version__
 from asyncpdf.errors import BadRequest
 from asyncpdf.jobs.lifecycle import JobState
-from asyncpdf.pdf.analysis import shown_name
+from asyncpdf.pdf.analysis import shown_path
 from asyncpdf.reports.export import history_csv
 from asyncpdf.reports.totals import totals
 from asyncpdf.store.jobs import MAX_ID
@@ -135,13 +134,14 @@ async def status(request: web.Request) -> web.Response:
             "targets": service.scheduler.targets.as_json(),
             "watcher_last_event": iso(watcher.last_event_at if watcher else None),
             "hotfolder": str(service.settings.paths.hotfolder),
+            "disk": {found.part: found.as_json() for found in await service.disk.free()},
+            "holding": watcher.holding if watcher else None,
             "not_taken": [
-                {"name": shown_name(Path(name)), "reason": reason}
+                {"name": shown_path(name), "reason": reason}
                 for name, reason in sorted(not_taken.items())
             ],
             "failed_claims": [
-                {"name": shown_name(Path(name)), "error": error}
-                for name, error in sorted(failed.items())
+                {"name": shown_path(name), "error": error} for name, error in sorted(failed.items())
             ],
         },
     )

@@ -17,6 +17,7 @@ from aiohttp import web
 
 from asyncpdf.errors import NotFound
 from asyncpdf.jobs.records import Job
+from asyncpdf.times import iso
 from asyncpdf.web.keys import SERVICE
 
 JPEG = "image/jpeg"
@@ -94,6 +95,9 @@ async def original(request: web.Request) -> web.FileResponse:
         kept = service.spool.kept_path(job)
         return _servable(kept, (paths.spool, paths.done, paths.error)) if kept else None
 
+    if job.original_removed_at is not None:
+        when = iso(job.original_removed_at)
+        raise NotFound(f"job {job.id}: its original was removed by retention on {when}")
     real = await asyncio.to_thread(find)
     if real is None:
         raise NotFound(f"job {job.id}: its original file is no longer kept")

@@ -115,6 +115,11 @@ SCHEMAS: dict[str, Schema] = {
             "complects": {"type": ["integer", "null"], "description": "pages"},
             "plates": _MAYBE_INT,
             "inks": {**_STRINGS, "description": "every ink; spot inks are those not CMYK"},
+            "subfolder": {**_MAYBE_STRING, "description": "the hotfolder's sub-folder"},
+            "original_removed_at": {
+                **_MAYBE_TIME,
+                "description": "when retention removed the original from done/",
+            },
         },
         description="A job's record, without its deliveries.",
     ),
@@ -299,6 +304,15 @@ SCHEMAS: dict[str, Schema] = {
             "not_taken": _array(_object({"name": _STRING, "reason": _STRING})),
             "failed_claims": _array(_object({"name": _STRING, "error": _STRING})),
             "counters": _object({"waiting": _INT, "in_work": _INT, "failed_today": _INT}),
+            "disk": {
+                "type": "object",
+                "additionalProperties": _object({"path": _STRING, "free_mb": _NUMBER}),
+                "description": "free space of the spool's and the database's file systems",
+            },
+            "holding": {
+                **_MAYBE_STRING,
+                "description": "why new files wait in the hotfolder (disk nearly full)",
+            },
         }
     ),
     "Reports": _object(
@@ -377,6 +391,7 @@ RESPONSES: dict[str, Schema] = {
     "NotFound": _error("No such job, or it has no such file."),
     "Conflict": _error("The job is not in a state that allows this."),
     "TooLarge": _error("The upload is larger than the service takes."),
+    "NoSpace": _error("The disk is nearly full (disk.min_free_mb); try again later."),
     "TooManyFailedLogins": {
         "description": "Too many wrong credentials from this address lately: wait and try again.",
         "headers": {"Retry-After": {"schema": _INT, "description": "seconds"}},
@@ -440,6 +455,7 @@ _STATUS_OF = {
     "NotFound": "404",
     "Conflict": "409",
     "TooLarge": "413",
+    "NoSpace": "507",
     "TooManyFailedLogins": "429",
 }
 
@@ -543,7 +559,7 @@ PATHS: dict[str, Schema] = {
             "202",
             _accepted(_ref("Accepted"), "Taken; follow `url` for its progress"),
             body=_UPLOAD,
-            errors=("BadRequest", "TooLarge"),
+            errors=("BadRequest", "TooLarge", "NoSpace"),
         ),
     },
     "/api/jobs.csv": {

@@ -17,7 +17,7 @@ from urllib.parse import unquote
 import aiofiles
 from aiohttp import BodyPartReader, MultipartReader, web
 
-from asyncpdf.errors import BadRequest, TooLarge
+from asyncpdf.errors import BadRequest, NoSpace, TooLarge
 from asyncpdf.jobs.runner import Origin
 from asyncpdf.jobs.staging import new_staging, remove_staging
 from asyncpdf.notify import check_callback_url
@@ -40,6 +40,9 @@ async def upload(request: web.Request) -> web.Response:
     service = request.app[SERVICE]
     if not request.content_type.startswith("multipart/"):
         raise BadRequest(USAGE)
+    low = await service.disk.too_low()
+    if low is not None:
+        raise NoSpace(low)
     limit_mb = service.settings.max_file_mb
     staging = new_staging(service.spool.folder)
     try:

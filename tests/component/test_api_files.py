@@ -188,6 +188,8 @@ def _header(job_id: int, state: JobState, name: str, size: int) -> JobHeader:
         complects=None,
         plates=None,
         inks=(),
+        subfolder=None,
+        original_removed_at=None,
     )
 
 

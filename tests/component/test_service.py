@@ -281,6 +281,7 @@ async def test_health_answers_while_every_worker_is_busy(tmp_path: Path) -> None
             "jobs": True,
             "deliveries": True,
             "notices": True,
+            "disk": True,
             "spool": True,
         }
     finally:

@@ -123,6 +123,7 @@ async def test_readyz_names_a_dead_watcher(client: TestClient) -> None:
         "jobs",
         "deliveries",
         "notices",
+        "disk",
         "spool",
     }
 
@@ -193,18 +194,20 @@ async def test_status_lists_what_the_hotfolder_holds_and_will_not_take(
 
     async def listed() -> list[dict[str, str]]:
         body = await (await client.get("/api/status")).json()
-        return list(body["not_taken"]) if len(body["not_taken"]) == 3 else []
+        return list(body["not_taken"]) if len(body["not_taken"]) == 4 else []
 
-    not_taken = await wait_for(listed, 10, "three entries the service will not take")
+    not_taken = await wait_for(listed, 10, "four entries the service will not take")
     assert [entry["name"] for entry in not_taken] == [
         "2_link_Leonov.pdf",
         "3_pipe_Leonov.pdf",
         "Новая папка",
+        "Новая папка/1_inside_Leonov.pdf",
     ]
     reasons = [entry["reason"] for entry in not_taken]
     assert reasons[0].startswith("a symbolic link")
     assert reasons[1].startswith("not a plain file")
     assert reasons[2].startswith("a folder: files in sub-folders are not taken")
+    assert reasons[3].startswith("in the sub-folder 'Новая папка': sub-folders are not taken")
 
     (hotfolder / "2_link_Leonov.pdf").unlink()
 
@@ -213,6 +216,7 @@ async def test_status_lists_what_the_hotfolder_holds_and_will_not_take(
         return [entry["name"] for entry in body["not_taken"]] == [
             "3_pipe_Leonov.pdf",
             "Новая папка",
+            "Новая папка/1_inside_Leonov.pdf",
         ]
 
     await wait_for(forgotten, 10, "the removed link to leave the list")

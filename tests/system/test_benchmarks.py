@@ -56,3 +56,21 @@ def test_ftp_benchmark_runs_small() -> None:
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "asyncpdf / curl: " in done.stdout and "peak memory growth" in done.stdout
+
+
+def test_burst_benchmark_runs_small(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(BENCHMARKS / "burst.py"),
+            *("--count", "5", "--files", str(tmp_path), "--settle-s", "0.3", "--poll-s", "0.05"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    for figure in ("overhead (service / pool alone): ", "/healthz during the burst", "VmHWM"):
+        assert figure in done.stdout
+    assert "check: none lost or duplicated (5 files" in done.stdout

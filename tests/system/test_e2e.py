@@ -134,11 +134,12 @@ async def test_health_ready_and_page(make_service, http) -> None:
         assert response.status == 200, body
         states = {name: part["state"] for name, part in body["parts"].items()}
         assert states == dict.fromkeys(
-            ("database", "spool", "watcher", "pool", "jobs", "deliveries", "notices"), "ok"
+            ("database", "spool", "watcher", "pool", "jobs", "deliveries", "notices", "disk"), "ok"
         )
     async with http.get(f"{service.url}/") as response:
         page = await response.text()
-        assert response.status == 200 and "/static/app.js" in page and "http" not in page.lower()
+        assert response.status == 200 and 'src="static/app.js"' in page
+        assert "http" not in page.lower()
     async with http.get(f"{service.url}/static/app.js") as response:
         assert response.status == 200
 

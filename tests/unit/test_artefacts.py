@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pickle
 import random
+import subprocess
 import time
 import zlib
 from dataclasses import dataclass, field
@@ -12,13 +13,18 @@ from pathlib import Path
 import pikepdf
 import pytest
 
+from asyncpdf.config import load_settings
 from asyncpdf.errors import CropError, GhostscriptError, PaperOffPlate, RenderError
+from asyncpdf.pdf import artefacts
+from asyncpdf.pdf.analysis import analyze_file
 from asyncpdf.pdf.artefacts import NO_GHOSTSCRIPT, make_artefacts
-from asyncpdf.pdf.crop import paper_box_mm, write_crop
+from asyncpdf.pdf.crop import crop_boxes_mm, paper_box_mm, write_crop
 from asyncpdf.pdf.ghostscript import content_bbox_mm, downsample, gs_path, ink_coverage
-from asyncpdf.pdf.model import Artefacts
+from asyncpdf.pdf.model import Artefacts, BoxMM
 from asyncpdf.pdf.render import render_jpeg
+from asyncpdf.testing.samples import make_samples
 
+ROOT = Path(__file__).resolve().parents[2]
 PT = 72 / 25.4  # points per mm
 JPEG_MAGIC = b"\xff\xd8"
 
@@ -407,7 +413,8 @@ def test_make_artefacts_without_ghostscript(
         NO_GHOSTSCRIPT,
     )
     assert made.ink_coverage is None
-    assert image_widths(out_dir / "preview.pdf") == [round(50 / 25.4 * 600)] * 2  # untouched
+    # The images are downsampled all the same: that needs no Ghostscript.
+    assert image_widths(out_dir / "preview.pdf") == [296, 296]
     media = boxes_pt(out_dir / "preview.pdf", "/MediaBox")
     assert_box(media[0], (65, 43, 965, 683))
     assert_box(media[1], (0, 0, 1030, 770))
@@ -419,14 +426,139 @@ def test_make_artefacts_without_ghostscript(
 
 @requires_gs
 def test_make_artefacts_turns_ghostscript_failures_into_warnings(tmp_path: Path) -> None:
-    # A timeout far below Ghostscript's start-up time: both gs calls fail, the job goes on.
+    # A timeout far below Ghostscript's start-up time: its calls fail, the job goes on.
     source = plate_pdf(tmp_path / "plate.pdf")
     box = paper_box_mm((1030, 770), (900, 640), 43)
     made = make_artefacts(source, tmp_path / "out", [box, box], timeout_s=0.001)
-    assert [w.split(":")[0] for w in made.warnings] == [
-        "preview not downsampled",
-        "ink coverage not measured",
-    ]
+    assert [w.split(":")[0] for w in made.warnings] == ["ink coverage not measured"]
     assert "timed out" in made.warnings[0]
     assert made.ink_coverage is None
     assert_artefacts(tmp_path / "out", made)
+    assert image_widths(tmp_path / "out" / "preview.pdf") == [296, 296]
+
+
+# --- what Ghostscript is still asked to do ------------------------------------------------
+
+
+def gray16_image(pdf: pikepdf.Pdf, side_px: int) -> pikepdf.Stream:
+    """A 16-bit image: downsample.py leaves those to Ghostscript."""
+    data = random.Random(7).randbytes(side_px * side_px * 2)
+    return pdf.make_stream(
+        zlib.compress(data, 1),
+        Type=pikepdf.Name.XObject,
+        Subtype=pikepdf.Name.Image,
+        Width=side_px,
+        Height=side_px,
+        ColorSpace=pikepdf.Name.DeviceGray,
+        BitsPerComponent=16,
+        Filter=pikepdf.Name.FlateDecode,
+    )
+
+
+@requires_gs
+def test_only_the_ink_needs_ghostscript_on_a_plain_plate(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    called: list[str] = []
+    monkeypatch.setattr(artefacts, "downsample", lambda *args: called.append("pdfwrite"))
+    source = plate_pdf(tmp_path / "plate.pdf")
+    box = paper_box_mm((1030, 770), (900, 640), 43)
+    made = make_artefacts(source, tmp_path / "out", [box, box])
+    assert called == [] and made.warnings == ()
+    assert made.ink_coverage is not None and made.preview_bytes < source.stat().st_size / 4
+
+
+@requires_gs
+def test_images_downsample_py_cannot_do_go_through_ghostscript(tmp_path: Path) -> None:
+    side_px = round(50 / 25.4 * 600)
+    pdf = pikepdf.new()
+    page = pdf.add_blank_page(page_size=(100 * PT, 100 * PT))
+    page.obj.Resources = pikepdf.Dictionary(
+        XObject=pikepdf.Dictionary(Im0=gray16_image(pdf, side_px))
+    )
+    page.obj.Contents = pdf.make_stream(placed("Im0", 25, 25, 50).encode())
+    source = tmp_path / "gray16.pdf"
+    pdf.save(source)
+    made = make_artefacts(source, tmp_path / "out", [(0, 0, 100, 100)])
+    assert made.warnings == ()
+    (width,) = image_widths(tmp_path / "out" / "preview.pdf")
+    assert side_px / 4 - 8 <= width <= side_px / 4 + 8
+    # And when Ghostscript fails at it, the preview keeps the image and says so.
+    failed = make_artefacts(source, tmp_path / "failed", [(0, 0, 100, 100)], timeout_s=0.001)
+    assert [w.split(":")[0] for w in failed.warnings] == [
+        "preview not downsampled",
+        "ink coverage not measured",
+    ]
+    assert image_widths(tmp_path / "failed" / "preview.pdf") == [side_px]
+
+
+# --- ink coverage: as accurate as Ghostscript at full resolution ----------------------------
+
+FULL_RESOLUTION_DPI = 150  # what the ink was measured at before: the accuracy reference
+INK_TOLERANCE = 0.5  # points of coverage, per page and ink
+
+
+def full_resolution_ink(source: Path, boxes: list[BoxMM | None], folder: Path) -> list[list[float]]:
+    crop = folder / "reference.pdf"
+    write_crop(source, crop, boxes)
+    done = subprocess.run(
+        ["gs", "-dNOPAUSE", "-dBATCH", "-dSAFER", "-dQUIET", "-sDEVICE=ink_cov",
+         f"-r{FULL_RESOLUTION_DPI}", "-o", "-", str(crop)],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return [[float(v) for v in line.split()[:4]] for line in done.stdout.splitlines()]
+
+
+def spot_pdf(path: Path) -> Path:
+    """A Speedmaster plate whose sheet carries a PANTONE in 100 % and 40 % tints (ink coverage
+    counts it through its CMYK alternate) beside the 600-dpi image of `plate_pdf`."""
+    build(path, Page(media_mm=(0, 0, 1030, 770), images={"Im0": round(50 / 25.4 * 600)}))
+    with pikepdf.open(path, allow_overwriting_input=True) as pdf:
+        alternate = pikepdf.Dictionary(FunctionType=2, Domain=[0, 1], C0=[0, 0, 0, 0],
+                                  C1=[0, 0.75, 0.9, 0], N=1)  # fmt: skip
+        spot = pikepdf.Array(
+            [pikepdf.Name.Separation, pikepdf.Name("/PANTONE Warm Red C"),
+             pikepdf.Name.DeviceCMYK, alternate]
+        )  # fmt: skip
+        page = pdf.pages[0]
+        page.obj.Resources.ColorSpace = pikepdf.Dictionary(CS0=spot)
+        patches = [
+            f"/CS0 cs {tint:g} scn "
+            + " ".join(f"{v * PT:.3f}" for v in (x, 100, 300, 200))
+            + " re f"
+            for tint, x in ((1, 100), (0.4, 500))
+        ]
+        page.obj.Contents = pdf.make_stream(
+            " ".join([*patches, placed("Im0", 300, 400, 50)]).encode()
+        )
+        pdf.save(path)
+    return path
+
+
+@requires_gs
+def test_ink_coverage_is_within_half_a_point_of_full_resolution(tmp_path: Path) -> None:
+    settings = load_settings(ROOT / "config.yaml")
+    grippers = {press.name: press.gripper_mm for press in settings.presses}
+    sources = [
+        plate_pdf(tmp_path / "plate.pdf"),
+        spot_pdf(tmp_path / "spot.pdf"),
+        *make_samples(tmp_path / "samples", 6, seed=3),
+    ]
+    worst = 0.0
+    for number, source in enumerate(sources):
+        analysis = analyze_file(source, settings.rules())
+        crops, _ = crop_boxes_mm(analysis, grippers)
+        if number < 2:  # no marks: the sheet of a Speedmaster
+            crops = [paper_box_mm((1030, 770), (900, 640), 43)] * len(analysis.pages)
+        boxes = [
+            box or (0.0, 0.0, *page.media_mm)
+            for box, page in zip(crops, analysis.pages, strict=True)
+        ]
+        made = make_artefacts(source, tmp_path / "out" / str(number), boxes)
+        assert made.ink_coverage is not None, made.warnings
+        reference = full_resolution_ink(source, boxes, tmp_path)
+        assert len(reference) == len(made.ink_coverage)
+        for page, expected in zip(made.ink_coverage, reference, strict=True):
+            got = [page[ink] for ink in "CMYK"]
+            worst = max(worst, *(abs(a - b) for a, b in zip(got, expected, strict=True)))
+    assert worst <= INK_TOLERANCE

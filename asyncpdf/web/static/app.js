@@ -1,6 +1,6 @@
 "use strict";
 // The history grid: filtered jobs from /api/jobs (the filters live in the URL), their
-// totals, the header counters and the live log, kept current by /ws.
+// totals, the header counters and the live log, kept current by ws.
 import {
   ApiError,
   connectLive,
@@ -15,7 +15,8 @@ import {
   jobStateText,
   localDay,
   setupTabs,
-} from "/static/common.js";
+  url,
+} from "./common.js";
 
 const DEFAULT_LIMIT = 50;
 const MAX_LOG_LINES = 500;
@@ -63,7 +64,7 @@ function filterParams() {
 function go(params) {
   const search = params.toString();
   if (search === location.search.slice(1)) return;
-  history.pushState(null, "", search ? `/?${search}` : "/");
+  history.pushState(null, "", url(search ? `?${search}` : ""));
   view();
 }
 
@@ -131,16 +132,17 @@ function thumbCell(job) {
   if (!job.links?.thumb) return [];
   const img = el("img", {
     className: "thumb",
-    src: job.links.thumb,
+    src: url(job.links.thumb),
     alt: `thumbnail of ${job.name}`,
     loading: "lazy",
   });
-  if (job.links.proof) img.dataset.proof = job.links.proof;
-  return [el("a", { href: job.links.page, tabIndex: -1 }, img)];
+  if (job.links.proof) img.dataset.proof = url(job.links.proof);
+  return [el("a", { href: url(job.links.page), tabIndex: -1 }, img)];
 }
 
 function nameCell(job) {
-  const parts = [el("a", { href: `/jobs/${job.id}`, className: "job-link" }, job.name)];
+  const parts = [el("a", { href: url(`jobs/${job.id}`), className: "job-link" }, job.name)];
+  if (job.subfolder) parts.push(el("small", { className: "note" }, ` in ${job.subfolder}/`));
   if (job.rerun_of) parts.push(el("small", { className: "note" }, ` rerun of #${job.rerun_of}`));
   if (job.duplicate_of) {
     parts.push(el("small", { className: "note" }, ` duplicate of #${job.duplicate_of}`));
@@ -320,7 +322,7 @@ function render(body) {
   remember(known.bureaus, (body.totals?.by_bureau || []).map((b) => b.bureau), "bureaus");
   remember(known.presses, (body.totals?.by_press || []).map((p) => p.press), "presses");
   const filters = filterParams().toString();
-  document.getElementById("export").href = `/api/jobs.csv${filters ? `?${filters}` : ""}`;
+  document.getElementById("export").href = url(`api/jobs.csv${filters ? `?${filters}` : ""}`);
   const printed = formatTime(new Date().toISOString());
   document.getElementById("print-summary").textContent =
     `Jobs: ${describeFilters()}; ${body.total} job(s); printed ${printed}`;
@@ -340,7 +342,7 @@ async function load() {
   if (!params.has("limit")) params.set("limit", String(DEFAULT_LIMIT));
   let body;
   try {
-    body = await getJson(`/api/jobs?${params}`);
+    body = await getJson(url(`api/jobs?${params}`));
   } catch (error) {
     if (!(error instanceof ApiError) || error.status >= 500) throw error;
     if (number === loadNumber) showGridError(`This view cannot be shown: ${error.message}`);
@@ -382,6 +384,7 @@ function showStatus(body) {
   }
   // What sits in the hotfolder and is not being worked on, and why (nothing is ignored silently).
   const items = [
+    ...(body.holding ? [`Waiting in the hotfolder: ${body.holding}`] : []),
     ...(body.not_taken || []).map((entry) => `${entry.name}: ${entry.reason}`),
     ...(body.failed_claims || []).map(
       (entry) => `${entry.name}: could not be taken yet (${entry.error})`,
@@ -393,7 +396,7 @@ function showStatus(body) {
 
 async function loadStatus() {
   try {
-    showStatus(await getJson("/api/status"));
+    showStatus(await getJson(url("api/status")));
   } catch {
     // The service is away; the offline banner already says so.
   }
@@ -405,14 +408,14 @@ function showLog(line) {
   const item = el("li", { className: line.level },
     `${formatSeconds(line.ts)} `,
     // Out of the tab order: the same job is one stop away in the grid, not 500 lines down.
-    el("a", { href: `/jobs/${line.job_id}`, tabIndex: -1 }, `#${line.job_id}`),
+    el("a", { href: url(`jobs/${line.job_id}`), tabIndex: -1 }, `#${line.job_id}`),
     ` ${line.message}`);
   logList.prepend(item);
   while (logList.children.length > MAX_LOG_LINES) logList.lastChild.remove();
 }
 
 async function loadLog() {
-  const body = await getJson(`/api/log?limit=${MAX_LOG_LINES}`);
+  const body = await getJson(url(`api/log?limit=${MAX_LOG_LINES}`));
   logList.replaceChildren();
   body.log.forEach(showLog);
 }
@@ -467,7 +470,7 @@ form.addEventListener("submit", (event) => {
 });
 form.addEventListener("change", () => go(paramsFromForm()));
 document.getElementById("clear").addEventListener("click", () => {
-  history.pushState(null, "", "/");
+  history.pushState(null, "", url());
   fillForm();
   view();
 });

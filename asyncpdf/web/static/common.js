@@ -1,12 +1,33 @@
 "use strict";
-// What every page shares: the JSON API, how times, numbers and inks read, and the live
-// connection to /ws with its offline banner. Every request goes to this service only.
+// What every page shares: the service's address, the JSON API, how times, numbers and inks
+// read, and the live connection to ws with its offline banner. Every request goes to this
+// service only.
 
 const TAIL = 200;
 const MIN_DELAY_MS = 500;
 const MAX_DELAY_MS = 15000;
 const TRY_AGAIN_LATER = 1013;
 const PROCESS_INKS = { cyan: "C", magenta: "M", yellow: "Y", black: "K" };
+
+// The service's root, wherever it is served: at a host's root, or under a sub-path behind a
+// proxy (https://intranet.example.com/asyncpdf/). This module is <root>/static/common.js.
+const ROOT = new URL("../", import.meta.url);
+
+// The address of `path` in this service: "api/jobs?limit=50", "jobs/5", "reports", "" (the
+// grid), "?name=x" (the grid, filtered). A path the API hands out ("/jobs/5",
+// "/api/jobs/5/thumb.jpg") is the service's own too: its leading "/" is its root. Returned
+// without the origin, as the path the browser asks for (at the root: "/api/jobs?limit=50").
+export function url(path = "") {
+  const resolved = new URL(path.replace(/^\/+/, ""), ROOT);
+  return `${resolved.pathname}${resolved.search}${resolved.hash}`;
+}
+
+// The live log's websocket (ws: or wss: as the page is served) at the service's root.
+function socketUrl(query) {
+  const resolved = new URL(`ws?${query}`, ROOT);
+  resolved.protocol = resolved.protocol === "https:" ? "wss:" : "ws:";
+  return resolved.href;
+}
 
 export class ApiError extends Error {
   constructor(status, message) {
@@ -169,9 +190,8 @@ export function connectLive({ refresh, onEvent }) {
   }
 
   function open() {
-    const scheme = location.protocol === "https:" ? "wss" : "ws";
     const query = seen === null ? `tail=${TAIL}` : `after=${seen}`;
-    const socket = new WebSocket(`${scheme}://${location.host}/ws?${query}`);
+    const socket = new WebSocket(socketUrl(query));
     socket.onmessage = (message) => handle(JSON.parse(message.data), socket);
     socket.onclose = (closed) => {
       showConnection(false, "offline");

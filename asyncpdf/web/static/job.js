@@ -1,6 +1,6 @@
 "use strict";
-// One job: its proof, pages, deliveries, warnings and log from /api/jobs/ID, the buttons that
-// act on it, and live updates from /ws (any event about it reloads the page's data).
+// One job: its proof, pages, deliveries, warnings and log from api/jobs/ID, the buttons that
+// act on it, and live updates from ws (any event about it reloads the page's data).
 import {
   ApiError,
   connectLive,
@@ -15,10 +15,12 @@ import {
   inkBadges,
   jobStateText,
   send,
-} from "/static/common.js";
+  url,
+} from "./common.js";
 
-const JOB_ID = Number(location.pathname.match(/^\/jobs\/(\d+)/)[1]);
-const API = `/api/jobs/${JOB_ID}`;
+// The page is <root>/jobs/ID, the root wherever the service is served.
+const JOB_ID = Number(location.pathname.match(/\/jobs\/(\d+)$/)[1]);
+const API = url(`api/jobs/${JOB_ID}`);
 const FINISHED = new Set(["done", "failed", "rejected", "duplicate"]);
 const RELOAD_AFTER_EVENT_MS = 250;
 
@@ -33,7 +35,7 @@ let deleted = false;
 let reloadTimer = null;
 
 const byId = (id) => document.getElementById(id);
-const jobLink = (id) => el("a", { href: `/jobs/${id}` }, `#${id}`);
+const jobLink = (id) => el("a", { href: url(`jobs/${id}`) }, `#${id}`);
 // Millimetres as a prepress person writes them: 1030 × 770, 900.5 × 640.
 const size = (pair) => (pair ? pair.map((mm) => Number(mm.toFixed(1))).join(" × ") : "—");
 
@@ -92,6 +94,7 @@ function showSummary(job) {
     fact("Size", formatBytes(job.size)),
     fact("Received", formatSeconds(job.created_at)),
     fact("Finished", formatSeconds(job.finished_at) || "—"),
+    job.subfolder ? fact("Sub-folder", job.subfolder) : [],
     job.imported ? fact("Imported", "yes: taken into the history without delivery") : [],
     job.error ? fact("Error", el("span", { className: "error-text" }, job.error)) : [],
     fact("SHA-256", el("code", { className: "hash" }, job.sha256 || "—")),
@@ -99,8 +102,13 @@ function showSummary(job) {
   byId("summary").replaceChildren(...facts.flat());
 }
 
-function showDownloads(analysis, artefacts) {
-  const links = [el("a", { href: `${API}/original`, download: "" }, "Original PDF")];
+function showDownloads(job, analysis, artefacts) {
+  // Retention may have removed the original from done/: said, not a dead link.
+  const links = [
+    job.original_removed_at
+      ? el("span", {}, `Original removed by retention on ${formatSeconds(job.original_removed_at)}`)
+      : el("a", { href: `${API}/original`, download: "" }, "Original PDF"),
+  ];
   const pressPreviews = Object.keys(artefacts?.press_previews || {});
   const hasPreview = Boolean(artefacts?.preview || pressPreviews.length);
   const presses = analysis?.presses || [];
@@ -192,7 +200,7 @@ function render() {
   showButtons(job);
   showProof(artefacts);
   showSummary(job);
-  showDownloads(analysis, artefacts);
+  showDownloads(job, analysis, artefacts);
   showWarnings(log, artefacts);
   showDeliveries(job, deliveries);
   showPages(analysis, artefacts);
@@ -248,7 +256,7 @@ buttons.retry.addEventListener("click", () =>
 
 buttons.rerun.addEventListener("click", () =>
   act(buttons.rerun, "POST", `${API}/rerun`, async (body) => {
-    location.assign(body.page);
+    location.assign(url(body.page));
   }));
 
 buttons.delete.addEventListener("click", () => {
@@ -256,7 +264,7 @@ buttons.delete.addEventListener("click", () => {
     "The original file is kept.";
   if (!confirm(question)) return;
   act(buttons.delete, "DELETE", API, async () => {
-    location.assign("/");
+    location.assign(url());
   });
 });
 

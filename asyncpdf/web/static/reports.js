@@ -1,7 +1,7 @@
 "use strict";
 // A year's report: the four charts the server draws as SVG, the monthly figures from
-// /api/reports as a table, the report's warnings and the CSV exports. The year is in the URL.
-import { el, formatNumber, getJson } from "/static/common.js";
+// api/reports as a table, the report's warnings and the CSV exports. The year is in the URL.
+import { el, formatNumber, getJson, url } from "./common.js";
 
 const yearSelect = document.getElementById("year");
 const charts = document.querySelectorAll("#charts [data-chart]");
@@ -13,7 +13,7 @@ function wantedYear() {
 
 // The charts are our own server's escaped SVG; parsed as XML, so it is never read as HTML.
 async function drawChart(figure, year) {
-  const response = await fetch(`/reports/${year}/${figure.dataset.chart}.svg`);
+  const response = await fetch(url(`reports/${year}/${figure.dataset.chart}.svg`));
   if (!response.ok) throw new Error(`the ${figure.dataset.chart} chart: ${response.status}`);
   const parsed = new DOMParser().parseFromString(await response.text(), "image/svg+xml");
   const svg = parsed.documentElement;
@@ -72,9 +72,9 @@ function showReport(report) {
   const year = report.year;
   document.title = `asyncpdf — reports ${year}`;
   document.getElementById("report-title").textContent = `Reports ${year}`;
-  document.getElementById("csv-report").href = `/api/reports.csv?year=${year}`;
+  document.getElementById("csv-report").href = url(`api/reports.csv?year=${year}`);
   document.getElementById("csv-jobs").href =
-    `/api/jobs.csv?since=${year}-01-01&until=${year}-12-31&state=done`;
+    url(`api/jobs.csv?since=${year}-01-01&until=${year}-12-31&state=done`);
   const { plates, area_m2: area, cost } = report.totals;
   document.getElementById("report-totals").textContent =
     `${year}: ${formatNumber(plates)} plates, ${formatNumber(area, 2)} m², ` +
@@ -94,11 +94,11 @@ function showError(message) {
 async function load() {
   const number = ++loadNumber;
   const asked = wantedYear();
-  let report = await getJson(`/api/reports${asked ? `?year=${encodeURIComponent(asked)}` : ""}`);
+  let report = await getJson(url(`api/reports${asked ? `?year=${encodeURIComponent(asked)}` : ""}`));
   // With no year asked for, a shop with nothing done this year yet sees its latest year.
   const latest = report.years.at(-1);
   if (!asked && latest && !report.years.includes(report.year)) {
-    report = await getJson(`/api/reports?year=${latest}`);
+    report = await getJson(url(`api/reports?year=${latest}`));
   }
   if (number !== loadNumber) return;
   showYears(report.years, report.year);
@@ -112,7 +112,7 @@ function view() {
 }
 
 yearSelect.addEventListener("change", () => {
-  history.pushState(null, "", `/reports?year=${yearSelect.value}`);
+  history.pushState(null, "", url(`reports?year=${yearSelect.value}`));
   view();
 });
 window.addEventListener("popstate", view);
