@@ -218,6 +218,7 @@ class Probe:
     port: int
     pid: int
     healthz_ms: list[float] = field(default_factory=list)
+    healthz_at: list[float] = field(default_factory=list)  # wall time each one was asked
     healthz_failed: int = 0
     rss_kb: list[int] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -231,12 +232,6 @@ class Probe:
         for thread in self._threads:
             thread.start()
 
-    def take(self) -> tuple[list[float], int]:
-        """The /healthz times and failures so far, and start again from none."""
-        taken, failed = self.healthz_ms, self.healthz_failed
-        self.healthz_ms, self.healthz_failed = [], 0
-        return taken, failed
-
     def stop(self) -> None:
         self._stop.set()
         for thread in self._threads:
@@ -246,6 +241,7 @@ class Probe:
         due = time.perf_counter()
         while not self._stop.is_set():
             started = time.perf_counter()
+            self.healthz_at.append(time.time())
             status, _ = get(self.port, "/healthz")
             self.healthz_ms.append((time.perf_counter() - started) * 1000)
             self.healthz_failed += status != 200
@@ -267,6 +263,7 @@ class ServiceRun:
     pickup_s: list[float]
     bureau_s: list[float]
     healthz_ms: list[float]
+    healthz_at: list[float]  # seconds after the first file was dropped
     healthz_failed: int
     peak_rss_kb: int
     sampled_rss_kb: int
@@ -510,6 +507,7 @@ def run_service(
         pickup_s=pickup,
         bureau_s=bureau,
         healthz_ms=probe.healthz_ms,
+        healthz_at=[at - started for at in probe.healthz_at],
         healthz_failed=probe.healthz_failed,
         peak_rss_kb=peak_rss,
         sampled_rss_kb=max(probe.rss_kb, default=0),
@@ -656,6 +654,19 @@ def report(count: int, service: ServiceRun, pool: PoolRun, settle_s: float) -> i
         f"/healthz during the burst ({len(service.healthz_ms)} requests, every "
         f"{HEALTHZ_EVERY_S * 1000:g} ms): {spread(service.healthz_ms, 'ms')} (target p99 < "
         f"{target:g} ms){'' if p99 < target else MISSED}; not 200: {service.healthz_failed}"
+    )
+    claiming = settle_s + service.claims_s + 1.0
+    early = [
+        ms for ms, at in zip(service.healthz_ms, service.healthz_at, strict=True) if at < claiming
+    ]
+    late = [
+        ms for ms, at in zip(service.healthz_ms, service.healthz_at, strict=True) if at >= claiming
+    ]
+    slowest = sorted(zip(service.healthz_ms, service.healthz_at, strict=True), reverse=True)[:5]
+    print(
+        f"  while the files were claimed (first {claiming:.1f} s): {spread(early, 'ms')}; "
+        f"after: {spread(late, 'ms')}; slowest: "
+        + ", ".join(f"{ms:.0f} ms at {at:.1f} s" for ms, at in slowest)
     )
     idle = service.idle
     print(
