@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
-import json
 import logging
 import resource
 from typing import Any
@@ -30,6 +28,7 @@ from aiohttp import WSCloseCode, WSMsgType, hdrs, web
 from asyncpdf.config import Web
 from asyncpdf.events import Event, Subscription
 from asyncpdf.service import Service
+from asyncpdf.web.jsonbody import dumps
 from asyncpdf.web.keys import ORIGINS, SERVICE, WEBSOCKET_LIMIT, WEBSOCKETS
 from asyncpdf.web.limits import WEBSOCKETS_SHARE, within_open_files
 
@@ -39,7 +38,6 @@ RETRY_AFTER_S = 30
 MAX_BACKLOG = 5000
 #: How long a dropped client has to take its close frame.
 DROP_CLOSE_S = 2.0
-_dumps = functools.partial(json.dumps, ensure_ascii=False)
 
 
 def _refusal(status: int, code: str, message: str) -> web.Response:
@@ -142,7 +140,7 @@ async def _serve(
     last = service.bus.last_seq
     tasks: set[asyncio.Task[Any]] = set()
     try:
-        await ws.send_json({"type": "hello", "seq": last}, dumps=_dumps)
+        await ws.send_json({"type": "hello", "seq": last}, dumps=dumps)
         backlog = await _backlog(service, after, tail, last)
         receiving = asyncio.create_task(_receive(ws))
         sending = asyncio.create_task(_forward(ws, subscription, backlog, last))
@@ -171,11 +169,11 @@ async def _forward(
     ws: web.WebSocketResponse, subscription: Subscription, backlog: list[Event], last: int
 ) -> None:
     for event in backlog:
-        await ws.send_json(event, dumps=_dumps)
+        await ws.send_json(event, dumps=dumps)
     while not ws.closed:
         event = await subscription.queue.get()
         if event["seq"] > last:
-            await ws.send_json(event, dumps=_dumps)
+            await ws.send_json(event, dumps=dumps)
 
 
 async def _drop(ws: web.WebSocketResponse, request: web.Request) -> None:

@@ -3,8 +3,6 @@ page shows (`/reports/{year}/{chart}.svg`)."""
 
 from __future__ import annotations
 
-import functools
-import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
@@ -16,12 +14,12 @@ from asyncpdf.reports.export import monthly_csv
 from asyncpdf.reports.figures import YearFigures, year_figures
 from asyncpdf.web.charts import bar_chart
 from asyncpdf.web.files import content_disposition
+from asyncpdf.web.jsonbody import dumps
 from asyncpdf.web.keys import SERVICE
 
 # Years whose local months SQLite and the charts can name (times start at 1970).
 FIRST_YEAR, LAST_YEAR = 1970, 9999
 SVG = "image/svg+xml"
-_dumps = functools.partial(json.dumps, ensure_ascii=False)
 
 #: A chart's title (after the year), its series and its unit.
 Chart = tuple[str, Mapping[str, Sequence[float]], str]
@@ -52,7 +50,7 @@ async def report(request: web.Request) -> web.Response:
     year = _year(request.query.get("year"))
     figures = await _figures(request, year)
     years = await request.app[SERVICE].store.reports.years()
-    return web.json_response({**figures.as_json(), "years": years}, dumps=_dumps)
+    return web.json_response({**figures.as_json(), "years": years}, dumps=dumps)
 
 
 async def report_csv(request: web.Request) -> web.Response:

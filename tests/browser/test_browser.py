@@ -29,20 +29,10 @@ from playwright.async_api import (
 from asyncpdf.testing.samples import make_samples
 from asyncpdf.web.auth_settings import MIN_ITERATIONS, hash_password
 from tests.support import BUREAUS, PRESSES, Service
+from tests.support.browser import CHROMIUM, DESKTOP, FLAGS
 
-CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium")
-FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 SCREENSHOTS = Path(__file__).resolve().parents[1] / "output" / "screenshots"
-DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
 JOB_S = 30_000  # ms for a dropped file to be done
 USER, PASSWORD = "operator", "plates and ink"

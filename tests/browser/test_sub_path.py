@@ -20,20 +20,9 @@ from playwright.async_api import Page, async_playwright, expect
 
 from asyncpdf.testing.samples import make_samples
 from tests.support import Service
+from tests.support.browser import CHROMIUM, DESKTOP, FLAGS
 
-# As in test_browser.py: Debian's chromium, never a downloaded browser.
-CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium")
-FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-DESKTOP = {"width": 1280, "height": 800}
 JOB_S = 30_000  # ms for a dropped file to be done
 PREFIX = "/asyncpdf"
 # Hop-by-hop headers (RFC 9110 7.6.1) and what aiohttp sets itself for the body it sends.
