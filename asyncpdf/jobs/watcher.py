@@ -76,6 +76,8 @@ def is_ignored(name: str, patterns: Iterable[str]) -> bool:
 _Seen = Settled | str | None
 #: A sub-folder of a recursive watch: watched, not a file to take.
 WATCHED = "watched"
+#: Only PDFs become jobs; anything else saved here is listed, with this reason.
+NOT_PDF = "not a PDF file: only files whose name ends in .pdf are taken"
 
 
 @dataclass
@@ -350,6 +352,8 @@ def _seen(name: str, mode: int, recursive: bool) -> str | None:
                 f"in the sub-folder {folder!r}: sub-folders are not taken (watch.recursive "
                 "is off); save into the hotfolder itself"
             )
+        if not name.casefold().endswith(".pdf"):
+            return NOT_PDF
         return None
     return _why_not(mode)
 
