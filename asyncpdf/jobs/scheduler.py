@@ -79,7 +79,7 @@ class DeliveryScheduler(DueWork[Delivery]):
             plan = await self._plan_for(delivery)
             await self._journal.log(
                 job_id,
-                f"{kind}: sending {plan.remote_name!r} to {plan.shown_target} "
+                f"{kind}: sending “{plan.remote_name}” to {plan.shown_target} "
                 f"(attempt {delivery.attempts} of {self._settings.attempts})",
             )
 

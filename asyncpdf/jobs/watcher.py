@@ -281,12 +281,19 @@ class Watcher:
             earlier = self._failed.get(name)
             tries = earlier.tries + 1 if earlier else 1
             delay = min(CLAIM_RETRY_MAX_S, CLAIM_RETRY_S * 2.0 ** (tries - 1))
-            self._failed[name] = _Failure(tries, time.monotonic() + delay, repr(exc))
+            self._failed[name] = _Failure(tries, time.monotonic() + delay, _reason(exc))
             log.error(
                 "could not take %r (try %d): %r; trying again in %.0f s", name, tries, exc, delay
             )
         else:
             self._failed.pop(name, None)
+
+
+def _reason(exc: Exception) -> str:
+    """Why a claim failed, in words for the page (an OSError's reason, not a Python repr)."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return str(exc) or type(exc).__name__
 
 
 def _walk(folder: Path, below: str) -> tuple[list[str], list[str]]:

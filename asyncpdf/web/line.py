@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from asyncpdf.config import Settings
+from asyncpdf.jobs.targets import TargetRecord
 from asyncpdf.web.auth_settings import HASH_HINT
 from asyncpdf.web.jsonbody import json_response
 from asyncpdf.web.keys import GUARD, SERVICE
@@ -39,7 +40,7 @@ def target_states(
     target nothing was sent to yet is ok until an attempt fails."""
     states = []
     for kind, name in configured_targets(settings):
-        record = dict(records.get(f"{kind} {name}", {}))
+        record = {**TargetRecord().as_json(), **records.get(f"{kind} {name}", {})}
         failing = bool(record.get("failures_in_a_row"))
         states.append({**record, "kind": kind, "name": name, "ok": not failing})
     return states

@@ -15,38 +15,31 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from axe_playwright_python.async_playwright import Axe
 from playwright.async_api import Page, expect
 
 from asyncpdf.jobs.watcher import NOT_PDF
 from asyncpdf.testing.samples import PAPERS, PRESSES, SamplePage, signa_marks, write_sample
 from asyncpdf.web.auth_settings import MIN_ITERATIONS, hash_password
-from tests.browser.test_browser import JOB_S, PHONE, chromium, new_page, screenshot
 from tests.support import BUREAUS
-from tests.support.browser import CHROMIUM
+from tests.support.browser import (
+    CHROMIUM,
+    JOB_S,
+    PHONE,
+    WIDE,
+    assert_accessible,
+    chromium,
+    new_page,
+    screenshot,
+)
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium")
-WIDE = {"width": 1440, "height": 900}
 USER, PASSWORD = "operator", "plates and ink"
-SERIOUS = {"serious", "critical"}
 
 
 def plate_file(folder: Path, name: str, bureau: str, pages: int = 1) -> Path:
     marks = signa_marks(bureau, "Speedmaster", PAPERS["Speedmaster"][0])
     page = SamplePage(PRESSES["Speedmaster"], marks=marks)
     return write_sample(folder / name, [page] * pages)
-
-
-async def assert_accessible(page: Page, name: str) -> None:
-    """axe-core (bundled with axe-playwright-python, injected: nothing fetched) finds nothing
-    serious or critical, contrast included."""
-    results = await Axe().run(page)
-    found = [
-        (v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
-        for v in results.response["violations"]
-        if v["impact"] in SERIOUS
-    ]
-    assert not found, f"{name}: {found}"
 
 
 async def sign_in(page: Page, base: str) -> None:
@@ -207,7 +200,8 @@ async def test_the_line_at_a_glance(make_service, tmp_path: Path) -> None:
         # 7. Reports: Admin apart, the currency, months lead to their jobs.
         shutil.copy(plate_file(samples, "400_Test_Admin.pdf", "Admin"), hot)
         await page.goto(service.url)
-        await expect(rows.filter(has_text="400_Test_Admin.pdf")).to_have_count(1, timeout=JOB_S)
+        admin = page.locator("#jobs tbody tr.done").filter(has_text="400_Test_Admin.pdf")
+        await expect(admin).to_have_count(1, timeout=JOB_S)
         await page.goto(f"{service.url}/reports")
         await expect(page.locator("#report-apart")).to_contain_text("Not in these figures: Admin")
         await expect(page.locator("#report-totals")).to_contain_text("EUR")

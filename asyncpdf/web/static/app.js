@@ -226,8 +226,13 @@ function makeRow(job) {
   return row;
 }
 
-function show(job) {
+// `live`: a snapshot from an event, which knows nothing of a later rerun that fixed the job
+// (the rerun's own change does not touch this job's row): what the API said of that is kept.
+function show(job, live = false) {
   const entry = rows.get(job.id);
+  if (entry && live && !job.fixed_by && entry.job.fixed_by) {
+    job = { ...job, fixed_by: entry.job.fixed_by };
+  }
   if (entry) {
     // Unchanged rows are left alone, so their thumbnails do not flicker.
     if (older(job, entry.job) || JSON.stringify(job) === JSON.stringify(entry.job)) {
@@ -255,7 +260,7 @@ function insertLive(job) {
   const ids = [...rows.keys()];
   if (offset !== 0 || !matches(job)) return;
   if (ids.length >= limit && job.id < Math.min(...ids)) return;
-  const row = show(job);
+  const row = show(job, true);
   const before = [...tbody.children].find((other) => Number(other.dataset.id) < job.id);
   tbody.insertBefore(row, before || null);
   while (tbody.children.length > limit) remove(Number(tbody.lastElementChild.dataset.id));
@@ -264,7 +269,7 @@ function insertLive(job) {
 
 function upsert(job) {
   if (!rows.has(job.id)) insertLive(job);
-  else if (matches(job)) show(job);
+  else if (matches(job)) show(job, true);
   else remove(job.id);
   refreshSoon();
 }

@@ -138,8 +138,9 @@ export function startLine() {
     el("div", { className: "line-strip" },
       el("ul", { id: "targets", className: "targets" }),
       el("span", { id: "import-off" }),
-      el("span", { id: "import-result", className: "error-text", role: "alert" })));
+      el("span", { id: "import-result", className: "error-text" })));
   line.querySelector("#targets").setAttribute("aria-label", "Delivery targets");
+  line.querySelector("#import-result").setAttribute("aria-live", "polite");
   header.after(line);
   refresh();
   setInterval(refresh, EVERY_MS);
