@@ -42,6 +42,21 @@ def plate_file(folder: Path, name: str, bureau: str, pages: int = 1) -> Path:
     return write_sample(folder / name, [page] * pages)
 
 
+async def drop_file(page: Page, path: Path) -> None:
+    """`path` dropped on the page, as a file dragged from the desktop."""
+    await page.evaluate(
+        """([name, bytes]) => {
+            const data = new DataTransfer();
+            data.items.add(new File([new Uint8Array(bytes)], name, { type: "application/pdf" }));
+            for (const type of ["dragover", "drop"]) {
+                document.body.dispatchEvent(
+                    new DragEvent(type, { dataTransfer: data, bubbles: true, cancelable: true }));
+            }
+        }""",
+        [path.name, list(path.read_bytes())],
+    )
+
+
 async def sign_in(page: Page, base: str) -> None:
     await page.goto(f"{base}/signin?next=/")
     await expect(page.locator("#who")).to_contain_text(f"Signed in as {USER}")
@@ -103,6 +118,9 @@ async def test_the_line_at_a_glance(make_service, tmp_path: Path) -> None:
         await operator.locator("#import-banner").get_by_role("button").click()
         await expect(operator.locator("#import-banner")).to_be_hidden()
         await expect(banner).to_be_hidden(timeout=10_000)  # the other page follows
+        # Off, the switch to turn it on again is beside the targets, for a signed-in user only.
+        await expect(operator.get_by_role("button", name="Switch import mode on")).to_be_visible()
+        await expect(page.get_by_role("button", name="Switch import mode on")).to_have_count(0)
 
         # 3. Words: a duplicate is "already sent"; a stray text file is not a job; a .pdf
         # that is no PDF is rejected, with nothing promised "yet" and no counts.
@@ -165,10 +183,28 @@ async def test_the_line_at_a_glance(make_service, tmp_path: Path) -> None:
             "taken as #", timeout=JOB_S
         )
         await expect(uploads.filter(has_text="readme.txt")).to_contain_text("not taken: ")
+        await expect(uploads.filter(has_text="300_Uploaded").locator("progress")).to_have_attribute(
+            "value", "100"
+        )
+        # Dropped on the page: the same upload.
+        dropped = plate_file(samples, "301_Dropped_Vonoel.pdf", "Vonoel")
+        await drop_file(operator, dropped)
+        await expect(uploads.filter(has_text=dropped.name)).to_contain_text(
+            "taken as #", timeout=JOB_S
+        )
+        # Its job's own log keeps every progress line the live log leaves out.
+        await uploads.filter(has_text=dropped.name).get_by_role("link").click()
+        await expect(operator.locator("#state")).to_have_text("done", timeout=JOB_S)
+        await expect(operator.locator("#job-log li", has_text="bureau: 80 % sent")).to_have_count(1)
 
         # 6. A quiet log: no quick transfer's progress, long lines cut, a level filter.
         log = page.locator("#log li:visible")
         await expect(log.filter(has_text="% sent")).to_have_count(0)
+        more = page.locator("#log a.more[title*='Not a directory']").first
+        await expect(more).to_be_attached()
+        full = await more.get_attribute("title") or ""
+        cut = more.locator("xpath=..")
+        assert len(await cut.inner_text()) < len(full), "a long line is cut"
         await page.get_by_label("Show").select_option("error")
         await expect(log).to_have_count(await page.locator("#log li.error").count())
         await expect(page.locator("#log li.error").first).to_be_visible()
@@ -210,6 +246,9 @@ async def test_the_line_at_a_glance(make_service, tmp_path: Path) -> None:
         await expect(link).to_have_attribute("href", re.compile(f"since={month}-01&until={month}"))
         await screenshot(page, "line-report-desktop")
         await assert_accessible(page, "reports, desktop")
+        await link.click()
+        await expect(page.locator("#jobs tbody tr.done").first).to_be_visible()
+        assert await page.locator("#jobs tbody tr:not(.done)").count() == 0
 
         # Phone: compact cards, the selected tab readable, reports without empty months.
         _, phone = await new_page(browser, requested, PHONE)

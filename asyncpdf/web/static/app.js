@@ -159,10 +159,6 @@ function nameCell(job) {
   if (job.subfolder) parts.push(el("small", { className: "note" }, ` in ${job.subfolder}/`));
   if (job.rerun_of) parts.push(el("small", { className: "note" }, ` rerun of #${job.rerun_of}`));
   if (job.duplicate_of) parts.push(duplicateNote(job));
-  if (job.fixed_by) {
-    parts.push(el("small", { className: "note fixed-note" }, " fixed by ",
-      el("a", { href: url(`jobs/${job.fixed_by}`) }, `#${job.fixed_by}`)));
-  }
   if (job.error && job.state !== "duplicate") {
     parts.push(el("small", { className: "error-text", title: job.error }, job.error));
   }
@@ -186,6 +182,13 @@ function deliveryCell(job) {
   });
 }
 
+// "failed, fixed by #24": the rerun that delivered the file a click away.
+function stateText(job) {
+  if (!job.fixed_by) return el("span", { className: "state-text" }, jobStateText(job));
+  return el("span", { className: "state-text fixed-note" }, `${job.state}, fixed by `,
+    el("a", { href: url(`jobs/${job.fixed_by}`) }, `#${job.fixed_by}`));
+}
+
 // Counts that mean nothing for a file that was never read (a rejected one) are left out.
 function count(job, value) {
   return job.state === "rejected" || value === null || value === undefined ? [] : [value];
@@ -203,7 +206,7 @@ function cellsOf(job) {
     count(job, job.complects),
     count(job, job.plates),
     inkBadges(job.inks),
-    [el("span", { className: "state-text" }, jobStateText(job)), selectBox(job)],
+    [stateText(job), selectBox(job)],
     deliveryCell(job),
   ];
 }

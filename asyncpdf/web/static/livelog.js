@@ -6,7 +6,7 @@
 import { el, formatSeconds, getJson, url } from "./common.js";
 
 const MAX_LOG_LINES = 500;
-const LONG_LINE = 160;
+const LONG_LINE = 120;
 const WIDE_KEY = "asyncpdf.log.wide";
 const LEVEL_KEY = "asyncpdf.log.level";
 
@@ -21,7 +21,7 @@ function summary(line) {
   const start = line.message.slice(0, cut > 40 ? cut : LONG_LINE - 20);
   return [` ${start} … `,
     el("a", { href: url(`jobs/${line.job_id}`), className: "more", tabIndex: -1,
-      title: line.message }, "full line on the job's page")];
+      title: line.message }, "full line")];
 }
 
 export function showLog(line) {
