@@ -79,5 +79,12 @@ async def sign_in(request: web.Request) -> web.Response:
 
 
 def setup(app: web.Application) -> None:
+    if not app[GUARD].users:
+        # The operator's page only says nobody can sign in; how to change that is for here.
+        log.warning(
+            "nobody can sign in to the page: web.auth.users is empty, so its buttons (run "
+            "again, retry, delete, upload, import mode) stay disabled; %s",
+            HASH_HINT,
+        )
     app.router.add_get("/api/line", line)
     app.router.add_get("/signin", sign_in)

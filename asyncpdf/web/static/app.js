@@ -12,6 +12,7 @@ import {
   formatSeconds,
   formatShort,
   formatTime,
+  formatWhen,
   getJson,
   inkBadges,
   jobStateText,
@@ -149,7 +150,7 @@ function thumbCell(job) {
 
 // "Already sent as #12 on 3 Mar 14:05": a duplicate is no fault, and its first job is a click away.
 function duplicateNote(job) {
-  const when = job.duplicate_of_at ? ` on ${formatShort(job.duplicate_of_at)}` : "";
+  const when = job.duplicate_of_at ? ` ${formatWhen(job.duplicate_of_at)}` : "";
   return el("small", { className: "note duplicate-note" }, " Already sent as ",
     el("a", { href: url(`jobs/${job.duplicate_of}`) }, `#${job.duplicate_of}`), when);
 }

@@ -111,6 +111,12 @@ export function formatShort(iso) {
   return `${day} ${date.getFullYear()}`;
 }
 
+// A moment in a sentence: "today at 14:05", "on 12 Mar 14:05", "on 12 Mar 2024".
+export function formatWhen(iso) {
+  const short = formatShort(iso);
+  return /^\d\d:\d\d$/.test(short) ? `today at ${short}` : `on ${short}`;
+}
+
 export function formatSeconds(iso) {
   if (!iso) return "";
   return `${formatTime(iso)}:${pad(new Date(iso).getSeconds())}`;

@@ -2,7 +2,7 @@
 // What the job page says to an operator: nothing that will never come is promised "yet",
 // a duplicate is "already sent" with its first job, a failed job says which rerun fixed it,
 // and facts that do not apply to the file (a rejected one was never read) are left out.
-import { el, formatShort, getJson, url } from "./common.js";
+import { el, formatWhen, getJson, url } from "./common.js";
 
 export const FINISHED = new Set(["done", "failed", "rejected", "duplicate"]);
 
@@ -30,7 +30,7 @@ export async function relatedWords(job, rerunBy) {
     const first = await getJson(url(`api/jobs/${job.duplicate_of}`)).catch(() => null);
     const at = first?.job.finished_at || first?.job.created_at;
     words.push(el("span", { className: "duplicate-note" }, "Already sent as ",
-      jobLink(job.duplicate_of), at ? ` on ${formatShort(at)}` : "", ". "));
+      jobLink(job.duplicate_of), at ? ` ${formatWhen(at)}` : "", ". "));
   }
   const reruns = await Promise.all(
     (rerunBy || []).map((id) => getJson(url(`api/jobs/${id}`)).catch(() => null)));

@@ -76,11 +76,13 @@ async def test_sign_in_asks_for_the_login_and_goes_back_to_this_service(client: 
 async def test_with_no_users_sign_in_says_so_and_the_log_says_how(
     client: Client, caplog: pytest.LogCaptureFixture
 ) -> None:
-    async with client() as app:
-        assert (await (await app.get("/api/line")).json())["can_sign_in"] is False
-        with caplog.at_level(logging.WARNING):
+    with caplog.at_level(logging.WARNING):
+        async with client() as app:
+            assert "nobody can sign in to the page" in caplog.text
+            assert (await (await app.get("/api/line")).json())["can_sign_in"] is False
+            caplog.clear()
             page = await app.get("/signin")
-        assert page.status == 404 and await page.text() == NO_USERS
-        assert hdrs.WWW_AUTHENTICATE not in page.headers
-        assert "web.auth.users" not in NO_USERS
-        assert "web.auth.users" in caplog.text and "hash-password" in caplog.text
+            assert page.status == 404 and await page.text() == NO_USERS
+            assert hdrs.WWW_AUTHENTICATE not in page.headers
+            assert "web.auth.users" not in NO_USERS
+            assert "web.auth.users" in caplog.text and "hash-password" in caplog.text
