@@ -189,6 +189,10 @@ async def test_the_line_at_a_glance(make_service, tmp_path: Path) -> None:
         )
         # Dropped on the page: the same upload.
         dropped = plate_file(samples, "301_Dropped_Vonoel.pdf", "Vonoel")
+        await drop_file(page, dropped)  # not signed in: said, not taken
+        await expect(page.locator("#grid-result")).to_have_text(
+            "Not taken: sign in to upload files."
+        )
         await drop_file(operator, dropped)
         await expect(uploads.filter(has_text=dropped.name)).to_contain_text(
             "taken as #", timeout=JOB_S

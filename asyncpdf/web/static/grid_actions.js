@@ -126,21 +126,24 @@ async function uploadAll(files) {
   for (const file of files) await upload(file); // one at a time: the bureau gets them in order
 }
 
+// Files dragged onto the page are taken here, never opened by the browser in place of it.
 function setupDrop() {
   const zone = document.body;
+  const carriesFiles = (event) => Boolean(event.dataTransfer?.types.includes("Files"));
   zone.addEventListener("dragover", (event) => {
-    if (!signedIn() || !event.dataTransfer?.types.includes("Files")) return;
+    if (!carriesFiles(event)) return;
     event.preventDefault();
-    zone.classList.add("dragging");
+    zone.classList.toggle("dragging", signedIn());
   });
   zone.addEventListener("dragleave", (event) => {
     if (event.relatedTarget === null) zone.classList.remove("dragging");
   });
   zone.addEventListener("drop", (event) => {
-    zone.classList.remove("dragging");
-    if (!signedIn() || !event.dataTransfer?.files.length) return;
+    if (!carriesFiles(event)) return;
     event.preventDefault();
-    uploadAll([...event.dataTransfer.files]);
+    zone.classList.remove("dragging");
+    if (signedIn()) uploadAll([...event.dataTransfer.files]);
+    else say("Not taken: sign in to upload files.", true);
   });
 }
 
