@@ -181,7 +181,8 @@ function showDeliveries(job, deliveries) {
       cell("Target", el("code", {}, delivery.target)),
       cell("Receipt or error", receipt(delivery)),
       cell("Attempts", String(delivery.attempts))));
-  const empty = el("tr", {}, el("td", { colSpan: 5 }, "No deliveries."));
+  const none = job.imported ? "None: an imported job is recorded, not sent." : "No deliveries.";
+  const empty = el("tr", {}, el("td", { colSpan: 5 }, none));
   byId("deliveries").tBodies[0].replaceChildren(...(rows.length ? rows : [empty]));
 }
 

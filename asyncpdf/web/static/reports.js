@@ -33,8 +33,9 @@ function monthName(label) {
   return new Date(year, month - 1, 1).toLocaleString(undefined, { month: "long" });
 }
 
-// The month's done jobs in the grid.
-function monthLink(label) {
+// A month with jobs links to them (done) in the grid.
+function monthLink(label, plates) {
+  if (!plates) return monthName(label);
   const [year, month] = label.split("-").map(Number);
   const since = localDay(new Date(year, month - 1, 1));
   const until = localDay(new Date(year, month, 0));
@@ -47,7 +48,7 @@ const money = (value, currency) => `${formatNumber(value, 2)}${currency ? ` ${cu
 function columns(report) {
   const cost = (i) => report.bureaus.reduce((sum, b) => sum + report.cost_by_bureau[b][i], 0);
   return [
-    { label: "Month", value: (i) => monthLink(report.months[i]), total: "Year" },
+    { label: "Month", value: (i) => monthLink(report.months[i], report.plates[i]), total: "Year" },
     { label: "Plates", value: (i) => formatNumber(report.plates[i]),
       total: formatNumber(report.totals.plates) },
     { label: "m²", value: (i) => formatNumber(report.area_m2[i], 2),
