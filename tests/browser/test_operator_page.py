@@ -106,6 +106,7 @@ async def test_the_line_at_a_glance(make_service, tmp_path: Path) -> None:
         await expect(imported).to_have_count(1, timeout=JOB_S)
         await expect(imported.locator("td[data-label=State]")).to_contain_text("imported")
         await expect(imported.locator("td[data-label=Delivery]")).to_have_text("imported: not sent")
+        await screenshot(page, "line-import-mode-desktop")
 
         # 2. Actions need a login: disabled, saying so, until one signs in.
         await expect(page.get_by_role("button", name="Upload PDF files")).to_be_disabled()
