@@ -12,13 +12,13 @@ function signInHref() {
   return url(`signin?next=${encodeURIComponent(location.pathname + location.search)}`);
 }
 
-// Whether the person at this page may change things; `verb` says what a disabled control
-// would do ("run again").
+// Whether the person at this page may change things.
 export function signedIn() {
   return Boolean(state.user);
 }
 
-// A control that needs a login: enabled for a signed-in user; otherwise disabled, saying so.
+// A control that needs a login: enabled for a signed-in user; otherwise disabled, its title
+// saying "sign in to <verb>".
 export function gate(button, verb) {
   const update = () => {
     const allowed = signedIn();
