@@ -240,6 +240,9 @@ class Bureau(_Model):
     press_folders: dict[str, str] = {}
     #: Other names marks may give this bureau.
     aliases: tuple[str, ...] = ()
+    #: Count its plates in the reports' and the grid's totals (off for a test bureau: its
+    #: figures are shown apart).
+    in_reports: bool = True
 
     @field_validator("file_name")
     @classmethod
@@ -329,6 +332,8 @@ class Settings(BaseSettings):
     max_pages: int = Field(500, gt=0)
     presses: tuple[Press, ...] = ()
     bureaus: tuple[Bureau, ...] = ()
+    #: The currency plate costs are in, shown beside every cost ("EUR", "₽"); empty: none.
+    currency: str = Field("", max_length=12)
     web: Web = Web()
     notify: NotifySettings = NotifySettings()
 

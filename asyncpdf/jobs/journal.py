@@ -82,7 +82,8 @@ class Journal:
             events = await change.events()
         # Nothing awaited from the commit to the last event: they go out in commit order.
         for line in change.lines:
-            level = logging.getLevelName(line.level.upper())
+            # "detail" lines (a quick transfer's progress) are DEBUG in the service's log.
+            level = logging.getLevelNamesMapping().get(line.level.upper(), logging.DEBUG)
             log.log(level, "job %d: %s", line.job_id, printable(line.message))
             if line.level == WARNING:
                 self._metrics.warnings.inc()

@@ -145,6 +145,10 @@ class JobRow:
     has_previews: bool
     #: {"kind", "state", "attempts", "error"} per delivery, the bureau's first.
     deliveries: tuple[dict[str, Any], ...]
+    #: The rerun that is done, when this job failed and was run again.
+    fixed_by: int | None = None
+    #: When the job a duplicate names was received.
+    first_sent_at: float | None = None
 
     def as_json(self) -> dict[str, Any]:
         job_id = self.header.id
@@ -152,6 +156,8 @@ class JobRow:
         return {
             **self.header.as_json(),
             "deliveries": list(self.deliveries),
+            "fixed_by": self.fixed_by,
+            "duplicate_of_at": iso(self.first_sent_at),
             "links": {
                 "page": f"/jobs/{job_id}",
                 "thumb": f"{api}/thumb.jpg" if self.has_previews else None,

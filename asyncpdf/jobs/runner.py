@@ -137,8 +137,8 @@ class JobRunner:
                 )
                 try:
                     refused = await self._spool.claim(source, job_id, name, settled)
-                    where = f" from the sub-folder {subfolder!r}" if subfolder else ""
-                    await change.log(job_id, f"received {name!r}{where}{origin.described}")
+                    where = f" from the sub-folder “{subfolder}”" if subfolder else ""
+                    await change.log(job_id, f"received “{name}”{where}{origin.described}")
                     if imported:
                         await change.log(job_id, IMPORTED)
                     if name != source.name:

@@ -22,10 +22,13 @@ from asyncpdf.jobs.lifecycle import DeliveryState, in_seconds, retry_delay
 from asyncpdf.jobs.records import Delivery
 from asyncpdf.jobs.targets import Targets
 from asyncpdf.store import Store
+from asyncpdf.store.log import DETAIL
 
 log = logging.getLogger(__name__)
 
 PlanFor = Callable[[Delivery], Awaitable[steps.Plan]]
+#: Progress of a transfer that has taken longer than this is shown in the live log too.
+PROGRESS_LIVE_AFTER_S = 2.0
 
 
 class DeliveryScheduler(DueWork[Delivery]):
@@ -76,12 +79,18 @@ class DeliveryScheduler(DueWork[Delivery]):
             plan = await self._plan_for(delivery)
             await self._journal.log(
                 job_id,
-                f"{kind}: sending {plan.remote_name!r} to {plan.shown_target} "
+                f"{kind}: sending “{plan.remote_name}” to {plan.shown_target} "
                 f"(attempt {delivery.attempts} of {self._settings.attempts})",
             )
 
+            started = time.monotonic()
+
             async def progress(percent: int) -> None:
-                await self._journal.log(job_id, f"{kind}: {percent} % sent")
+                # A quick transfer's progress is for the job's log only, not the live log.
+                slow = time.monotonic() - started > PROGRESS_LIVE_AFTER_S
+                await self._journal.log(
+                    job_id, f"{kind}: {percent} % sent", "info" if slow else DETAIL
+                )
 
             sent = await deliver(
                 plan.url,

@@ -76,6 +76,8 @@ def is_ignored(name: str, patterns: Iterable[str]) -> bool:
 _Seen = Settled | str | None
 #: A sub-folder of a recursive watch: watched, not a file to take.
 WATCHED = "watched"
+#: Only PDFs become jobs; anything else saved here is listed, with this reason.
+NOT_PDF = "not a PDF file: only files whose name ends in .pdf are taken"
 
 
 @dataclass
@@ -279,12 +281,19 @@ class Watcher:
             earlier = self._failed.get(name)
             tries = earlier.tries + 1 if earlier else 1
             delay = min(CLAIM_RETRY_MAX_S, CLAIM_RETRY_S * 2.0 ** (tries - 1))
-            self._failed[name] = _Failure(tries, time.monotonic() + delay, repr(exc))
+            self._failed[name] = _Failure(tries, time.monotonic() + delay, _reason(exc))
             log.error(
                 "could not take %r (try %d): %r; trying again in %.0f s", name, tries, exc, delay
             )
         else:
             self._failed.pop(name, None)
+
+
+def _reason(exc: Exception) -> str:
+    """Why a claim failed, in words for the page (an OSError's reason, not a Python repr)."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return str(exc) or type(exc).__name__
 
 
 def _walk(folder: Path, below: str) -> tuple[list[str], list[str]]:
@@ -350,6 +359,8 @@ def _seen(name: str, mode: int, recursive: bool) -> str | None:
                 f"in the sub-folder {folder!r}: sub-folders are not taken (watch.recursive "
                 "is off); save into the hotfolder itself"
             )
+        if not name.casefold().endswith(".pdf"):
+            return NOT_PDF
         return None
     return _why_not(mode)
 

@@ -24,6 +24,7 @@ from asyncpdf.pdf.rules import (
     configured_bureau,
     configured_press,
     detect_bureau,
+    mm_size,
     paper_from_marks,
     press_by_plate_size,
     read_marks,
@@ -310,11 +311,12 @@ def _missing(reading: _Reading, rules: Rules, file_name: str) -> str | None:
         for plate, pages in by_plate.items():
             problems.append(
                 f"no press for {listing.pages(pages)}: no Machine mark naming a configured "
-                f"press, and the plate {list(plate)} mm matches none of [{tried}]"
+                f"press, and the plate {mm_size(plate)} mm matches none of the presses"
+                f" with plate_size_fallback ({tried or 'none'})"
             )
     if reading.bureau is None and not reading.unknown["bureau"]:
         problems.append(
-            f"no bureau found: no mark names one, and no '_'-separated part of "
-            f"{file_name!r} is one of {list(rules.bureaus)}"
+            f"no bureau found: no mark names one, and no part of the file name “{file_name}”"
+            f" between underscores is one of the bureaus ({', '.join(rules.bureaus)})"
         )
     return "; ".join(problems) or None

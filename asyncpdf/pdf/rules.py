@@ -105,13 +105,20 @@ def configured_bureau(marked: str, rules: Rules) -> str | None:
     return _configured(marked, rules.bureaus, rules.bureau_aliases)
 
 
+def mm_size(size: Sequence[float]) -> str:
+    """A size as a prepress person writes it: 1030 x 770."""
+    return " x ".join(f"{value:g}" for value in size)
+
+
 def press_by_plate_size(plate_mm: Sequence[float], rules: Rules, warnings: list[str]) -> str | None:
     """The fallback for a page no mark names a press for: the one press whose plate fits."""
     matches = press_by_plate(plate_mm, rules)
     if len(matches) == 1:
         return matches[0]
     if len(matches) > 1:
-        warnings.append(f"plate {list(plate_mm)} mm fits several presses {matches}; none chosen")
+        warnings.append(
+            f"plate {mm_size(plate_mm)} mm fits several presses ({', '.join(matches)}); none chosen"
+        )
     return None
 
 
@@ -122,7 +129,7 @@ def detect_bureau(marked: Sequence[str], from_name: str | None, warnings: list[s
         return from_name
     chosen = marked[0]
     if len(marked) > 1:
-        warnings.append(f"marks name several bureaus {list(marked)}; {chosen!r} is used")
+        warnings.append(f"marks name several bureaus ({', '.join(marked)}); {chosen} is used")
     if from_name is not None and from_name != chosen:
         warnings.append(
             f"the file name says bureau {from_name!r}, its mark says {chosen!r}: the mark wins"

@@ -1,14 +1,15 @@
 """A year's figures per month: plates, m² of plate, plates per press and plate cost per bureau.
 
-Nothing is guessed. A press the config does not know counts in plates only, and a press with
-no `plate_cost` in plates and m² only; `warnings` names each such press and what to change, so
-a total that looks low says why.
+A bureau with `in_reports: false` (a test bureau) is kept out of all of them and shown apart,
+with its own plates, m² and cost for the year. Nothing is guessed: a press the config does not
+know counts in plates only, and a press with no `plate_cost` in plates and m² only;
+`warnings` names each such press and what to change, so a total that looks low says why.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from asyncpdf.config import Settings
@@ -47,6 +48,10 @@ class YearFigures:
     #: Bureau → plate cost per month; bureaus by name.
     cost_by_bureau: Mapping[str, tuple[float, ...]]
     warnings: tuple[str, ...]
+    #: Bureaus kept out of the figures (`in_reports: false`) → their year's plates, m², cost.
+    apart: Mapping[str, tuple[int, float, float]] = field(default_factory=dict)
+    #: The config's `currency`, shown beside costs.
+    currency: str = ""
 
     @property
     def presses(self) -> list[str]:
@@ -74,6 +79,16 @@ class YearFigures:
                 "cost": round(cost, DECIMALS),
             },
             "warnings": list(self.warnings),
+            "currency": self.currency,
+            "apart": [
+                {
+                    "bureau": name,
+                    "plates": plates,
+                    "area_m2": round(area, DECIMALS),
+                    "cost": round(cost, DECIMALS),
+                }
+                for name, (plates, area, cost) in sorted(self.apart.items())
+            ],
         }
 
 
@@ -86,10 +101,19 @@ def year_figures(year: int, rows: Iterable[MonthlyPlates], settings: Settings) -
     by_bureau: dict[str, list[float]] = {}
     unknown: dict[str, int] = {}
     unpriced: dict[str, int] = {}
+    apart: dict[str, list[float]] = {}
     for row in rows:
         i = index[row.month]
         press = settings.press(row.press)
         name = press.name if press else row.press
+        bureau = settings.bureau(row.bureau) if row.bureau else None
+        if bureau is not None and not bureau.in_reports:
+            kept = apart.setdefault(bureau.name, [0, 0.0, 0.0])
+            kept[0] += row.plates
+            if press is not None:
+                kept[1] += row.plates * press.plate_mm[0] * press.plate_mm[1] / _MM2_PER_M2
+                kept[2] += row.plates * press.plate_cost
+            continue
         plates[i] += row.plates
         by_press.setdefault(name, [0] * MONTHS)[i] += row.plates
         cost = by_bureau.setdefault(row.bureau or NO_BUREAU, [0.0] * MONTHS)
@@ -119,4 +143,6 @@ def year_figures(year: int, rows: Iterable[MonthlyPlates], settings: Settings) -
         plates_by_press={name: tuple(by_press[name]) for name in sorted(by_press)},
         cost_by_bureau={name: tuple(by_bureau[name]) for name in sorted(by_bureau)},
         warnings=tuple(warnings),
+        apart={name: (int(p), a, c) for name, (p, a, c) in apart.items()},
+        currency=settings.currency,
     )

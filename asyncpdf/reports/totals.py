@@ -1,6 +1,7 @@
 """The history grid's totals bar: plates of the filtered, delivered jobs per press and per
 bureau, with their cost (plates × the press's `plate_cost`). A press the config does not
-price is counted in plates and named in a warning, never costed silently at nothing."""
+price is counted in plates and named in a warning, never costed silently at nothing. A bureau
+with `in_reports: false` is listed (marked so) but kept out of the totals and the presses'."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ def totals(counts: list[PlateCount], settings: Settings) -> dict[str, Any]:
     by_press: dict[str, list[float]] = {}
     by_bureau: dict[str, list[float]] = {}
     unpriced: set[str] = set()
+    apart: set[str] = set()
     for count in counts:
         press = settings.press(count.press)
         name = press.name if press else count.press
@@ -22,7 +24,12 @@ def totals(counts: list[PlateCount], settings: Settings) -> dict[str, Any]:
         if not price:
             unpriced.add(name)
         cost = count.plates * price
-        for table, key in ((by_press, name), (by_bureau, count.bureau or NO_BUREAU)):
+        bureau = settings.bureau(count.bureau) if count.bureau else None
+        counted = bureau is None or bureau.in_reports
+        if not counted:
+            apart.add(count.bureau or NO_BUREAU)
+        tables = [(by_bureau, count.bureau or NO_BUREAU)] + ([(by_press, name)] if counted else [])
+        for table, key in tables:
             entry = table.setdefault(key, [0, 0.0])
             entry[0] += count.plates
             entry[1] += cost
@@ -34,9 +41,15 @@ def totals(counts: list[PlateCount], settings: Settings) -> dict[str, Any]:
             for name, (plates, cost) in sorted(by_press.items())
         ],
         "by_bureau": [
-            {"bureau": name, "plates": int(plates), "cost": round(cost, 2)}
+            {
+                "bureau": name,
+                "plates": int(plates),
+                "cost": round(cost, 2),
+                "in_reports": name not in apart,
+            }
             for name, (plates, cost) in sorted(by_bureau.items())
         ],
+        "currency": settings.currency,
         "warnings": [
             f"press {name} has no plate_cost in the config: its plates are not in the cost"
             for name in sorted(unpriced)

@@ -17,6 +17,8 @@ from asyncpdf.store.reads import fetch_all, fetch_one
 
 #: SQLite's lower() folds ASCII only; names are often Cyrillic.
 CASEFOLD = "casefold"
+#: Ids in one IN (...) list: SQLite allows some thousands of parameters.
+_IDS_AT_ONCE = 500
 
 
 def _midnight(day: date) -> float:
@@ -26,9 +28,9 @@ def _midnight(day: date) -> float:
 
 @dataclass(frozen=True)
 class HistoryFilter:
-    """What the grid shows: jobs received between two days (inclusive, local time), of one
-    bureau, one press, some states, and whose name contains (or with a leading "-", does not
-    contain) some text, case-insensitively."""
+    """What the grid shows: jobs received between two days (inclusive, local time), of the
+    bureaus whose name contains some text, of one press, some states, and whose name contains
+    (or with a leading "-", does not contain) some text, case-insensitively."""
 
     since: date | None = None
     until: date | None = None
@@ -48,7 +50,7 @@ class HistoryFilter:
             terms.append("j.created_at < ?")
             args.append(_midnight(self.until + timedelta(days=1)))
         if self.bureau:
-            terms.append(f"{CASEFOLD}(j.bureau) = ?")
+            terms.append(f"instr({CASEFOLD}(j.bureau), ?) > 0")
             args.append(self.bureau.casefold())
         if self.press:
             terms.append(
@@ -138,6 +140,8 @@ class HistoryQueries:
                 header=header_of(row),
                 has_previews=bool(row[HEADER_COLUMNS]),
                 deliveries=tuple(deliveries.get(row[0], ())),
+                fixed_by=row[HEADER_COLUMNS + 1],
+                first_sent_at=row[HEADER_COLUMNS + 2],
             )
             for row in found
         ]
@@ -155,21 +159,53 @@ class HistoryQueries:
         )
         return [PlateCount(press, bureau, int(plates)) for press, bureau, plates in found]
 
+    async def plates_of(self, ids: Sequence[int]) -> dict[int, list[tuple[str, int]]]:
+        """Each job's plates per press (for the CSV's cost column)."""
+        found: dict[int, list[tuple[str, int]]] = {}
+        for start in range(0, len(ids), _IDS_AT_ONCE):
+            chunk = ids[start : start + _IDS_AT_ONCE]
+            rows = await fetch_all(
+                self._read,
+                "SELECT job_id, press, plates FROM job_plates"
+                f" WHERE job_id IN ({', '.join('?' * len(chunk))}) ORDER BY job_id, press",
+                chunk,
+            )
+            for job_id, press, plates in rows:
+                found.setdefault(job_id, []).append((press, int(plates)))
+        return found
+
     async def counters(self, today: date) -> dict[str, int]:
-        """The header's counters: jobs waiting, in work, and failed (or rejected) today."""
+        """The header's counters: jobs waiting, in work, and failed (or rejected) today and
+        not fixed by a rerun since."""
         waiting = (JobState.RECEIVED.value, JobState.QUEUED.value)
         working = (JobState.ANALYSING.value, JobState.DELIVERING.value)
         failed = (JobState.FAILED.value, JobState.REJECTED.value)
         row = await fetch_one(
             self._read,
             "SELECT SUM(state IN (?, ?)), SUM(state IN (?, ?)),"
-            " SUM(state IN (?, ?) AND finished_at >= ?) FROM jobs WHERE deleted_at IS NULL",
+            f" SUM(state IN (?, ?) AND finished_at >= ? AND {_FIXED_BY.format(job='jobs')} IS NULL)"
+            " FROM jobs WHERE deleted_at IS NULL",
             [*waiting, *working, *failed, _midnight(today)],
         )
         values = [int(value or 0) for value in row] if row else [0, 0, 0]
         return dict(zip(("waiting", "in_work", "failed_today"), values, strict=True))
 
 
+#: The first rerun of a job that is done: it fixed what made the job fail.
+_FIXED_BY = (
+    "(SELECT MIN(r.id) FROM jobs r WHERE r.rerun_of = {job}.id AND r.state = 'done'"
+    " AND r.deleted_at IS NULL)"
+)
+#: When the job a duplicate names ended (or, still delivering, was received).
+_FIRST_SENT_AT = (
+    "(SELECT COALESCE(f.finished_at, f.created_at) FROM jobs f WHERE f.id = {job}.duplicate_of)"
+)
+
+
 def _columns(alias: str) -> str:
     header = ", ".join(f"{alias}{column.strip()}" for column in HEADER.split(","))
-    return f"{header}, {alias}artefacts IS NOT NULL"
+    job = alias.rstrip(".")
+    return (
+        f"{header}, {alias}artefacts IS NOT NULL, {_FIXED_BY.format(job=job)},"
+        f" {_FIRST_SENT_AT.format(job=job)}"
+    )

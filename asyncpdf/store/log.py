@@ -9,6 +9,9 @@ import aiosqlite
 from asyncpdf.jobs.records import LogLine
 from asyncpdf.store.reads import fetch_all
 
+#: A line for the job's own log only, left out of the live log (a quick transfer's progress).
+DETAIL = "detail"
+
 
 class LogTable:
     def __init__(self, db: aiosqlite.Connection, read: aiosqlite.Connection) -> None:
@@ -27,13 +30,14 @@ class LogTable:
         return line
 
     async def recent(self, limit: int) -> list[LogLine]:
-        """The newest log lines of all jobs, oldest first."""
+        """The newest log lines of all jobs for the live log, oldest first: without the
+        `detail` lines only a job's own log shows."""
         rows = await fetch_all(
             self._read,
             "SELECT job_id, ts, level, message FROM"
-            " (SELECT id, job_id, ts, level, message FROM job_log ORDER BY id DESC LIMIT ?)"
-            " ORDER BY id",
-            (limit,),
+            " (SELECT id, job_id, ts, level, message FROM job_log WHERE level != ?"
+            " ORDER BY id DESC LIMIT ?) ORDER BY id",
+            (DETAIL, limit),
         )
         return [LogLine(*row) for row in rows]
 

@@ -436,17 +436,42 @@ def make_samples(directory: Path, count: int = 10, seed: int = 0) -> list[Path]:
     return paths
 
 
+def try_it_samples(directory: Path) -> list[Path]:
+    """The files README's "Try it" shows: Leonov's folder per press (a Speedmaster and a
+    Planeta file) and Korol's naming template (plate width, plates, inks with a spot ink)."""
+    cmyk_spot = (*PROCESS_INKS, "PANTONE Reflex Blue C")
+    made = []
+    for order, name, bureau, press, inks in (
+        (31001, "Buklet A4", "Leonov", "Speedmaster", PROCESS_INKS),
+        (31002, "Katalog", "Leonov", "Planeta", PROCESS_INKS),
+        (31003, "Etiketka", "Korol", "Dominant", cmyk_spot),
+    ):
+        marks = signa_marks(bureau, press, PAPERS[press][0])
+        page = SamplePage(PRESSES[press], inks, (*marks, *unread_marks(inks, PRESSES[press])))
+        made.append(write_sample(Path(directory) / f"{order}_{name}_{bureau}.pdf", [page] * 2))
+    return made
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="make-samples", description="Write sample Signa Station plate PDFs into DIR."
     )
     parser.add_argument("directory", metavar="DIR", type=Path)
-    parser.add_argument("--count", type=int, default=10, help="how many files (default 10)")
+    parser.add_argument(
+        "--count",
+        type=int,
+        default=10,
+        help="how many random files (default 10), besides"
+        " the three of README's Try it (Leonov per press, Korol's naming)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="same seed, same files (default 0)")
     args = parser.parse_args(argv)
     if args.count < 0:
         parser.error("--count must not be negative")
-    for path in make_samples(args.directory, args.count, args.seed):
+    for path in [
+        *try_it_samples(args.directory),
+        *make_samples(args.directory, args.count, args.seed),
+    ]:
         print(path)
     return 0
 

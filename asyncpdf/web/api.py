@@ -62,10 +62,11 @@ async def list_jobs(request: web.Request) -> web.Response:
 async def jobs_csv(request: web.Request) -> web.Response:
     """The filtered history, every row of it, as CSV."""
     where = history_filter(request.query, date.today())
-    store = request.app[SERVICE].store
-    rows, _ = await store.history.rows(where, limit=MAX_CSV_ROWS)
+    service = request.app[SERVICE]
+    rows, _ = await service.store.history.rows(where, limit=MAX_CSV_ROWS)
+    plates = await service.store.history.plates_of([row.header.id for row in rows])
     return web.Response(
-        text=history_csv(rows),
+        text=history_csv(rows, service.settings, plates, filters.described(where)),
         content_type="text/csv",
         charset="utf-8",
         headers={"Content-Disposition": content_disposition("attachment", "asyncpdf-jobs.csv")},

@@ -16,11 +16,11 @@ from aiohttp.web_log import AccessLogger
 
 from asyncpdf.config import Settings
 from asyncpdf.service import Service
-from asyncpdf.web import api, health, live, openapi, pages, reports
+from asyncpdf.web import api, health, line, live, openapi, pages, reports
 from asyncpdf.web.accept import AcceptErrors
-from asyncpdf.web.auth import authentication
+from asyncpdf.web.auth import Guard, authentication
 from asyncpdf.web.errors import json_errors
-from asyncpdf.web.keys import SERVICE, WEBSOCKETS
+from asyncpdf.web.keys import GUARD, SERVICE, WEBSOCKETS
 
 PROBES = frozenset({"/healthz", "/readyz", "/metrics"})
 
@@ -36,7 +36,9 @@ ACCESS_LOGGER: type[AbstractAccessLogger] = QuietAccessLogger
 
 def create_app(settings: Settings, *, config_path: Path | None = None) -> web.Application:
     # Credentials first: a refused request never reaches a view (auth.py says which need them).
-    app = web.Application(middlewares=[authentication(settings.web, PROBES), json_errors])
+    guard = Guard(settings.web.auth, settings.web.origins, PROBES)
+    app = web.Application(middlewares=[authentication(guard), json_errors])
+    app[GUARD] = guard
     app[WEBSOCKETS] = weakref.WeakSet[web.WebSocketResponse]()
 
     async def service_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -52,6 +54,6 @@ def create_app(settings: Settings, *, config_path: Path | None = None) -> web.Ap
                     loop.set_exception_handler(handler.previous)
 
     app.cleanup_ctx.append(service_ctx)
-    for part in (pages, api, live, health, reports, openapi):
+    for part in (pages, api, line, live, health, reports, openapi):
         part.setup(app)
     return app

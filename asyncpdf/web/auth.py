@@ -19,6 +19,9 @@ until the oldest of those failures is that old, so passwords and tokens cannot b
 speed. Right ones are never held up unless their own address is waiting. Behind a reverse
 proxy every client has the proxy's address, and one guesser makes everyone wait.
 
+`/signin` is a read that needs a Basic login (so a browser asks for one, then sends it with
+every request to the service); `Guard.signed_in` names the user a request's login is for.
+
 Under /api/ a refusal is the usual JSON error. Nothing here logs a header, password or token.
 """
 
@@ -46,6 +49,8 @@ from asyncpdf.web.keys import SERVICE
 
 READS = frozenset({hdrs.METH_GET, hdrs.METH_HEAD, hdrs.METH_OPTIONS})
 CHALLENGE = 'Basic realm="asyncpdf"'
+#: The page's "Sign in" link: a read that needs a login, so the browser asks for one.
+SIGN_IN = "/signin"
 #: Basic logins remembered as verified: a browser sends them with every request, and each
 #: pbkdf2 check takes a good part of a second of CPU.
 REMEMBERED = 256
@@ -141,7 +146,8 @@ class Guard:
     async def check(self, request: web.Request) -> None:
         """Raise Forbidden, Unauthorized or TooManyFailures unless `request` may go on to its
         view."""
-        if request.method in READS:
+        # Signing in needs a login, unless there are no users to sign in as (its page says so).
+        if request.method in READS and (request.path != SIGN_IN or not self._auth.users):
             protected = self._auth.probes if request.path in self._probes else self._auth.read
             if protected == "open":
                 return
@@ -164,6 +170,19 @@ class Guard:
             )
         await self._check_credentials(request, header)
 
+    async def signed_in(self, request: web.Request) -> str | None:
+        """The user whose right Basic login `request` carries; None without one (a wrong one
+        counts as a failure, as anywhere)."""
+        header = request.headers.get(hdrs.AUTHORIZATION, "")
+        scheme, _, value = header.strip().partition(" ")
+        if scheme.lower() != "basic":
+            return None
+        try:
+            await self._check_credentials(request, header)
+        except (Unauthorized, TooManyFailures):
+            return None
+        return base64.b64decode(value.strip()).decode().partition(":")[0]
+
     async def _check_credentials(self, request: web.Request, header: str) -> None:
         address = request.remote or ""
         failures = request.app[SERVICE].metrics.login_failures
@@ -177,6 +196,11 @@ class Guard:
             self._failures.failed(address)
             raise Unauthorized("the credentials given are not right")
         self._failures.succeeded(address)
+
+    @property
+    def users(self) -> bool:
+        """Whether anyone can sign in (users are configured, not only tokens)."""
+        return bool(self._users)
 
     def _same_site(self, request: web.Request) -> bool:
         origin = request.headers.get(hdrs.ORIGIN)
@@ -254,9 +278,8 @@ async def _refusal(request: web.Request, error: AsyncPdfError) -> web.StreamResp
     return response
 
 
-def authentication(settings: Web, probes: frozenset[str]) -> Middleware:
-    """The middleware for `settings.auth`; put it first, outside `json_errors`."""
-    guard = Guard(settings.auth, settings.origins, probes)
+def authentication(guard: Guard) -> Middleware:
+    """The middleware for the guard's checks; put it first, outside `json_errors`."""
 
     @web.middleware
     async def authenticate(request: web.Request, handler: Handler) -> web.StreamResponse:

@@ -1,7 +1,7 @@
 """The history grid's filters from a request's query, as the page keeps them in its URL:
-`since`, `until` (YYYY-MM-DD, inclusive), `bureau`, `press`, `state` (repeatable), `name`
-(a leading "-" excludes). Without either date, the last 60 days; `since=` empty means from
-the first job."""
+`since`, `until` (YYYY-MM-DD, inclusive), `bureau` (part of its name), `press`, `state`
+(repeatable), `name` (a leading "-" excludes). Without either date, the last 60 days;
+`since=` empty means from the first job."""
 
 from __future__ import annotations
 
@@ -58,6 +58,19 @@ def history_filter(query: MultiMapping[str], today: date) -> HistoryFilter:
         states=tuple(dict.fromkeys(states)),
         name=_text(query, "name"),
     )
+
+
+def described(found: HistoryFilter) -> str:
+    """The filters in words, for the head of a CSV: "since 2026-03-01, bureau Leo"."""
+    parts = [
+        f"since {found.since}" if found.since else "from the first job",
+        f"until {found.until}" if found.until else "",
+        f"bureau {found.bureau}" if found.bureau else "",
+        f"press {found.press}" if found.press else "",
+        f"state {' or '.join(state.value for state in found.states)}" if found.states else "",
+        f"name {found.name}" if found.name else "",
+    ]
+    return ", ".join(part for part in parts if part)
 
 
 def as_json(found: HistoryFilter) -> dict[str, Any]:

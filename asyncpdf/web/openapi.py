@@ -138,6 +138,8 @@ SCHEMAS: dict[str, Schema] = {
             _object(
                 {
                     "deliveries": _array(_ref("DeliverySummary")),
+                    "fixed_by": {**_MAYBE_INT, "description": "the rerun that delivered it"},
+                    "duplicate_of_at": {**_MAYBE_TIME, "description": "when duplicate_of ended"},
                     "links": _object(
                         {"page": _STRING, "thumb": _MAYBE_STRING, "proof": _MAYBE_STRING}
                     ),
@@ -150,8 +152,11 @@ SCHEMAS: dict[str, Schema] = {
             "plates": _INT,
             "cost": _NUMBER,
             "by_press": _array(_object({"press": _STRING, "plates": _INT, "cost": _NUMBER})),
-            "by_bureau": _array(_object({"bureau": _STRING, "plates": _INT, "cost": _NUMBER})),
+            "by_bureau": _array(
+                _object({"bureau": _STRING, "plates": _INT, "cost": _NUMBER, "in_reports": _BOOL})
+            ),
             "warnings": {**_STRINGS, "description": "presses without a plate_cost"},
+            "currency": _STRING,
         },
         description="Over every filtered job, not only this page; cost = plates × plate_cost.",
     ),
@@ -275,6 +280,25 @@ SCHEMAS: dict[str, Schema] = {
     "Retried": _object({"retried": {**_STRINGS, "description": "the kinds sent again"}}),
     "Deleted": _object({"deleted": _INT}),
     "ImportMode": _object({"import_mode": _BOOL}),
+    "Line": _object(
+        {
+            "import_mode": _BOOL,
+            "targets": _array(
+                {
+                    "description": "each configured target with its record (as in /readyz)",
+                    "allOf": [
+                        _ref("TargetHealth"),
+                        _object(
+                            {"kind": {"enum": ["bureau", "press"]}, "name": _STRING, "ok": _BOOL}
+                        ),
+                    ],
+                }
+            ),
+            "user": {**_MAYBE_STRING, "description": "who this request's Basic login is for"},
+            "can_sign_in": {**_BOOL, "description": "whether web.auth.users has anyone"},
+        },
+        description="What every page shows of the line.",
+    ),
     "Log": _object({"log": _array(_ref("LogLine"))}),
     "TargetHealth": _object(
         {
@@ -327,6 +351,15 @@ SCHEMAS: dict[str, Schema] = {
             "cost_by_bureau": {"type": "object", "additionalProperties": _MONTHLY_NUMBERS},
             "totals": _object({"plates": _INT, "area_m2": _NUMBER, "cost": _NUMBER}),
             "warnings": _STRINGS,
+            "currency": _STRING,
+            "apart": {
+                **_array(
+                    _object(
+                        {"bureau": _STRING, "plates": _INT, "area_m2": _NUMBER, "cost": _NUMBER}
+                    )
+                ),
+                "description": "bureaus with in_reports: false, kept out of the figures",
+            },
             "years": {**_array(_INT), "description": "the years that have finished jobs"},
         },
         description="A year's figures of finished jobs, each list one value a month in the "
@@ -658,6 +691,13 @@ PATHS: dict[str, Schema] = {
                 )
             ],
             errors=("BadRequest",),
+        )
+    },
+    "/api/line": {
+        "get": _read(
+            "getLine",
+            "Import mode, each target's health and who is signed in",
+            _json(_ref("Line"), "The line"),
         )
     },
     "/api/import-mode": {

@@ -9,61 +9,31 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import date
 from pathlib import Path
-from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from playwright.async_api import (
-    Browser,
-    BrowserContext,
     Page,
-    Route,
-    async_playwright,
     expect,
 )
 
 from asyncpdf.testing.samples import make_samples
 from asyncpdf.web.auth_settings import MIN_ITERATIONS, hash_password
 from tests.support import BUREAUS, PRESSES, Service
-from tests.support.browser import CHROMIUM, DESKTOP, FLAGS
+from tests.support.browser import (
+    CHROMIUM,
+    DESKTOP,
+    JOB_S,
+    PHONE,
+    chromium,
+    new_page,
+    screenshot,
+)
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium")
-SCREENSHOTS = Path(__file__).resolve().parents[1] / "output" / "screenshots"
-PHONE = {"width": 390, "height": 844}
-JOB_S = 30_000  # ms for a dropped file to be done
 USER, PASSWORD = "operator", "plates and ink"
-
-
-@asynccontextmanager
-async def chromium(service: Service) -> AsyncIterator[tuple[Browser, list[str]]]:
-    """The browser, and every URL its pages request (checked to be the service's own)."""
-    requested: list[str] = []
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
-        try:
-            yield browser, requested
-        finally:
-            await browser.close()
-    assert requested and all(url.startswith(service.url) for url in requested), requested
-
-
-async def new_page(
-    browser: Browser, requested: list[str], viewport: dict[str, int], **options: Any
-) -> tuple[BrowserContext, Page]:
-    context = await browser.new_context(viewport=viewport, **options)
-    context.on("request", lambda request: requested.append(request.url))
-    page = await context.new_page()
-    page.on("websocket", lambda socket: requested.append(socket.url.replace("ws://", "http://")))
-    return context, page
-
-
-async def screenshot(page: Page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    await page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
 async def assert_fits_sideways(page: Page) -> None:
@@ -281,16 +251,10 @@ async def check_phone(page: Page, service: Service, job_url: str) -> None:
     await screenshot(page, "report-phone")
 
 
-async def as_after_cancelled_login(route: Route) -> None:
-    """The service's own answer, handed to the page as a person who cancels the browser's
-    login dialog gets it: headless chromium has no dialog, and a 401 asking for Basic
-    credentials would otherwise wait for one for ever."""
-    await route.fulfill(response=await route.fetch())
-
-
 async def test_retry_needs_credentials(make_service, tmp_path: Path) -> None:
-    """A bureau delivery that failed is red; retrying it is refused without a login (the
-    reason is shown) and, once the target is mended, works with one."""
+    """A bureau delivery that failed is red; without a login the job's actions are disabled,
+    saying "sign in to …"; signed in (the page's Sign in link), retrying works once the
+    target is mended."""
     sample = make_samples(tmp_path / "samples", count=1, seed=5)[0]
     bureau = sample.stem.split("_")[2]
     blocked = tmp_path / "blocked"
@@ -314,21 +278,22 @@ async def test_retry_needs_credentials(make_service, tmp_path: Path) -> None:
         await expect(page.locator("#count-failed-today")).to_have_text("1", timeout=10_000)
         await row.locator("a.job-link").click()
 
-        await page.route("**/api/jobs/*/retry", as_after_cancelled_login)
         retry = page.get_by_role("button", name="Retry failed deliveries")
-        await expect(retry).to_be_visible()
-        await expect(page.locator("#deliveries tr.bad")).to_contain_text("failed")
-        await retry.click()
-        refusal = page.get_by_role("alert")
-        await expect(refusal).to_have_class("action-result refused")
-        await expect(refusal).to_contain_text("Not done: this needs credentials")
+        await expect(retry).to_be_disabled()
+        await expect(retry).to_have_attribute("title", "sign in to retry failed deliveries")
+        await expect(page.locator("#job-signin")).to_have_text(
+            "Sign in to retry, run again or delete."
+        )
         await expect(page.locator("#deliveries tr.bad")).to_contain_text("failed")
 
         blocked.unlink()
         _, operator = await new_page(
             browser, requested, DESKTOP, http_credentials={"username": USER, "password": PASSWORD}
         )
-        await operator.goto(page.url)
+        job_path = urlsplit(page.url).path
+        await operator.goto(f"{service.url}/signin?next={job_path}")
+        await operator.wait_for_url(page.url)
+        await expect(operator.locator("#who")).to_have_text(f"Signed in as {USER}")
         await operator.get_by_role("button", name="Retry failed deliveries").click()
         await expect(operator.get_by_role("alert")).to_contain_text(f"Sending again: {bureau}")
         await expect(operator.locator("#state")).to_have_text("done", timeout=JOB_S)

@@ -217,7 +217,7 @@ async def test_pages_under_a_sub_path(make_service, tmp_path: Path) -> None:
     assert not outside, f"requests outside {PREFIX}/: {outside}"
     assert not proxy.strays, f"requests at the proxy's root: {proxy.strays}"
     forwarded = set(proxy.forwarded)
-    for expected in ("/", "/static/common.js", "/api/status", "/ws", "/reports"):
+    for expected in ("/", "/static/common.js", "/api/status", "/api/line", "/ws", "/reports"):
         assert expected in forwarded, (expected, sorted(forwarded))
     assert any(re.fullmatch(r"/api/jobs/\d+/thumb\.jpg", p) for p in forwarded), forwarded
     assert any(re.fullmatch(r"/reports/\d{4}/plates\.svg", p) for p in forwarded), forwarded

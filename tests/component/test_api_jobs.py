@@ -9,6 +9,7 @@ import asyncio
 import csv
 import hashlib
 import io
+import re
 import shutil
 from collections.abc import AsyncIterator
 from datetime import date, timedelta
@@ -146,9 +147,20 @@ async def test_history_filters_totals_and_csv(api: Client, tmp_path: Path) -> No
     assert response.status == 200 and response.content_type == "text/csv"
     text = await response.text()
     assert text.startswith("\ufeff")
-    table = list(csv.DictReader(io.StringIO(text.lstrip("\ufeff"))))
+    first, rest = text.lstrip("\ufeff").split("\n", 1)
+    since = (date.today() - timedelta(days=59)).isoformat()
+    assert next(csv.reader([first])) == [f"filters: since {since}, name каталог"]
+    table = list(csv.DictReader(io.StringIO(rest)))
     assert {line["name"] for line in table} == set(dropped[:2])
     assert all(line["deliveries"].startswith("bureau sent") for line in table)
+    # Local time to the second, and each delivered job's cost.
+    local_second = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d")
+    assert all(local_second.fullmatch(line["created_at"]) for line in table)
+    assert all(float(line["cost"]) >= 0 for line in table)
+
+    # The bureau filter takes part of a name.
+    bureau = table[0]["bureau"]
+    assert (await _jobs(api, bureau=bureau[:3].lower()))["total"] >= 1
 
 
 async def test_counters_in_status(api: Client) -> None:

@@ -347,7 +347,7 @@ async def test_a_failed_claim_is_tried_again_and_does_not_stop_the_watcher(
     await eventually(lambda: "bad.pdf" in handler.names, "bad.pdf to be handed on")
     good = write(hotfolder / "good.pdf")
     await eventually(lambda: "good.pdf" in handler.names, "good.pdf to be handed on")
-    assert watcher.failed_claims == {"bad.pdf": "RuntimeError('handler refuses bad.pdf')"}
+    assert watcher.failed_claims == {"bad.pdf": "handler refuses bad.pdf"}
     assert "could not take 'bad.pdf' (try 1)" in caplog.text
     # Tried again after a second, without any new event for it.
     await eventually(lambda: handler.names.count("bad.pdf") >= 2, "bad.pdf tried again")

@@ -13,9 +13,10 @@ from typing import Any
 import aiohttp
 
 import asyncpdf
+from asyncpdf.jobs.watcher import NOT_PDF
 from asyncpdf.pdf.naming import parse_name
 from asyncpdf.testing.samples import SamplePage, make_samples, write_sample
-from tests.support import BUREAUS, delivered_path, wait_finished
+from tests.support import BUREAUS, delivered_path, wait_finished, wait_for
 from tests.support.damage import mutated
 
 
@@ -90,20 +91,29 @@ async def test_job_detail_has_analysis_deliveries_and_log(make_service, http, tm
 
 
 async def test_rejected_non_pdf_is_kept_with_reason(make_service, http) -> None:
+    """A .pdf that is no PDF is a rejected job, kept with its reason; a file whose name does
+    not end in .pdf is no job at all: it stays in the hotfolder, listed as not taken."""
     service = make_service()
     await service.start()
     (service.hotfolder / "notes_Leonov.pdf").write_text("this is not a PDF")
     (service.hotfolder / "photo.jpg").write_bytes(b"\xff\xd8\xff\xe0 not a plate")
-    jobs = await wait_finished(http, service, 2)
+    jobs = await wait_finished(http, service, 1)
     by_name = {job["name"]: job for job in jobs}
 
     assert by_name["notes_Leonov.pdf"]["state"] == "rejected"
     assert "not a PDF" in by_name["notes_Leonov.pdf"]["error"]
-    assert by_name["photo.jpg"]["state"] == "rejected"
+    assert "photo.jpg" not in by_name
     error = service.folder("error")
     assert (error / "notes_Leonov.pdf").read_text() == "this is not a PDF"
     assert "not a PDF" in (error / "notes_Leonov.pdf.error.txt").read_text()
-    assert (error / "photo.jpg").exists()
+
+    async def not_taken() -> list[dict[str, str]]:
+        async with http.get(f"{service.url}/api/status") as response:
+            return list((await response.json())["not_taken"])
+
+    listed = await wait_for(not_taken, 10, "photo.jpg to be listed as not taken")
+    assert listed == [{"name": "photo.jpg", "reason": NOT_PDF}]
+    assert (service.hotfolder / "photo.jpg").exists()
     assert not service.outbox("Leonov").exists() or not any(service.outbox("Leonov").iterdir())
 
 

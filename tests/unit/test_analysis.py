@@ -317,8 +317,9 @@ def test_no_press_and_no_bureau_is_an_error_naming_what_was_tried(tmp_path: Path
     assert result.rejected is False
     assert result.error is not None
     assert "no press for page 1" in result.error
-    assert "[700, 500]" in result.error and "Speedmaster 1030x770" in result.error
-    assert "no bureau found" in result.error and "Leonov" in result.error
+    assert "700 x 500 mm" in result.error and "Speedmaster 1030x770" in result.error
+    assert "no bureau found" in result.error and "(Leonov, " in result.error
+    assert "[" not in result.error and "'" not in result.error  # no Python lists or reprs
 
 
 def test_cli_analyze_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

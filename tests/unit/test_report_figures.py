@@ -9,9 +9,11 @@ import io
 
 import pytest
 
-from asyncpdf.config import Press, Settings
+from asyncpdf.config import Bureau, Press, Settings
 from asyncpdf.reports.export import monthly_csv
 from asyncpdf.reports.figures import NO_BUREAU, month_labels, year_figures
+from asyncpdf.reports.totals import totals
+from asyncpdf.store.history import PlateCount
 from asyncpdf.store.reports import MonthlyPlates
 
 SETTINGS = Settings(
@@ -90,6 +92,8 @@ def test_the_json_rounds_m2_and_cost_and_totals_the_year() -> None:
         "cost_by_bureau",
         "totals",
         "warnings",
+        "currency",
+        "apart",
     }
 
 
@@ -127,3 +131,36 @@ def test_the_csv_has_a_header_and_a_row_per_month() -> None:
     assert march[:3] == ["2026-03", "15", str(round(8 * PLANETA_M2 + 2 * SPEEDMASTER_M2, 2))]
     assert march[3:] == ["5", "8", "2", "0.0", "0.0", "0.0", "5.0"]
     assert table[2][1:] == ["0", "0.0", "0", "0", "0", "0.0", "0.0", "0.0", "0.0"]
+
+
+def test_a_bureau_out_of_the_reports_is_shown_apart_and_costs_carry_the_currency() -> None:
+    settings = Settings(
+        presses=SETTINGS.presses,
+        bureaus=(
+            Bureau(name="Leonov", target="file:///srv/leonov"),
+            Bureau(name="Admin", target="file:///srv/admin", in_reports=False),
+        ),
+        currency="EUR",
+    )
+    rows = (
+        MonthlyPlates("2026-01", "Speedmaster", "Leonov", 10),
+        MonthlyPlates("2026-01", "Speedmaster", "Admin", 100),
+    )
+    data = year_figures(2026, rows, settings).as_json()
+    assert data["totals"]["plates"] == 10 and data["totals"]["cost"] == 25.0
+    assert list(data["cost_by_bureau"]) == ["Leonov"]
+    assert data["plates_by_press"] == {"Speedmaster": _months(m01=10)}
+    assert data["apart"] == [
+        {"bureau": "Admin", "plates": 100, "area_m2": round(100 * SPEEDMASTER_M2, 2), "cost": 250.0}
+    ]
+    assert data["currency"] == "EUR"
+
+    grid = totals(
+        [PlateCount("Speedmaster", "Leonov", 10), PlateCount("Speedmaster", "Admin", 4)], settings
+    )
+    assert grid["plates"] == 10 and grid["cost"] == 25.0
+    assert {b["bureau"]: b["in_reports"] for b in grid["by_bureau"]} == {
+        "Admin": False,
+        "Leonov": True,
+    }
+    assert grid["currency"] == "EUR"

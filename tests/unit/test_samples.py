@@ -258,7 +258,7 @@ def test_make_samples_is_varied_valid_and_deterministic(tmp_path: Path) -> None:
 def test_main_writes_and_prints(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main([str(tmp_path / "out"), "--count", "3"]) == 0
     printed = capsys.readouterr().out.splitlines()
-    assert len(printed) == 3
+    assert len(printed) == 3 + 3  # and the three files of README's Try it
     assert sorted(Path(line).name for line in printed) == sorted(
         p.name for p in (tmp_path / "out").iterdir()
     )

@@ -3,13 +3,16 @@
 // totals, the header counters and the live log, kept current by ws.
 import {
   ApiError,
+  breakable,
   connectLive,
   deliveryClass,
   deliveryName,
   el,
   formatNumber,
   formatSeconds,
+  formatShort,
   formatTime,
+  formatWhen,
   getJson,
   inkBadges,
   jobStateText,
@@ -17,9 +20,11 @@ import {
   setupTabs,
   url,
 } from "./common.js";
+import { selectBox, setupGridActions } from "./grid_actions.js";
+import { onLine, startLine } from "./line.js";
+import { loadLog, setupLog, showLog } from "./livelog.js";
 
 const DEFAULT_LIMIT = 50;
-const MAX_LOG_LINES = 500;
 const STATUS_EVERY_MS = 5000;
 const REFRESH_AFTER_EVENT_MS = 1000;
 const FILTERS = ["since", "until", "bureau", "press", "name"];
@@ -30,7 +35,6 @@ const COLUMNS = [
 
 const form = document.getElementById("filters");
 const tbody = document.querySelector("#jobs tbody");
-const logList = document.getElementById("log");
 const proofPop = document.getElementById("proof-pop");
 const rows = new Map(); // id → {row, job}
 const known = { bureaus: new Set(), presses: new Set() };
@@ -105,12 +109,16 @@ function same(a, b) {
   return a.toLowerCase() === b.toLowerCase();
 }
 
+function contains(text, part) {
+  return text.toLowerCase().includes(part.toLowerCase());
+}
+
 function matches(job) {
   if (!effective) return false;
   const day = localDay(new Date(job.created_at));
   const { since, until, bureau, press, state, name } = effective;
   if ((since && day < since) || (until && day > until)) return false;
-  if (bureau && !(job.bureau && same(job.bureau, bureau))) return false;
+  if (bureau && !(job.bureau && contains(job.bureau, bureau))) return false;
   if (press && !(job.presses || []).some((p) => same(p, press))) return false;
   if (state && state.length && !state.includes(job.state)) return false;
   if (name) {
@@ -140,18 +148,28 @@ function thumbCell(job) {
   return [el("a", { href: url(job.links.page), tabIndex: -1 }, img)];
 }
 
+// "Already sent as #12 on 3 Mar 14:05": a duplicate is no fault, and its first job is a click away.
+function duplicateNote(job) {
+  const when = job.duplicate_of_at ? ` ${formatWhen(job.duplicate_of_at)}` : "";
+  return el("small", { className: "note duplicate-note" }, " Already sent as ",
+    el("a", { href: url(`jobs/${job.duplicate_of}`) }, `#${job.duplicate_of}`), when);
+}
+
 function nameCell(job) {
-  const parts = [el("a", { href: url(`jobs/${job.id}`), className: "job-link" }, job.name)];
+  const parts = [el("a", { href: url(`jobs/${job.id}`), className: "job-link" }, breakable(job.name))];
   if (job.subfolder) parts.push(el("small", { className: "note" }, ` in ${job.subfolder}/`));
   if (job.rerun_of) parts.push(el("small", { className: "note" }, ` rerun of #${job.rerun_of}`));
-  if (job.duplicate_of) {
-    parts.push(el("small", { className: "note" }, ` duplicate of #${job.duplicate_of}`));
+  if (job.duplicate_of) parts.push(duplicateNote(job));
+  if (job.error && job.state !== "duplicate") {
+    parts.push(el("small", { className: "error-text", title: job.error }, job.error));
   }
-  if (job.error) parts.push(el("small", { className: "error-text" }, job.error));
   return parts;
 }
 
 function deliveryCell(job) {
+  if (job.imported && job.state === "done" && !(job.deliveries || []).length) {
+    return [el("span", { className: "delivery imported-mark" }, "imported: not sent")];
+  }
   return (job.deliveries || []).map((delivery) => {
     const title = [
       `${delivery.attempts} attempt(s)`,
@@ -165,26 +183,41 @@ function deliveryCell(job) {
   });
 }
 
+// "failed, fixed by #24": the rerun that delivered the file a click away.
+function stateText(job) {
+  if (!job.fixed_by) return el("span", { className: "state-text" }, jobStateText(job));
+  return el("span", { className: "state-text fixed-note" }, `${job.state}, fixed by `,
+    el("a", { href: url(`jobs/${job.fixed_by}`) }, `#${job.fixed_by}`));
+}
+
+// Counts that mean nothing for a file that was never read (a rejected one) are left out.
+function count(job, value) {
+  return job.state === "rejected" || value === null || value === undefined ? [] : [value];
+}
+
 function cellsOf(job) {
   return [
     thumbCell(job),
     [job.order || ""],
     nameCell(job),
-    [el("time", { dateTime: job.created_at }, formatTime(job.created_at))],
+    [el("time", { dateTime: job.created_at, title: formatSeconds(job.created_at) },
+      formatShort(job.created_at))],
     [(job.presses || []).join(", ")],
     [job.bureau || ""],
-    [job.complects ?? ""],
-    [job.plates ?? ""],
+    count(job, job.complects),
+    count(job, job.plates),
     inkBadges(job.inks),
-    [jobStateText(job)],
+    [stateText(job), selectBox(job)],
     deliveryCell(job),
   ];
 }
 
 function fill(row, job) {
   const warned = job.warnings > 0 && job.state === "done";
-  row.className = warned ? "done warned" : job.state;
-  cellsOf(job).forEach((content, index) => row.children[index].replaceChildren(...content));
+  row.className = [warned ? "done warned" : job.state, job.imported ? "imported" : "",
+    job.fixed_by ? "fixed" : ""].filter(Boolean).join(" ");
+  cellsOf(job).forEach((content, index) =>
+    row.children[index].replaceChildren(...content.filter((part) => part !== null)));
   row.querySelector("[data-label=State]").title = warned
     ? `${job.warnings} warning(s): see the job's page`
     : "";
@@ -197,8 +230,13 @@ function makeRow(job) {
   return row;
 }
 
-function show(job) {
+// `live`: a snapshot from an event, which knows nothing of a later rerun that fixed the job
+// (the rerun's own change does not touch this job's row): what the API said of that is kept.
+function show(job, live = false) {
   const entry = rows.get(job.id);
+  if (entry && live && !job.fixed_by && entry.job.fixed_by) {
+    job = { ...job, fixed_by: entry.job.fixed_by };
+  }
   if (entry) {
     // Unchanged rows are left alone, so their thumbnails do not flicker.
     if (older(job, entry.job) || JSON.stringify(job) === JSON.stringify(entry.job)) {
@@ -226,7 +264,7 @@ function insertLive(job) {
   const ids = [...rows.keys()];
   if (offset !== 0 || !matches(job)) return;
   if (ids.length >= limit && job.id < Math.min(...ids)) return;
-  const row = show(job);
+  const row = show(job, true);
   const before = [...tbody.children].find((other) => Number(other.dataset.id) < job.id);
   tbody.insertBefore(row, before || null);
   while (tbody.children.length > limit) remove(Number(tbody.lastElementChild.dataset.id));
@@ -235,17 +273,21 @@ function insertLive(job) {
 
 function upsert(job) {
   if (!rows.has(job.id)) insertLive(job);
-  else if (matches(job)) show(job);
+  else if (matches(job)) show(job, true);
   else remove(job.id);
   refreshSoon();
 }
 
 // --- totals, range, empty grid -----------------------------------------------------------
 
-function totalsLine(title, items, key) {
+const money = (value, currency) => `${formatNumber(value, 2)}${currency ? ` ${currency}` : ""}`;
+
+function totalsLine(title, items, key, currency) {
   const parts = items.map((item) =>
-    el("li", {}, `${item[key] || "—"}: ${formatNumber(item.plates)} plates`,
-      el("span", { className: "cost" }, ` (${formatNumber(item.cost, 2)})`)));
+    el("li", { className: item.in_reports === false ? "apart" : "" },
+      `${item[key] || "—"}: ${formatNumber(item.plates)} plates`,
+      el("span", { className: "cost" }, ` (${money(item.cost, currency)})`),
+      item.in_reports === false ? el("span", { className: "cost" }, ", not in the totals") : ""));
   const heading = el("strong", {}, `${title}:`);
   return el("div", { className: "totals-line" }, heading, el("ul", {}, parts));
 }
@@ -259,9 +301,9 @@ function showTotals(totals) {
   box.replaceChildren(
     el("div", { className: "totals-line" },
       el("strong", {}, "Total: "),
-      `${formatNumber(totals.plates)} plates, cost ${formatNumber(totals.cost, 2)}`),
-    totalsLine("By press", totals.by_press || [], "press"),
-    totalsLine("By bureau", totals.by_bureau || [], "bureau"),
+      `${formatNumber(totals.plates)} plates, cost ${money(totals.cost, totals.currency)}`),
+    totalsLine("By press", totals.by_press || [], "press", totals.currency),
+    totalsLine("By bureau", totals.by_bureau || [], "bureau", totals.currency),
   );
 }
 
@@ -402,24 +444,6 @@ async function loadStatus() {
   }
 }
 
-// --- live log ------------------------------------------------------------------------------
-
-function showLog(line) {
-  const item = el("li", { className: line.level },
-    `${formatSeconds(line.ts)} `,
-    // Out of the tab order: the same job is one stop away in the grid, not 500 lines down.
-    el("a", { href: url(`jobs/${line.job_id}`), tabIndex: -1 }, `#${line.job_id}`),
-    ` ${line.message}`);
-  logList.prepend(item);
-  while (logList.children.length > MAX_LOG_LINES) logList.lastChild.remove();
-}
-
-async function loadLog() {
-  const body = await getJson(url(`api/log?limit=${MAX_LOG_LINES}`));
-  logList.replaceChildren();
-  body.log.forEach(showLog);
-}
-
 function onEvent(event) {
   if (event.type === "log") showLog(event);
   else if (event.type === "job") upsert(event.job);
@@ -485,6 +509,16 @@ tbody.addEventListener("mouseover", showProof);
 tbody.addEventListener("mouseout", hideProof);
 
 setupTabs();
+setupLog();
+startLine();
+setupGridActions({ rows: () => [...rows.values()].map((entry) => entry.job), refresh: view });
+// Signing in or out changes which controls a row has.
+let signedInAs;
+onLine((line) => {
+  if (line.user === signedInAs) return;
+  signedInAs = line.user;
+  rows.forEach((entry) => fill(entry.row, entry.job));
+});
 fillForm();
 connectLive({ refresh, onEvent });
 setInterval(loadStatus, STATUS_EVERY_MS);

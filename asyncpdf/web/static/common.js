@@ -49,9 +49,24 @@ export async function getJson(url) {
   return readBody(await fetch(url, { headers: { Accept: "application/json" } }));
 }
 
-// A change: the browser adds the Origin the server checks, and any Basic login it holds.
-export async function send(method, url) {
-  return readBody(await fetch(url, { method, headers: { Accept: "application/json" } }));
+// A change (or a read that must not be cached): the browser adds the Origin the server
+// checks, and any Basic login it holds; `body` goes as JSON.
+export async function send(method, url, body) {
+  const headers = { Accept: "application/json" };
+  const options = { method, headers, cache: "no-store" };
+  if (body !== undefined) {
+    headers["Content-Type"] = "application/json";
+    options.body = JSON.stringify(body);
+  }
+  return readBody(await fetch(url, options));
+}
+
+// What a refusal means to the person at the page (the server's words on credentials are for
+// whoever runs the service, and are in its README).
+export function operatorMessage(error) {
+  if (error.status === 401) return "you are not signed in (or the login was not right); sign in and try again";
+  if (error.status === 403) return "this service does not take changes from this page";
+  return error.message;
 }
 
 // An element with properties (className, href, …), dataset entries and children; strings
@@ -62,6 +77,11 @@ export function el(tag, props = {}, ...children) {
   Object.assign(node.dataset, dataset || {});
   node.append(...children.flat().filter((child) => child !== null && child !== undefined));
   return node;
+}
+
+// A file name that may wrap after "_" and "-" (and at spaces), never inside a word.
+export function breakable(name) {
+  return name.split(/(?<=[_-])/).flatMap((part, index) => (index ? [el("wbr"), part] : [part]));
 }
 
 const pad = (n) => String(n).padStart(2, "0");
@@ -75,6 +95,26 @@ export function formatTime(iso) {
   if (!iso) return "";
   const date = new Date(iso);
   return `${localDay(date)} ${pad(date.getHours())}:${pad(date.getMinutes())}`;
+}
+
+const sameDay = (a, b) => localDay(a) === localDay(b);
+
+// A short time for a grid cell: "14:05" today, "12 Mar 14:05" this year, "12 Mar 2024" before.
+export function formatShort(iso) {
+  if (!iso) return "";
+  const date = new Date(iso);
+  const now = new Date();
+  const clock = `${pad(date.getHours())}:${pad(date.getMinutes())}`;
+  if (sameDay(date, now)) return clock;
+  const day = date.toLocaleString(undefined, { day: "numeric", month: "short" });
+  if (date.getFullYear() === now.getFullYear()) return `${day} ${clock}`;
+  return `${day} ${date.getFullYear()}`;
+}
+
+// A moment in a sentence: "today at 14:05", "on 12 Mar 14:05", "on 12 Mar 2024".
+export function formatWhen(iso) {
+  const short = formatShort(iso);
+  return /^\d\d:\d\d$/.test(short) ? `today at ${short}` : `on ${short}`;
 }
 
 export function formatSeconds(iso) {
@@ -125,8 +165,16 @@ export function deliveryClass(delivery) {
   return `delivery state-${delivery.state}${failed ? ` ${severity}` : ""}`;
 }
 
+// A job's state in words: a duplicate is no fault ("already sent"), a failed job that a rerun
+// fixed says so.
 export function jobStateText(job) {
-  return job.warnings > 0 && job.state === "done" ? `done ⚠ ${job.warnings}` : job.state;
+  if (job.state === "done" && job.imported) {
+    return job.warnings > 0 ? `imported ⚠ ${job.warnings}` : "imported";
+  }
+  if (job.state === "done" && job.warnings > 0) return `done ⚠ ${job.warnings}`;
+  if (job.state === "duplicate") return "already sent";
+  if (job.fixed_by) return `${job.state}, fixed by #${job.fixed_by}`;
+  return job.state;
 }
 
 function setStale(stale) {

@@ -14,14 +14,23 @@ import {
   inkBadge,
   inkBadges,
   jobStateText,
+  operatorMessage,
   send,
   url,
 } from "./common.js";
+import {
+  FINISHED,
+  analysed,
+  duplicateDetails,
+  noProofText,
+  notAnalysedText,
+  relatedWords,
+} from "./job_words.js";
+import { gate, signInHint, startLine } from "./line.js";
 
 // The page is <root>/jobs/ID, the root wherever the service is served.
 const JOB_ID = Number(location.pathname.match(/\/jobs\/(\d+)$/)[1]);
 const API = url(`api/jobs/${JOB_ID}`);
-const FINISHED = new Set(["done", "failed", "rejected", "duplicate"]);
 const RELOAD_AFTER_EVENT_MS = 250;
 
 const buttons = {
@@ -48,6 +57,13 @@ function showHead(job) {
   state.textContent = deleted ? "deleted" : jobStateText(job);
   const warned = job.warnings > 0 && job.state === "done";
   state.className = `state-badge ${job.state}${warned ? " warned" : ""}`;
+  showRelated(job);
+}
+
+// Filled when its answers come; a later render's answer wins over an earlier one's.
+let relatedNumber = 0;
+async function showRelated(job) {
+  const number = ++relatedNumber;
   const related = [];
   if (job.rerun_of) related.push("Run again from ", jobLink(job.rerun_of), ". ");
   if (detail.rerun_by?.length) {
@@ -55,8 +71,8 @@ function showHead(job) {
     detail.rerun_by.forEach((id, index) => related.push(index ? ", " : "", jobLink(id)));
     related.push(". ");
   }
-  if (job.duplicate_of) related.push("Duplicate of ", jobLink(job.duplicate_of), ".");
-  byId("related").replaceChildren(...related);
+  related.push(...await relatedWords(job, detail.rerun_by));
+  if (number === relatedNumber) byId("related").replaceChildren(...related);
 }
 
 function showButtons(job) {
@@ -72,7 +88,7 @@ function showProof(artefacts) {
   const image = byId("proof");
   const src = artefacts?.proof ? `${API}/proof.jpg` : null;
   link.hidden = !src;
-  byId("proof-caption").textContent = src ? "Click for full size." : "No proof yet.";
+  byId("proof-caption").textContent = src ? "Click for full size." : noProofText(detail.job);
   if (src && image.getAttribute("src") !== src) {
     image.src = src;
     link.href = src;
@@ -83,23 +99,30 @@ function fact(term, ...value) {
   return [el("dt", {}, term), el("dd", {}, ...value)];
 }
 
+// Facts about the plates only for a file that was read; the checksum folded into Details.
 function showSummary(job) {
-  const facts = [
+  const plates = analysed(job) ? [
     fact("Order", job.order || "—"),
     fact("Bureau", job.bureau || "—"),
     fact("Presses", (job.presses || []).join(", ") || "—"),
-    fact("Complects", String(job.complects ?? "—")),
+    fact("Complects", String(job.complects)),
     fact("Plates", String(job.plates ?? "—")),
     fact("Inks", ...inkBadges(job.inks)),
+  ] : [];
+  const facts = [
+    ...plates,
     fact("Size", formatBytes(job.size)),
     fact("Received", formatSeconds(job.created_at)),
-    fact("Finished", formatSeconds(job.finished_at) || "—"),
+    job.finished_at ? fact("Finished", formatSeconds(job.finished_at)) : [],
     job.subfolder ? fact("Sub-folder", job.subfolder) : [],
     job.imported ? fact("Imported", "yes: taken into the history without delivery") : [],
-    job.error ? fact("Error", el("span", { className: "error-text" }, job.error)) : [],
-    fact("SHA-256", el("code", { className: "hash" }, job.sha256 || "—")),
+    job.error && job.state !== "duplicate"
+      ? fact("Error", el("span", { className: "error-text" }, job.error)) : [],
   ];
   byId("summary").replaceChildren(...facts.flat());
+  const checksum = el("p", {}, "SHA-256 ", el("code", { className: "hash" }, job.sha256 || "—"));
+  byId("job-details").replaceChildren(el("summary", {}, "Details"), checksum,
+    ...duplicateDetails(job));
 }
 
 function showDownloads(job, analysis, artefacts) {
@@ -158,7 +181,8 @@ function showDeliveries(job, deliveries) {
       cell("Target", el("code", {}, delivery.target)),
       cell("Receipt or error", receipt(delivery)),
       cell("Attempts", String(delivery.attempts))));
-  const empty = el("tr", {}, el("td", { colSpan: 5 }, "No deliveries."));
+  const none = job.imported ? "None: an imported job is recorded, not sent." : "No deliveries.";
+  const empty = el("tr", {}, el("td", { colSpan: 5 }, none));
   byId("deliveries").tBodies[0].replaceChildren(...(rows.length ? rows : [empty]));
 }
 
@@ -185,7 +209,7 @@ function showPages(analysis, artefacts) {
       cell("Paper (mm)", size(page.paper_mm)),
       cell("Ink coverage", coverage(artefacts?.ink_coverage?.[index])),
       cell("Marks", marks(page))));
-  const empty = el("tr", {}, el("td", { colSpan: 7 }, "Not analysed (yet)."));
+  const empty = el("tr", {}, el("td", { colSpan: 7 }, notAnalysedText(detail.job)));
   byId("pages").tBodies[0].replaceChildren(...(rows.length ? rows : [empty]));
 }
 
@@ -241,7 +265,7 @@ async function act(button, method, url, then) {
   try {
     await then(await send(method, url));
   } catch (error) {
-    showResult(`Not done: ${error.message}`, true);
+    showResult(`Not done: ${operatorMessage(error)}`, true);
   } finally {
     button.disabled = false;
   }
@@ -289,4 +313,14 @@ function onEvent(event) {
   }
 }
 
+// Acting on the job needs a login: the buttons say so until there is one.
+function gateButtons() {
+  gate(buttons.retry, "retry failed deliveries");
+  gate(buttons.rerun, "run this file again");
+  gate(buttons.delete, "delete this record");
+  signInHint(byId("job-signin"), "retry, run again or delete");
+}
+
+startLine();
+gateButtons();
 connectLive({ refresh: load, onEvent });

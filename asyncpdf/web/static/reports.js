@@ -1,7 +1,8 @@
 "use strict";
 // A year's report: the four charts the server draws as SVG, the monthly figures from
 // api/reports as a table, the report's warnings and the CSV exports. The year is in the URL.
-import { el, formatNumber, getJson, url } from "./common.js";
+import { el, formatNumber, getJson, localDay, url } from "./common.js";
+import { startLine } from "./line.js";
 
 const yearSelect = document.getElementById("year");
 const charts = document.querySelectorAll("#charts [data-chart]");
@@ -32,11 +33,22 @@ function monthName(label) {
   return new Date(year, month - 1, 1).toLocaleString(undefined, { month: "long" });
 }
 
+// A month with jobs links to them (done) in the grid.
+function monthLink(label, plates) {
+  if (!plates) return monthName(label);
+  const [year, month] = label.split("-").map(Number);
+  const since = localDay(new Date(year, month - 1, 1));
+  const until = localDay(new Date(year, month, 0));
+  return el("a", { href: url(`?since=${since}&until=${until}&state=done`) }, monthName(label));
+}
+
+const money = (value, currency) => `${formatNumber(value, 2)}${currency ? ` ${currency}` : ""}`;
+
 // Columns: month, plates, m², plates of each press, cost of each bureau, and the whole cost.
 function columns(report) {
   const cost = (i) => report.bureaus.reduce((sum, b) => sum + report.cost_by_bureau[b][i], 0);
   return [
-    { label: "Month", value: (i) => monthName(report.months[i]), total: "Year" },
+    { label: "Month", value: (i) => monthLink(report.months[i], report.plates[i]), total: "Year" },
     { label: "Plates", value: (i) => formatNumber(report.plates[i]),
       total: formatNumber(report.totals.plates) },
     { label: "m²", value: (i) => formatNumber(report.area_m2[i], 2),
@@ -48,10 +60,11 @@ function columns(report) {
     }),
     ...report.bureaus.map((bureau) => {
       const values = report.cost_by_bureau[bureau];
-      return { label: `${bureau} cost`, value: (i) => formatNumber(values[i], 2),
+      return { label: `${bureau} cost${report.currency ? ` (${report.currency})` : ""}`, value: (i) => formatNumber(values[i], 2),
         total: formatNumber(values.reduce((a, b) => a + b, 0), 2) };
     }),
-    { label: "Cost", value: (i) => formatNumber(cost(i), 2),
+    { label: report.currency ? `Cost (${report.currency})` : "Cost",
+      value: (i) => formatNumber(cost(i), 2),
       total: formatNumber(report.totals.cost, 2) },
   ];
 }
@@ -64,7 +77,12 @@ function showTable(report) {
     : el("td", { dataset: { label: col.label } }, text(col)))));
   const heads = cols.map((col) => el("th", { scope: "col" }, col.label));
   table.tHead.replaceChildren(el("tr", {}, heads));
-  table.tBodies[0].replaceChildren(...report.months.map((_, i) => row((col) => col.value(i))));
+  // A month without jobs is only a line of zeros: a phone leaves it out.
+  table.tBodies[0].replaceChildren(...report.months.map((_, i) => {
+    const line = row((col) => col.value(i));
+    line.classList.toggle("empty-month", report.plates[i] === 0);
+    return line;
+  }));
   table.tFoot.replaceChildren(row((col) => col.total));
 }
 
@@ -78,11 +96,24 @@ function showReport(report) {
   const { plates, area_m2: area, cost } = report.totals;
   document.getElementById("report-totals").textContent =
     `${year}: ${formatNumber(plates)} plates, ${formatNumber(area, 2)} m², ` +
-    `cost ${formatNumber(cost, 2)}`;
+    `cost ${money(cost, report.currency)}`;
+  showApart(report);
   const warnings = document.getElementById("report-warnings");
   warnings.replaceChildren(...report.warnings.map((text) => el("li", {}, text)));
   warnings.hidden = report.warnings.length === 0;
   showTable(report);
+}
+
+// Bureaus kept out of the figures (a test bureau), with what they would have added.
+function showApart(report) {
+  const box = document.getElementById("report-apart");
+  box.hidden = report.apart.length === 0;
+  box.replaceChildren("Not in these figures: ", ...report.apart.flatMap((entry, index) => [
+    index ? "; " : "",
+    el("strong", {}, entry.bureau),
+    ` ${formatNumber(entry.plates)} plates, ${formatNumber(entry.area_m2, 2)} m², ` +
+      `cost ${money(entry.cost, report.currency)}`,
+  ]), ".");
 }
 
 function showError(message) {
@@ -118,4 +149,5 @@ yearSelect.addEventListener("change", () => {
 window.addEventListener("popstate", view);
 document.getElementById("print").addEventListener("click", () => window.print());
 
+startLine();
 view();
