@@ -125,7 +125,7 @@ SCHEMAS: dict[str, Schema] = {
     ),
     "DeliverySummary": _object(
         {
-            "kind": {"type": "string", "pattern": "^(bureau|press:.+)$"},
+            "kind": {"type": "string", "pattern": "^(bureau|press .+)$"},
             "state": _ref("DeliveryState"),
             "attempts": _INT,
             "error": _MAYBE_STRING,
@@ -520,7 +520,7 @@ _UPLOAD = {
                 "properties": {
                     "file": {
                         "type": "string",
-                        "contentMediaType": "application/pdf",
+                        "format": "binary",
                         "description": "the PDF; its name is cleaned (no folders, control "
                         "characters or leading dots, at most 200 bytes) and must end in .pdf",
                     },
@@ -532,7 +532,6 @@ _UPLOAD = {
                     },
                 },
             },
-            "encoding": {"file": {"contentType": "application/pdf"}},
         }
     },
 }
@@ -741,6 +740,7 @@ PATHS: dict[str, Schema] = {
                 ),
             ],
             more={
+                "400": _error("Not a websocket handshake, or `after` or `tail` not a number"),
                 "403": _error("Opened from another site's page"),
                 "503": _error("Too many live clients (web.max_websockets)"),
             },
