@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import time
 from datetime import date
+from typing import Any
 
 from aiohttp import web
 
 from asyncpdf import __version__
 from asyncpdf.errors import BadRequest
 from asyncpdf.jobs.lifecycle import JobState
+from asyncpdf.jobs.records import Notification
+from asyncpdf.notify import CALLBACK, shown_url
 from asyncpdf.pdf.analysis import shown_path
 from asyncpdf.reports.export import history_csv
 from asyncpdf.reports.totals import totals
@@ -81,11 +84,20 @@ async def job_detail(request: web.Request) -> web.Response:
             "analysis": job.analysis.to_json() if job.analysis else None,
             "artefacts": job.artefacts.to_json() if job.artefacts else None,
             "deliveries": [d.as_json() for d in await store.deliveries.of_job(job.id)],
-            "notifications": [n.as_json() for n in await store.outbox.of_job(job.id)],
+            "notifications": [_shown(n) for n in await store.outbox.of_job(job.id)],
             "log": [line.as_json() for line in await store.log.of_job(job.id)],
             "rerun_by": await store.jobs.reruns_of(job.id),
         },
     )
+
+
+def _shown(notification: Notification) -> dict[str, Any]:
+    """A callback's URL as logs show it: without the user part and query that may hold a
+    token (the API is readable without credentials)."""
+    found = notification.as_json()
+    if notification.channel == CALLBACK:
+        found["address"] = shown_url(notification.address)
+    return found
 
 
 async def retry(request: web.Request) -> web.Response:

@@ -28,7 +28,7 @@ from asyncpdf.disk import DiskSpace
 from asyncpdf.errors import BadRequest, ClientGone, NoSpace, TooLarge
 from asyncpdf.jobs.runner import Origin
 from asyncpdf.jobs.staging import new_staging, remove_staging
-from asyncpdf.notify import check_callback_url
+from asyncpdf.notify import CallbackPolicy
 from asyncpdf.notify.callback import MAX_URL
 from asyncpdf.web.jsonbody import json_response
 from asyncpdf.web.keys import SERVICE
@@ -64,6 +64,8 @@ async def upload(request: web.Request) -> web.Response:
     staging = new_staging(service.spool.folder)
     try:
         staged, callback_url = await _receive(request, staging, limit_mb, service.disk)
+        if callback_url is not None:
+            callback_url = await _policy(request).check(callback_url)
         origin = Origin(uploaded=True, callback_url=callback_url)
         job_id = await service.actions.claim_staged(staged, origin)
     except ConnectionError as exc:
@@ -76,6 +78,17 @@ async def upload(request: web.Request) -> web.Response:
     finally:
         await asyncio.to_thread(remove_staging, service.spool.folder, staging)
     return accepted(job_id)
+
+
+def _policy(request: web.Request) -> CallbackPolicy:
+    """Callbacks never to this service: the port in the config and the one this request came
+    in on (behind a proxy, or a test server on a port of its own)."""
+    settings = request.app[SERVICE].settings
+    ports = {settings.web.port}
+    sockname = request.transport.get_extra_info("sockname") if request.transport else None
+    if sockname:
+        ports.add(int(sockname[1]))
+    return CallbackPolicy(settings.notify.callback_allow, ports)
 
 
 async def _receive(
@@ -99,7 +112,7 @@ async def _fields(
         if part.name == "file" and staged is None:
             staged = await _save(part, staging, limit_mb, disk)
         elif part.name == "callback_url" and callback_url is None:
-            callback_url = check_callback_url(await _text(part, MAX_URL))
+            callback_url = await _text(part, MAX_URL)
         else:
             raise BadRequest(f"unexpected or repeated field {part.name!r}; {USAGE}")
     if staged is None:
