@@ -18,6 +18,7 @@ from asyncpdf.errors import AsyncPdfError, Conflict
 from asyncpdf.jobs.journal import Journal
 from asyncpdf.jobs.lifecycle import DeliveryState, JobState
 from asyncpdf.jobs.records import Job
+from asyncpdf.jobs.retention import record_kept
 from asyncpdf.jobs.runner import JobRunner, Origin
 from asyncpdf.jobs.spool import Spool
 from asyncpdf.jobs.staging import copy_to_staging, new_staging, remove_staging
@@ -75,7 +76,7 @@ class JobActions:
                     change.touched(job_id)
                     change.after_commit(self._wake_deliveries)
             except BaseException:
-                await self._spool.release(job)
+                await record_kept(self._store, job_id, await self._spool.release(job))
                 raise
         return [d.kind for d in failed]
 
