@@ -99,6 +99,16 @@ class Metrics:
             "Connections closed at once because web.max_connections were open",
             registry=self.registry,
         )
+        self.connections_dropped = Counter(
+            "asyncpdf_connections_dropped",
+            "Connections refused because their client address held "
+            "web.max_connections_per_address (per_address), or closed because no request head "
+            "came within web.header_timeout_s (headers)",
+            ["reason"],
+            registry=self.registry,
+        )
+        for reason in ("per_address", "headers"):
+            self.connections_dropped.labels(reason=reason)
         self.login_failures = Counter(
             "asyncpdf_login_failures",
             "Credentials refused: not right (wrong), or not checked because their address "
@@ -127,6 +137,9 @@ class Metrics:
     def set_delivery_counts(self, counts: dict[DeliveryState, int]) -> None:
         for state, count in counts.items():
             self.deliveries.labels(state=state.value).set(count)
+
+    def connection_dropped(self, reason: str) -> None:
+        self.connections_dropped.labels(reason=reason).inc()
 
     def count_pool_replacements(self, total: int) -> None:
         """Bring the counter up to the pool's own count (which only grows)."""
