@@ -7,6 +7,7 @@ from datetime import date
 from typing import Any
 
 from aiohttp import web
+from pydantic import ValidationError
 
 from asyncpdf import __version__
 from asyncpdf.errors import BadRequest
@@ -23,6 +24,7 @@ from asyncpdf.web.files import content_disposition
 from asyncpdf.web.filters import history_filter
 from asyncpdf.web.jsonbody import json_response
 from asyncpdf.web.keys import SERVICE
+from asyncpdf.web.schemas import ImportMode
 from asyncpdf.web.uploads import accepted
 
 MAX_PAGE = 500
@@ -166,14 +168,14 @@ async def get_import_mode(request: web.Request) -> web.Response:
 async def put_import_mode(request: web.Request) -> web.Response:
     """Body {"import_mode": true|false}; kept in the database across restarts."""
     try:
-        body = await request.json()
-    except ValueError:
-        raise BadRequest('the body must be JSON: {"import_mode": true} or false') from None
-    on = body.get("import_mode") if isinstance(body, dict) else None
-    if not isinstance(on, bool):
-        raise BadRequest('the body must be {"import_mode": true} or {"import_mode": false}')
-    await request.app[SERVICE].runner.set_import_mode(on)
-    return json_response({"import_mode": on})
+        # Strict: "yes" or 1 is not taken for true.
+        body = ImportMode.model_validate_json(await request.read(), strict=True)
+    except ValidationError:
+        raise BadRequest(
+            'the body must be {"import_mode": true} or {"import_mode": false}'
+        ) from None
+    await request.app[SERVICE].runner.set_import_mode(body.import_mode)
+    return json_response(body.model_dump())
 
 
 def setup(app: web.Application) -> None:

@@ -193,3 +193,14 @@ async def test_an_upload_that_would_fill_the_disk_is_a_507(api: Client) -> None:
     assert "nothing was kept" in message
     assert list(spool.iterdir()) == []
     assert (await (await api.get("/api/jobs")).json())["total"] == 0
+
+
+@pytest.mark.parametrize(
+    "body", [b"", b"not json", b"[]", b'{"import_mode": "yes"}', b'{"import_mode": 1}', b"{}"]
+)
+async def test_import_mode_takes_only_a_boolean(api: Client, body: bytes) -> None:
+    response = await api.put(
+        "/api/import-mode", data=body, headers={**AUTH, "Content-Type": "application/json"}
+    )
+    message = await _error(response, 400)
+    assert '{"import_mode": true}' in message
