@@ -138,13 +138,17 @@ async def _serve(settings: Settings, config_path: Path) -> int:
     from aiohttp import web
 
     from asyncpdf.web.app import ACCESS_LOGGER, create_app
+    from asyncpdf.web.errors import REQUEST_LOG
     from asyncpdf.web.keys import SERVICE
     from asyncpdf.web.limits import BoundedSite, ConnectionLimits
 
     sock = _bind(settings.web.host, settings.web.port)
     app = create_app(settings, config_path=config_path)
     runner = web.AppRunner(
-        app, access_log_class=ACCESS_LOGGER, **ConnectionLimits.of(settings.web).runner_options()
+        app,
+        access_log_class=ACCESS_LOGGER,
+        logger=REQUEST_LOG,
+        **ConnectionLimits.of(settings.web).runner_options(),
     )
     # Under systemd (Type=notify): the watchdog from the start, since opening may take a while
     # (recovery); READY once the port listens, the service has opened and a SIGTERM would be

@@ -1,7 +1,8 @@
 """The web side against clients that misbehave, on the real service as a subprocess: an upload
 whose client goes away is one INFO line (no traceback) and leaves nothing behind; 600 idle
 connections from one address neither lock out another address nor stay open past the header
-timeout; a keep-alive connection left idle is closed."""
+timeout; a keep-alive connection left idle is closed; a request no HTTP client would send is
+one INFO line."""
 
 from __future__ import annotations
 
@@ -127,4 +128,20 @@ async def test_idle_connections_from_one_address_lock_nobody_out(make_service: A
     finally:
         for _, writer in flood:
             writer.close()
+    assert "Traceback" not in service.log_text()
+
+
+async def test_an_unreadable_request_is_a_400_and_one_line(make_service: Any) -> None:
+    service = make_service()
+    await service.start()
+    reader, writer = await asyncio.open_connection("127.0.0.1", service.port)
+    writer.write(b"GET /api/jobs HTTP/1.1\r\nHost: x\r\nX-Probe: \x00\x1b\r\n\r\n")
+    assert (await asyncio.wait_for(reader.readline(), 60)).split(b" ")[1] == b"400"
+    writer.close()
+
+    async def told() -> list[str]:
+        return [line for line in service.log_text().splitlines() if "unreadable request" in line]
+
+    (line,) = await wait_for(told, 30, "the line about the unreadable request")
+    assert " INFO asyncpdf.web.requests: Error handling request from 127.0.0.1" in line
     assert "Traceback" not in service.log_text()
