@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -204,3 +205,44 @@ async def test_import_mode_takes_only_a_boolean(api: Client, body: bytes) -> Non
     )
     message = await _error(response, 400)
     assert '{"import_mode": true}' in message
+
+
+async def test_a_full_disk_is_a_507_and_leaves_nothing(tmp_path: Path) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("needs root to mount a small tmpfs for the service's folders")
+    var = tmp_path / "var"
+    var.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(var)], check=True)
+    try:
+        tokens = [{"name": "tests", "token_sha256": hashlib.sha256(TOKEN.encode()).hexdigest()}]
+        # No minimum: only the disk itself stops the upload.
+        config = write_config(tmp_path, web={"auth": {"tokens": tokens}}, disk={"min_free_mb": 0})
+        async with TestClient(TestServer(create_app(load_settings(config)))) as client:
+            form = aiohttp.FormData()
+            form.add_field("file", b"%PDF-1.7\n" + b"0" * (32 * MB), filename="big.pdf")
+            # Declared: refused before a byte is written.
+            response = await client.post("/api/jobs", data=form, headers=AUTH)
+            assert "nothing was kept" in await _error(response, 507)
+
+            async def streamed() -> AsyncIterator[bytes]:
+                yield (
+                    f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; '
+                    'filename="big.pdf"\r\n\r\n'
+                ).encode()
+                for _ in range(32):
+                    yield b"0" * MB
+                yield f"\r\n--{BOUNDARY}--\r\n".encode()
+
+            # Not declared: written until the disk is full.
+            response = await client.post(
+                "/api/jobs",
+                data=streamed(),
+                headers={**AUTH, "Content-Type": f"multipart/form-data; boundary={BOUNDARY}"},
+            )
+            message = await _error(response, 507)
+            assert "the disk is full" in message and "nothing was kept" in message
+            spool = client.app[SERVICE].settings.paths.spool
+            assert list(spool.iterdir()) == []
+            assert (await (await client.get("/api/jobs")).json())["total"] == 0
+    finally:
+        subprocess.run(["umount", str(var)], check=True)

@@ -15,6 +15,7 @@ from typing import Any
 import aiohttp
 
 from asyncpdf.testing.samples import make_samples
+from asyncpdf.web.openapi import DOCUMENT
 from tests.support import wait_finished
 
 TOKEN = "schemathesis-token-0123456789"
@@ -29,6 +30,9 @@ CHECKS = ",".join(
 EXAMPLES = 25
 SEED = 22
 SCHEMATHESIS = Path(sys.executable).parent / "schemathesis"
+METHODS = frozenset({"get", "put", "post", "delete", "patch"})
+# schemathesis leaves out the operation that serves the document it reads.
+OPERATIONS = sum(len(METHODS & item.keys()) for item in DOCUMENT["paths"].values()) - 1
 
 
 async def _schemathesis(url: str, root: Path, *extra: str) -> tuple[int, str]:
@@ -71,6 +75,8 @@ async def test_schemathesis_finds_nothing(
     for credentials in (("--header", f"Authorization: Bearer {TOKEN}"), ()):
         code, output = await _schemathesis(service.url, tmp_path, *credentials)
         assert code == 0, output
+        # Every operation, none skipped.
+        assert f"Tested: {OPERATIONS}" in output and f"Selected: {OPERATIONS}/" in output, output
     # Nothing of the service's own failed on the way (aiohttp's own lines about requests it
     # cannot parse are not the service's).
     assert " ERROR asyncpdf.web" not in service.log_text()
