@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from aiohttp import web
+from aiohttp import hdrs, web
 from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.typedefs import Handler
 
@@ -52,7 +52,11 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
         if exc.status < 400:
             raise
         code = exc.reason.lower().replace(" ", "_")
-        return _body(code, exc.text or exc.reason, exc.status)
+        response = _body(code, exc.text or exc.reason, exc.status)
+        # A 405 says which methods would do.
+        if hdrs.ALLOW in exc.headers:
+            response.headers[hdrs.ALLOW] = exc.headers[hdrs.ALLOW]
+        return response
     except Exception:
         log.exception("%s %s", request.method, request.path)
         return _body("internal", "internal error; the service log has the details", 500)

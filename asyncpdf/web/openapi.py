@@ -53,7 +53,7 @@ def _file(media_type: str, description: str) -> Schema:
 
 _INT = {"type": "integer"}
 _STRING = {"type": "string"}
-_DAY = {"type": "string", "pattern": r"^(\d{4}-\d{2}-\d{2})?$"}
+_DAY = {"anyOf": [{"type": "string", "format": "date"}, {"const": ""}]}
 
 
 def _error(description: str) -> Schema:

@@ -1,7 +1,8 @@
 """schemathesis against the real service, as a subprocess with finished, failed and rejected
 jobs in it: every operation of /api/openapi.json, with and without credentials, a bounded
-number of examples and a fixed seed, with the checks that every answer is no server error,
-has a documented status and content type and matches its schema. 0 failures."""
+number of examples and a fixed seed, with every default check but one (below): no server
+error, every answer with a documented status, content type and headers and valid against its
+schema, and more. 0 failures."""
 
 from __future__ import annotations
 
@@ -19,14 +20,12 @@ from asyncpdf.web.openapi import DOCUMENT
 from tests.support import wait_finished
 
 TOKEN = "schemathesis-token-0123456789"
-CHECKS = ",".join(
-    (
-        "not_a_server_error",
-        "status_code_conformance",
-        "content_type_conformance",
-        "response_schema_conformance",
-    )
-)
+# Every check schemathesis runs by default (no server error; documented status, content type
+# and headers; answers valid against their schemas; bad input refused; credentials heeded;
+# a deleted job gone) but one: that every request the document allows is taken. Two cannot
+# be said in OpenAPI: /ws answers a websocket handshake only, and an upload's file name must
+# end in .pdf.
+NOT_CHECKED = "positive_data_acceptance"
 EXAMPLES = 25
 SEED = 22
 SCHEMATHESIS = Path(sys.executable).parent / "schemathesis"
@@ -40,7 +39,7 @@ async def _schemathesis(url: str, root: Path, *extra: str) -> tuple[int, str]:
         str(SCHEMATHESIS),
         "run",
         f"{url}/api/openapi.json",
-        f"--checks={CHECKS}",
+        f"--exclude-checks={NOT_CHECKED}",
         f"--max-examples={EXAMPLES}",
         f"--seed={SEED}",
         "--no-color",
