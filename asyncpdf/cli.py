@@ -138,12 +138,17 @@ async def _serve(settings: Settings, config_path: Path) -> int:
     from aiohttp import web
 
     from asyncpdf.web.app import ACCESS_LOGGER, create_app
+    from asyncpdf.web.errors import REQUEST_LOG
     from asyncpdf.web.keys import SERVICE
-    from asyncpdf.web.limits import CONNECTIONS_SHARE, BoundedSite, within_open_files
+    from asyncpdf.web.limits import BoundedSite, ConnectionLimits
 
     sock = _bind(settings.web.host, settings.web.port)
+    app = create_app(settings, config_path=config_path)
     runner = web.AppRunner(
-        create_app(settings, config_path=config_path), access_log_class=ACCESS_LOGGER
+        app,
+        access_log_class=ACCESS_LOGGER,
+        logger=REQUEST_LOG,
+        **ConnectionLimits.of(settings.web).runner_options(),
     )
     # Under systemd (Type=notify): the watchdog from the start, since opening may take a while
     # (recovery); READY once the port listens, the service has opened and a SIGTERM would be
@@ -161,8 +166,12 @@ async def _serve(settings: Settings, config_path: Path) -> int:
             log.debug("start-up failed", exc_info=True)
             raise CannotStart(f"cannot start: {type(exc).__name__}: {exc}") from exc
         metrics = runner.app[SERVICE].metrics
-        limit = within_open_files(settings.web.max_connections, CONNECTIONS_SHARE)
-        await BoundedSite(runner, sock, limit, metrics.connections_refused.inc).start()
+        # Measured once the service has raised the open-files limit.
+        limits = ConnectionLimits.of(settings.web)
+        site = BoundedSite(
+            runner, sock, limits, metrics.connections_refused.inc, metrics.connection_dropped
+        )
+        await site.start()
         host, port = sock.getsockname()[:2]
         log.info("listening on http://%s:%d", host, port)
         stop = asyncio.Event()

@@ -271,6 +271,14 @@ class Web(_Model):
     #: Connections held at once, websockets included (never more than 5/8 of the open-files
     #: limit); one more gets a 503 and is closed at once.
     max_connections: int = Field(512, ge=1, le=1_000_000)
+    #: Of those, held at once from one client address (behind a reverse proxy every client
+    #: has the proxy's); one more from it gets a 503 and is closed at once.
+    max_connections_per_address: int = Field(256, ge=1, le=1_000_000)
+    #: A new connection's first request head must arrive within this time, or it is closed
+    #: (with a 408): idle or slow clients cannot hold connections.
+    header_timeout_s: float = Field(5.0, gt=0, le=300)
+    #: A keep-alive connection waiting for its next request is closed after this time.
+    idle_timeout_s: float = Field(15.0, gt=0, le=3600)
     #: Origins besides the page's own (scheme://host[:port] of the request's Host) whose pages
     #: may open the live log, e.g. the address a reverse proxy serves it on.
     origins: tuple[str, ...] = ()

@@ -59,6 +59,18 @@ class DiskSpace:
             "hotfolder until space is freed"
         )
 
+    async def room_for(self, part: str, nbytes: int) -> str | None:
+        """Why `nbytes` more cannot be written to `part`'s file system now (asked of the
+        kernel afresh: uploads under way take space between two looks), or None."""
+        found = await asyncio.to_thread(_free, part, self._folders[part])
+        left_mb = found.free_mb - nbytes / MB
+        if left_mb >= self._min_free_mb:
+            return None
+        return (
+            f"{part} ({found.path}) has {found.free_mb:.0f} MB free; {nbytes / MB:.0f} MB more "
+            f"would leave less than disk.min_free_mb ({self._min_free_mb} MB)"
+        )
+
     async def health(self) -> Health:
         try:
             reason = await self.too_low()

@@ -171,6 +171,12 @@ class BadRequest(AsyncPdfError):
     http_status = 400
 
 
+class ClientGone(BadRequest):
+    """The client closed the connection before its request was in (nobody reads the answer)."""
+
+    code = "client_gone"
+
+
 class NotFound(AsyncPdfError):
     """An API object does not exist."""
 

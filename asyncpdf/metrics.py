@@ -1,16 +1,28 @@
-"""Prometheus metrics, in a registry of the app's own (no module-level state)."""
+"""Prometheus metrics, in a registry of the app's own (no module-level state), served in the
+text format 0.0.4 that `promtool check metrics` reads: counters end in `_total`, and none has
+a `_created` series beside it (its start time says nothing a scraper needs)."""
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    disable_created_metrics,
+    generate_latest,
+)
 
 from asyncpdf.jobs.lifecycle import DeliveryState, JobState
 
 STAGE_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
 class Metrics:
     def __init__(self) -> None:
+        # prometheus_client's switch is for the whole process; set before any metric is made.
+        disable_created_metrics()  # type: ignore[no-untyped-call]
         self.registry = CollectorRegistry()
         self.jobs = Gauge(
             "asyncpdf_jobs", "Jobs in the store by state", ["state"], registry=self.registry
@@ -87,6 +99,16 @@ class Metrics:
             "Connections closed at once because web.max_connections were open",
             registry=self.registry,
         )
+        self.connections_dropped = Counter(
+            "asyncpdf_connections_dropped",
+            "Connections refused because their client address held "
+            "web.max_connections_per_address (per_address), or closed because no request head "
+            "came within web.header_timeout_s (headers)",
+            ["reason"],
+            registry=self.registry,
+        )
+        for reason in ("per_address", "headers"):
+            self.connections_dropped.labels(reason=reason)
         self.login_failures = Counter(
             "asyncpdf_login_failures",
             "Credentials refused: not right (wrong), or not checked because their address "
@@ -101,11 +123,12 @@ class Metrics:
             "Times accepting a connection failed for want of file descriptors",
             registry=self.registry,
         )
-        self.pool_replacements = Gauge(
+        self.pool_replacements = Counter(
             "asyncpdf_pool_replacements",
             "Process pools replaced after a crash or hang",
             registry=self.registry,
         )
+        self._pool_replacements_seen = 0
 
     def set_job_counts(self, counts: dict[JobState, int]) -> None:
         for state, count in counts.items():
@@ -114,6 +137,15 @@ class Metrics:
     def set_delivery_counts(self, counts: dict[DeliveryState, int]) -> None:
         for state, count in counts.items():
             self.deliveries.labels(state=state.value).set(count)
+
+    def connection_dropped(self, reason: str) -> None:
+        self.connections_dropped.labels(reason=reason).inc()
+
+    def count_pool_replacements(self, total: int) -> None:
+        """Bring the counter up to the pool's own count (which only grows)."""
+        if total > self._pool_replacements_seen:
+            self.pool_replacements.inc(total - self._pool_replacements_seen)
+            self._pool_replacements_seen = total
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -15,12 +15,14 @@ need_debs() {
     done
     [ ${#missing[@]} -eq 0 ] && return 0
     echo "installing Debian packages: ${missing[*]}"
+    # Another apt (unattended upgrades, a second worktree) may hold the dpkg lock: wait for it.
+    local lock=(-o DPkg::Lock::Timeout=600)
     if [ -z "$_apt_updated" ]; then
-        _as_root apt-get update -qq
+        _as_root apt-get "${lock[@]}" update -qq
         _apt_updated=1
     fi
     _as_root env DEBIAN_FRONTEND=noninteractive \
-        apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+        apt-get "${lock[@]}" install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
 need_venv() {

@@ -18,6 +18,7 @@ from asyncpdf.errors import AsyncPdfError, Conflict
 from asyncpdf.jobs.journal import Journal
 from asyncpdf.jobs.lifecycle import DeliveryState, JobState
 from asyncpdf.jobs.records import Job
+from asyncpdf.jobs.retention import record_kept
 from asyncpdf.jobs.runner import JobRunner, Origin
 from asyncpdf.jobs.spool import Spool
 from asyncpdf.jobs.staging import copy_to_staging, new_staging, remove_staging
@@ -75,7 +76,7 @@ class JobActions:
                     change.touched(job_id)
                     change.after_commit(self._wake_deliveries)
             except BaseException:
-                await self._spool.release(job)
+                await record_kept(self._store, job_id, await self._spool.release(job))
                 raise
         return [d.kind for d in failed]
 
@@ -86,15 +87,24 @@ class JobActions:
         kept = await asyncio.to_thread(self._spool.kept_path, job)
         if kept is None:
             raise Conflict(f"job {job_id} cannot be run again: its file is no longer kept")
-        new = await self.claim_copy(kept, Origin(rerun_of=job_id))
+        # Under the job's own name: the kept copy's " (job N)" can hide the bureau tag.
+        try:
+            new = await self.claim_copy(kept, Origin(rerun_of=job_id), name=job.file_name)
+        except OSError as exc:
+            # A link or FIFO kept as it came (rejected): there is no file to run again.
+            raise Conflict(
+                f"job {job_id} cannot be run again: its kept file cannot be copied "
+                f"({exc.strerror or exc}); only a plain file can"
+            ) from None
         await self._journal.log(job_id, f"run again as job {new}")
         return new
 
-    async def claim_copy(self, source: Path, origin: Origin) -> int:
-        """Claim a copy of `source` (left as it is) through a staging folder."""
+    async def claim_copy(self, source: Path, origin: Origin, name: str | None = None) -> int:
+        """Claim a copy of `source` (left as it is), named `name` (by default its own), through
+        a staging folder."""
         staging = new_staging(self._spool.folder)
         try:
-            staged, _ = await asyncio.to_thread(copy_to_staging, source, staging)
+            staged, _ = await asyncio.to_thread(copy_to_staging, source, staging, name)
             return await self.claim_staged(staged, origin)
         finally:
             await asyncio.to_thread(remove_staging, self._spool.folder, staging)

@@ -1,21 +1,30 @@
 """Retention: the originals of jobs that ended in done/ (delivered, imported, or duplicates of
 delivered ones) are removed once older than `retention.done_days`; nothing in error/ ever is.
 Each removal is said in the job's log and recorded on the job, so its page says why the
-original is gone. Off (0 days) by default: nothing is removed."""
+original is gone. Off (0 days) by default: nothing is removed.
+
+A file is removed only when it is provably the job's: the one recorded when the job's file
+was kept (path, device, inode, size, change time: `record_kept`), still there and unchanged.
+Another job's file that took the name since is left alone, and said so. A job kept before
+files were recorded is proved by its checksum, unless another job recorded that very file as
+its own."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+import os
+import stat
 import time
 from pathlib import Path
 
 from asyncpdf.jobs.journal import Journal
 from asyncpdf.jobs.lifecycle import JobState
 from asyncpdf.jobs.records import JobHeader
-from asyncpdf.jobs.spool import Spool
+from asyncpdf.jobs.spool import Spool, file_sha256
 from asyncpdf.store import Store
+from asyncpdf.store.jobs import KeptFile
 
 log = logging.getLogger(__name__)
 EVERY_S = 3600.0
@@ -23,6 +32,18 @@ EVERY_S = 3600.0
 BATCH = 500
 KEPT_IN_DONE = (JobState.DONE, JobState.DUPLICATE)
 DAY_S = 86400.0
+
+
+async def record_kept(store: Store, job_id: int, kept: Path | None) -> None:
+    """Record which file the job's original was kept as (see the module's docstring)."""
+    if kept is None:
+        return
+    try:
+        found = await asyncio.to_thread(os.lstat, kept)
+    except OSError:
+        return
+    async with store.transaction():
+        await store.jobs.kept(job_id, KeptFile.of(kept, found))
 
 
 class Retention:
@@ -64,23 +85,57 @@ class Retention:
         return len(jobs)
 
     async def _remove(self, job: JobHeader) -> None:
-        kept = await asyncio.to_thread(self._remove_kept, job)
-        if kept is None:
-            message = "the original was no longer in done/ when retention came to remove it"
+        kept = await self._store.jobs.kept_file(job.id) or await self._unrecorded(job)
+        if isinstance(kept, str):
+            message = kept
         else:
-            message = (
-                f"original {kept.name!r} removed from done/ by retention "
-                f"(retention.done_days is {self._days})"
-            )
+            message = await asyncio.to_thread(self._remove_kept, kept)
         async with self._journal.change() as change:
             await change.store.jobs.original_removed(job.id)
             await change.log(job.id, message)
             change.touched(job.id)
 
-    def _remove_kept(self, job: JobHeader) -> Path | None:
-        kept = self._spool.kept_path(job)
-        # Only what was kept in done/: never the spool, never error/.
+    async def _unrecorded(self, job: JobHeader) -> KeptFile | str:
+        """A job kept before files were recorded: its file where the name says, if its
+        checksum is the job's and no other job has recorded that file as its own."""
+        kept = await asyncio.to_thread(self._spool.kept_path, job)
         if kept is None or kept.parent != self._done:
-            return None
-        kept.unlink(missing_ok=True)
-        return kept
+            return GONE
+        try:
+            found = await asyncio.to_thread(os.lstat, kept)
+            same = (
+                job.sha256 is not None and await asyncio.to_thread(file_sha256, kept) == job.sha256
+            )
+        except OSError:
+            return GONE
+        candidate = KeptFile.of(kept, found)
+        owner = await self._store.jobs.kept_as(candidate)
+        if not same or (owner is not None and owner != job.id):
+            return _not_ours(kept)
+        return candidate
+
+    def _remove_kept(self, kept: KeptFile) -> str:
+        # Only what was kept in done/: never the spool, never error/.
+        if kept.path.parent != self._done:
+            return GONE
+        try:
+            found = kept.path.lstat()
+        except FileNotFoundError:
+            return GONE
+        if not stat.S_ISREG(found.st_mode) or not kept.is_(found):
+            return _not_ours(kept.path)
+        kept.path.unlink()
+        return (
+            f"original {kept.path.name!r} removed from done/ by retention "
+            f"(retention.done_days is {self._days})"
+        )
+
+
+GONE = "the original was no longer in done/ when retention came to remove it"
+
+
+def _not_ours(path: Path) -> str:
+    return (
+        f"the original was no longer in done/ when retention came to remove it: "
+        f"{path.name!r} there now is another file, left as it is"
+    )

@@ -27,6 +27,7 @@ from asyncpdf.jobs.lifecycle import (
 )
 from asyncpdf.jobs.pool import Note
 from asyncpdf.jobs.records import Delivery, Job, JobHeader
+from asyncpdf.jobs.retention import record_kept
 from asyncpdf.jobs.spool import Settled, Spool
 from asyncpdf.metrics import Metrics
 from asyncpdf.notify import CALLBACK, recipients
@@ -179,7 +180,7 @@ class JobRunner:
                 if owner is None:
                     await self.claim(path)
                 elif owner.state.terminal:
-                    await self._spool.release(owner)
+                    await record_kept(self._store, owner.id, await self._spool.release(owner))
             except Exception:
                 log.exception("could not take %s from the spool; it stays there", path)
         return len(jobs)
@@ -377,6 +378,7 @@ class JobRunner:
         ended = replace(job, state=state, error=reason or job.error)
         try:
             kept = await self._spool.release(ended, reason)
+            await record_kept(self._store, job.id, kept)
         except OSError as exc:
             # The job has ended all the same; the file waits in the spool and the move is
             # tried again at the next start.

@@ -21,17 +21,18 @@ def new_staging(spool: Path) -> Path:
     return spool / f"{STAGING_PREFIX}{secrets.token_hex(8)}"
 
 
-def copy_to_staging(source: Path, staging: Path) -> tuple[Path, str]:
-    """Copy the plain file `source` into the new folder `staging`, keeping its mtime (an
-    imported job is dated by it); return the copy and the checksum of what was copied.
-    The source is opened without following a link and never written."""
+def copy_to_staging(source: Path, staging: Path, name: str | None = None) -> tuple[Path, str]:
+    """Copy the plain file `source` into the new folder `staging` as `name` (by default its
+    own), keeping its mtime (an imported job is dated by it); return the copy and the
+    checksum of what was copied. The source is opened without following a link and never
+    written."""
     fd = os.open(source, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     with os.fdopen(fd, "rb") as reader:
         found = os.fstat(fd)
         if not stat.S_ISREG(found.st_mode):
             raise OSError(f"{source.name}: not a plain file")
         staging.mkdir()
-        target = staging / source.name
+        target = staging / (name or source.name)
         digest = hashlib.sha256()
         with target.open("xb") as writer:
             while chunk := reader.read(_CHUNK):

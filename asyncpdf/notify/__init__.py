@@ -4,7 +4,13 @@ channel, each sending one notice to one recipient. The outbox decides when and r
 from __future__ import annotations
 
 from asyncpdf.notify.base import SMS, TELEGRAM, WEBHOOK, Channel, Recipient
-from asyncpdf.notify.callback import CALLBACK, call_back, check_callback_url, shown_url
+from asyncpdf.notify.callback import (
+    CALLBACK,
+    CallbackPolicy,
+    call_back,
+    check_callback_url,
+    shown_url,
+)
 from asyncpdf.notify.notice import DeliveryLine, Notice
 from asyncpdf.notify.settings import NotifySettings, recipients
 from asyncpdf.notify.sms import SmsChannel
@@ -13,6 +19,7 @@ from asyncpdf.notify.webhook import WebhookChannel
 
 __all__ = [
     "CALLBACK",
+    "CallbackPolicy",
     "Channel",
     "DeliveryLine",
     "Notice",

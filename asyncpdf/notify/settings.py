@@ -8,12 +8,21 @@ Importable without asyncpdf.config, which includes `NotifySettings` as its `noti
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 
 from asyncpdf.credentials import SecretUnavailable, read_secret
 from asyncpdf.notify.base import SMS, TELEGRAM, WEBHOOK, Recipient
@@ -181,6 +190,22 @@ class NotifySettings(_Model):
     telegram: TelegramSettings | None = None
     sms: SmsSettings | None = None
     webhooks: tuple[WebhookSettings, ...] = ()
+    #: Callback URLs of API uploads may not point at this machine (loopback, link-local or its
+    #: own addresses): these addresses or networks (e.g. "127.0.0.1", "fe80::/10") may. The
+    #: service's own port never may.
+    callback_allow: tuple[str, ...] = ()
+
+    @field_validator("callback_allow")
+    @classmethod
+    def _networks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(
+                    "each entry must be an IP address or network, e.g. 127.0.0.1 or 10.0.0.0/8"
+                ) from None
+        return value
 
     @model_validator(mode="after")
     def _unique(self) -> NotifySettings:

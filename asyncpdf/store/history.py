@@ -3,6 +3,7 @@ in brief; how many match; and the plates of the matching jobs per press and bure
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -22,8 +23,16 @@ _IDS_AT_ONCE = 500
 
 
 def _midnight(day: date) -> float:
-    """The start of `day` in the server's local time."""
-    return datetime.combine(day, datetime.min.time()).timestamp()
+    """The start of `day` in the server's local time; the first and last days a date can name
+    (0001-01-01, and the day after 9999-12-31) are before and after every time."""
+    try:
+        return datetime.combine(day, datetime.min.time()).timestamp()
+    except (ValueError, OverflowError):
+        return -math.inf if day.year == date.min.year else math.inf
+
+
+def _day_after(day: date) -> float:
+    return math.inf if day == date.max else _midnight(day + timedelta(days=1))
 
 
 @dataclass(frozen=True)
@@ -48,7 +57,7 @@ class HistoryFilter:
             args.append(_midnight(self.since))
         if self.until is not None:
             terms.append("j.created_at < ?")
-            args.append(_midnight(self.until + timedelta(days=1)))
+            args.append(_day_after(self.until))
         if self.bureau:
             terms.append(f"instr({CASEFOLD}(j.bureau), ?) > 0")
             args.append(self.bureau.casefold())

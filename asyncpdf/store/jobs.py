@@ -7,6 +7,8 @@ import json
 import os
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import aiosqlite
@@ -26,6 +28,27 @@ _FULL = f"{HEADER}, analysis, analysis_version, artefacts"
 HEADER_COLUMNS = HEADER.count(",") + 1
 # SQLite's INTEGER is 64-bit: a larger id cannot name a job.
 MAX_ID = 2**63 - 1
+
+
+@dataclass(frozen=True)
+class KeptFile:
+    """Where a finished job's original was kept, and which file that was: an inode number is
+    given again once its file is gone, so its change time (set when it was linked into done/)
+    tells a file that took its place."""
+
+    path: Path
+    device: int
+    inode: int
+    size: int
+    ctime_ns: int
+
+    @classmethod
+    def of(cls, path: Path, found: os.stat_result) -> KeptFile:
+        return cls(path, found.st_dev, found.st_ino, found.st_size, found.st_ctime_ns)
+
+    def is_(self, found: os.stat_result) -> bool:
+        """Whether `found` (an lstat) is this very file, unchanged."""
+        return KeptFile.of(self.path, found) == self
 
 
 def _dumps(data: Any) -> str:
@@ -222,6 +245,35 @@ class JobTable:
         for job_id, analysis, version in rows:
             await self._index(job_id, Analysis.from_json(json.loads(analysis), version))
         return len(rows)
+
+    async def kept(self, job_id: int, kept: KeptFile) -> None:
+        await self._update(
+            "UPDATE jobs SET kept_path = ?, kept_device = ?, kept_inode = ?, kept_size = ?,"
+            " kept_ctime_ns = ? WHERE id = ?",
+            (os.fsencode(kept.path), kept.device, kept.inode, kept.size, kept.ctime_ns, job_id),
+        )
+
+    async def kept_file(self, job_id: int) -> KeptFile | None:
+        """Which file the job's original was kept as, when that was recorded."""
+        row = await fetch_one(
+            self._read,
+            "SELECT kept_path, kept_device, kept_inode, kept_size, kept_ctime_ns FROM jobs"
+            " WHERE id = ?",
+            (job_id,),
+        )
+        if row is None or row[0] is None:
+            return None
+        return KeptFile(Path(os.fsdecode(row[0])), row[1], row[2], row[3], row[4])
+
+    async def kept_as(self, found: KeptFile) -> int | None:
+        """The job recorded as having kept that very file, if any."""
+        row = await fetch_one(
+            self._read,
+            "SELECT id FROM jobs WHERE kept_inode = ? AND kept_device = ? AND kept_size = ?"
+            " AND kept_ctime_ns = ? AND deleted_at IS NULL",
+            (found.inode, found.device, found.size, found.ctime_ns),
+        )
+        return None if row is None else int(row[0])
 
     async def callback_url(self, job_id: int) -> str | None:
         """The URL the job's uploader asked to be called at its end, read in the transaction

@@ -123,4 +123,14 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE jobs ADD COLUMN subfolder TEXT;
     ALTER TABLE jobs ADD COLUMN original_removed_at REAL;
     """,
+    # Which file a finished job's original was kept as (path, device, inode, size, change
+    # time): retention removes a file only if it is still that one.
+    """
+    ALTER TABLE jobs ADD COLUMN kept_path TEXT;
+    ALTER TABLE jobs ADD COLUMN kept_device INTEGER;
+    ALTER TABLE jobs ADD COLUMN kept_inode INTEGER;
+    ALTER TABLE jobs ADD COLUMN kept_size INTEGER;
+    ALTER TABLE jobs ADD COLUMN kept_ctime_ns INTEGER;
+    CREATE INDEX jobs_kept_inode ON jobs(kept_inode);
+    """,
 )

@@ -37,7 +37,8 @@ class ReportQueries:
     async def plates(self, year: int) -> list[MonthlyPlates]:
         """The year's plates per (month, press, bureau), ordered by those."""
         start = calendar.timegm((year, 1, 1, 0, 0, 0)) - _DAY_S
-        end = calendar.timegm((year + 1, 1, 1, 0, 0, 0)) + _DAY_S
+        # From the year's last day, not the next year's first: 9999 has no next year.
+        end = calendar.timegm((year, 12, 31, 0, 0, 0)) + 2 * _DAY_S
         rows = await fetch_all(
             self._read,
             f"SELECT {_LOCAL_MONTH} AS month, job_plates.press, jobs.bureau,"

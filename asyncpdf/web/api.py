@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import time
 from datetime import date
+from typing import Any
 
 from aiohttp import web
+from pydantic import ValidationError
 
 from asyncpdf import __version__
 from asyncpdf.errors import BadRequest
 from asyncpdf.jobs.lifecycle import JobState
+from asyncpdf.jobs.records import Notification
+from asyncpdf.notify import CALLBACK, shown_url
 from asyncpdf.pdf.analysis import shown_path
 from asyncpdf.reports.export import history_csv
 from asyncpdf.reports.totals import totals
@@ -20,6 +24,7 @@ from asyncpdf.web.files import content_disposition
 from asyncpdf.web.filters import history_filter
 from asyncpdf.web.jsonbody import json_response
 from asyncpdf.web.keys import SERVICE
+from asyncpdf.web.schemas import ImportMode
 from asyncpdf.web.uploads import accepted
 
 MAX_PAGE = 500
@@ -82,11 +87,20 @@ async def job_detail(request: web.Request) -> web.Response:
             "analysis": job.analysis.to_json() if job.analysis else None,
             "artefacts": job.artefacts.to_json() if job.artefacts else None,
             "deliveries": [d.as_json() for d in await store.deliveries.of_job(job.id)],
-            "notifications": [n.as_json() for n in await store.outbox.of_job(job.id)],
+            "notifications": [_shown(n) for n in await store.outbox.of_job(job.id)],
             "log": [line.as_json() for line in await store.log.of_job(job.id)],
             "rerun_by": await store.jobs.reruns_of(job.id),
         },
     )
+
+
+def _shown(notification: Notification) -> dict[str, Any]:
+    """A callback's URL as logs show it: without the user part and query that may hold a
+    token (the API is readable without credentials)."""
+    found = notification.as_json()
+    if notification.channel == CALLBACK:
+        found["address"] = shown_url(notification.address)
+    return found
 
 
 async def retry(request: web.Request) -> web.Response:
@@ -155,14 +169,14 @@ async def get_import_mode(request: web.Request) -> web.Response:
 async def put_import_mode(request: web.Request) -> web.Response:
     """Body {"import_mode": true|false}; kept in the database across restarts."""
     try:
-        body = await request.json()
-    except ValueError:
-        raise BadRequest('the body must be JSON: {"import_mode": true} or false') from None
-    on = body.get("import_mode") if isinstance(body, dict) else None
-    if not isinstance(on, bool):
-        raise BadRequest('the body must be {"import_mode": true} or {"import_mode": false}')
-    await request.app[SERVICE].runner.set_import_mode(on)
-    return json_response({"import_mode": on})
+        # Strict: "yes" or 1 is not taken for true.
+        body = ImportMode.model_validate_json(await request.read(), strict=True)
+    except ValidationError:
+        raise BadRequest(
+            'the body must be {"import_mode": true} or {"import_mode": false}'
+        ) from None
+    await request.app[SERVICE].runner.set_import_mode(body.import_mode)
+    return json_response(body.model_dump())
 
 
 def setup(app: web.Application) -> None:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from aiohttp import web
-from prometheus_client import CONTENT_TYPE_LATEST
 
 from asyncpdf import __version__
+from asyncpdf.metrics import CONTENT_TYPE
 from asyncpdf.web.keys import SERVICE, WEBSOCKETS
 
 
@@ -31,10 +31,8 @@ async def metrics(request: web.Request) -> web.Response:
     collected.set_delivery_counts(await service.store.deliveries.count_by_state())
     collected.queue_depth.set(service.runner.queue.qsize())
     collected.websocket_clients.set(len(request.app[WEBSOCKETS]))
-    collected.pool_replacements.set(service.pool.replacements)
-    response = web.Response(body=collected.render())
-    response.content_type = CONTENT_TYPE_LATEST.split(";")[0]
-    return response
+    collected.count_pool_replacements(service.pool.replacements)
+    return web.Response(body=collected.render(), headers={"Content-Type": CONTENT_TYPE})
 
 
 def setup(app: web.Application) -> None:

@@ -4,8 +4,9 @@ job, log and deleted event as it commits. A client too far behind is closed with
 TRY_AGAIN_LATER and reconnects with `after`; every socket is closed with GOING_AWAY when the
 service shuts down.
 
-Before the upgrade, two checks, each refusal a JSON error on a closed connection, counted in
-`asyncpdf_websocket_refused`:
+A request that is not a websocket handshake, or whose `after` or `tail` is not a whole
+number, is a JSON 400. Before the upgrade, two checks, each refusal a JSON error on a closed
+connection, counted in `asyncpdf_websocket_refused`:
 
 - `Origin`: a browser says which page opens the socket; only the service's own page
   (scheme://host[:port] of the request's Host) and the origins in `web.origins` may, or any page
@@ -36,6 +37,8 @@ log = logging.getLogger(__name__)
 RETRY_AFTER_S = 30
 #: Events a page catching up is sent at most; further behind, it reloads instead.
 MAX_BACKLOG = 5000
+#: Event numbers are SQLite integers: at most 19 digits.
+MAX_DIGITS = 19
 #: How long a dropped client has to take its close frame.
 DROP_CLOSE_S = 2.0
 
@@ -83,13 +86,18 @@ def _refuse(request: web.Request) -> web.Response | None:
 
 
 async def live_log(request: web.Request) -> web.StreamResponse:
+    ws = web.WebSocketResponse(heartbeat=30)
+    if not ws.can_prepare(request).ok:
+        return _refusal(400, "bad_request", "/ws is a websocket: open it with Upgrade: websocket")
+    try:
+        after, tail = _position(request)
+    except ValueError as exc:
+        return _refusal(400, "bad_request", str(exc))
     refusal = _refuse(request)
     if refusal is not None:
         return refusal
-    after, tail = _position(request)
     app = request.app
     sockets = app[WEBSOCKETS]
-    ws = web.WebSocketResponse(heartbeat=30)
     sockets.add(ws)  # counted from here, so handshakes under way cannot pass the limit together
     try:
         await ws.prepare(request)
@@ -101,14 +109,20 @@ async def live_log(request: web.Request) -> web.StreamResponse:
 
 def _position(request: web.Request) -> tuple[int | None, int]:
     """`after=N` (the last event the page saw) or `tail=K` (the last K events, for a page that
-    has seen none); anything unreadable counts as neither."""
-    query = request.query
-    after = query.get("after", "")
-    tail = query.get("tail", "")
-    return (
-        int(after) if after.isdigit() else None,
-        min(int(tail), MAX_BACKLOG) if tail.isdigit() else 0,
-    )
+    has seen none); ValueError saying which is not a whole number."""
+    after = _count(request, "after")
+    tail = _count(request, "tail")
+    return after, min(tail or 0, MAX_BACKLOG)
+
+
+def _count(request: web.Request, name: str) -> int | None:
+    raw = request.query.get(name, "")
+    if not raw:
+        return None
+    # Not str.isdigit, which takes "²" and other digits int() does not.
+    if not raw.isascii() or not raw.isdigit() or len(raw) > MAX_DIGITS:
+        raise ValueError(f"{name} must be a whole number, not {raw[:40]!r}")
+    return int(raw)
 
 
 async def _backlog(service: Service, after: int | None, tail: int, last: int) -> list[Event]:

@@ -1,9 +1,12 @@
 """`GET /api/openapi.json`: the API described for scripts, in OpenAPI 3.1.
 
-Written by hand beside the views, not made from them at run time; a test compares its paths
-and methods with the app's routes, so a route added without its description fails the suite.
-It covers every route under /api/, the probes and /ws; not the pages, their static files or
-the report charts (pictures for the page: /api/reports has their figures).
+This is the path table: each operation, its parameters and the answers it can give. The
+shapes of bodies are not written here: `components.schemas` is generated from the models in
+`schemas.py`. Tests compare the paths and methods with the app's routes (a route added without
+its description fails the suite), hold every operation's real answers to the document, and
+run schemathesis against it. It covers every route under /api/, the probes and /ws; not the
+pages, their static files or the report charts (pictures for the page: /api/reports has their
+figures).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from typing import Any
 from aiohttp import web
 
 from asyncpdf import __version__
+from asyncpdf.web.schemas import component_schemas
 
 Schema = dict[str, Any]
 
@@ -23,15 +27,6 @@ _CHANGE_SECURITY: list[dict[str, list[str]]] = [{"basic": []}, {"bearer": []}]
 
 def _ref(name: str, kind: str = "schemas") -> Schema:
     return {"$ref": f"#/components/{kind}/{name}"}
-
-
-def _nullable(schema: Schema) -> Schema:
-    return {"anyOf": [schema, {"type": "null"}]}
-
-
-def _object(properties: dict[str, Schema], **extra: Any) -> Schema:
-    """An object that always carries every property listed (a missing value is null)."""
-    return {"type": "object", "properties": properties, "required": list(properties), **extra}
 
 
 def _array(items: Schema) -> Schema:
@@ -57,352 +52,8 @@ def _file(media_type: str, description: str) -> Schema:
 
 
 _INT = {"type": "integer"}
-_NUMBER = {"type": "number"}
 _STRING = {"type": "string"}
-_BOOL = {"type": "boolean"}
-_MAYBE_INT = {"type": ["integer", "null"]}
-_MAYBE_NUMBER = {"type": ["number", "null"]}
-_MAYBE_STRING = {"type": ["string", "null"]}
-_STRINGS = _array(_STRING)
-_TIME = {"type": "string", "format": "date-time", "description": "ISO 8601, UTC"}
-_MAYBE_TIME = {"type": ["string", "null"], "format": "date-time", "description": "ISO 8601, UTC"}
-_SIZE_MM = {"type": "array", "items": _NUMBER, "minItems": 2, "maxItems": 2}
-_PIXELS = {"type": ["array", "null"], "items": _INT, "minItems": 2, "maxItems": 2}
-_MONTHLY_INTS = {"type": "array", "items": _INT, "minItems": 12, "maxItems": 12}
-_MONTHLY_NUMBERS = {"type": "array", "items": _NUMBER, "minItems": 12, "maxItems": 12}
-_DAY = {"type": "string", "pattern": r"^(\d{4}-\d{2}-\d{2})?$"}
-
-SCHEMAS: dict[str, Schema] = {
-    "Error": _object(
-        {"error": _object({"code": _STRING, "message": _STRING})},
-        description="Every 4xx or 5xx answer under /api/; `message` says what to do.",
-    ),
-    "JobState": {
-        "type": "string",
-        "enum": [
-            "received",
-            "queued",
-            "analysing",
-            "delivering",
-            "done",
-            "failed",
-            "rejected",
-            "duplicate",
-        ],
-    },
-    "DeliveryState": {
-        "type": "string",
-        "enum": ["pending", "sending", "waiting", "sent", "failed"],
-    },
-    "Job": _object(
-        {
-            "id": _INT,
-            "name": _STRING,
-            "state": _ref("JobState"),
-            "sha256": _MAYBE_STRING,
-            "size": _MAYBE_INT,
-            "created_at": _TIME,
-            "updated_at": _TIME,
-            "finished_at": _MAYBE_TIME,
-            "error": _MAYBE_STRING,
-            "warnings": {"type": "integer", "description": "warning lines in the job's log"},
-            "imported": {"type": "boolean", "description": "recorded in import mode, not sent"},
-            "duplicate_of": _MAYBE_INT,
-            "rerun_of": _MAYBE_INT,
-            "order": _MAYBE_STRING,
-            "bureau": _MAYBE_STRING,
-            "presses": _STRINGS,
-            "complects": {"type": ["integer", "null"], "description": "pages"},
-            "plates": _MAYBE_INT,
-            "inks": {**_STRINGS, "description": "every ink; spot inks are those not CMYK"},
-            "subfolder": {**_MAYBE_STRING, "description": "the hotfolder's sub-folder"},
-            "original_removed_at": {
-                **_MAYBE_TIME,
-                "description": "when retention removed the original from done/",
-            },
-        },
-        description="A job's record, without its deliveries.",
-    ),
-    "DeliverySummary": _object(
-        {
-            "kind": {"type": "string", "pattern": "^(bureau|press:.+)$"},
-            "state": _ref("DeliveryState"),
-            "attempts": _INT,
-            "error": _MAYBE_STRING,
-        }
-    ),
-    "JobRow": {
-        "description": "A job as the grid and the live `job` event show it.",
-        "allOf": [
-            _ref("Job"),
-            _object(
-                {
-                    "deliveries": _array(_ref("DeliverySummary")),
-                    "fixed_by": {**_MAYBE_INT, "description": "the rerun that delivered it"},
-                    "duplicate_of_at": {**_MAYBE_TIME, "description": "when duplicate_of ended"},
-                    "links": _object(
-                        {"page": _STRING, "thumb": _MAYBE_STRING, "proof": _MAYBE_STRING}
-                    ),
-                }
-            ),
-        ],
-    },
-    "Totals": _object(
-        {
-            "plates": _INT,
-            "cost": _NUMBER,
-            "by_press": _array(_object({"press": _STRING, "plates": _INT, "cost": _NUMBER})),
-            "by_bureau": _array(
-                _object({"bureau": _STRING, "plates": _INT, "cost": _NUMBER, "in_reports": _BOOL})
-            ),
-            "warnings": {**_STRINGS, "description": "presses without a plate_cost"},
-            "currency": _STRING,
-        },
-        description="Over every filtered job, not only this page; cost = plates × plate_cost.",
-    ),
-    "JobList": _object(
-        {
-            "jobs": _array(_ref("JobRow")),
-            "total": {"type": "integer", "description": "jobs matching the filters"},
-            "limit": _INT,
-            "offset": _INT,
-            "filters": _object(
-                {
-                    "since": _MAYBE_STRING,
-                    "until": _MAYBE_STRING,
-                    "bureau": _MAYBE_STRING,
-                    "press": _MAYBE_STRING,
-                    "state": _array(_ref("JobState")),
-                    "name": _MAYBE_STRING,
-                },
-                description="The filters applied, defaults filled in.",
-            ),
-            "totals": _ref("Totals"),
-        }
-    ),
-    "Page": _object(
-        {
-            "media_mm": _SIZE_MM,
-            "plate_mm": _SIZE_MM,
-            "inks": _STRINGS,
-            "plates": _INT,
-            "marks": _array(_object({"name": _STRING, "text": _STRING})),
-            "press": _MAYBE_STRING,
-            "paper_mm": {**_SIZE_MM, "type": ["array", "null"]},
-            "paper_from": {"enum": ["mark", None]},
-        }
-    ),
-    "Analysis": _object(
-        {
-            "file": _STRING,
-            "size": _INT,
-            "order": _MAYBE_STRING,
-            "order_name": _STRING,
-            "is_pdf": _BOOL,
-            "creator": _MAYBE_STRING,
-            "is_signa": _BOOL,
-            "page_count": _INT,
-            "plates": _INT,
-            "presses": _STRINGS,
-            "bureau": _MAYBE_STRING,
-            "pages": _array(_ref("Page")),
-            "warnings": _STRINGS,
-            "error": _MAYBE_STRING,
-            "rejected": _BOOL,
-        }
-    ),
-    "Artefacts": _object(
-        {
-            "dir": _STRING,
-            "preview": _MAYBE_STRING,
-            "press_previews": {"type": "object", "additionalProperties": _STRING},
-            "proof": _MAYBE_STRING,
-            "thumb": _MAYBE_STRING,
-            "preview_bytes": _INT,
-            "proof_px": _PIXELS,
-            "thumb_px": _PIXELS,
-            "ink_coverage": {
-                "type": ["array", "null"],
-                "items": {"type": "object", "additionalProperties": _NUMBER},
-                "description": "per page: ink → coverage in percent",
-            },
-            "warnings": _STRINGS,
-        }
-    ),
-    "Delivery": _object(
-        {
-            "job_id": _INT,
-            "kind": _STRING,
-            "target": _STRING,
-            "state": _ref("DeliveryState"),
-            "attempts": _INT,
-            "next_attempt_at": _MAYBE_TIME,
-            "error": _MAYBE_STRING,
-            "bytes": _MAYBE_INT,
-            "seconds": _MAYBE_NUMBER,
-            "remote_name": _MAYBE_STRING,
-        },
-        description="One file to one target, and its receipt.",
-    ),
-    "Notification": _object(
-        {
-            "id": _INT,
-            "job_id": _INT,
-            "channel": _STRING,
-            "address": _STRING,
-            "state": _STRING,
-            "attempts": _INT,
-            "next_attempt_at": _MAYBE_TIME,
-            "error": _MAYBE_STRING,
-            "sent_at": _MAYBE_TIME,
-        }
-    ),
-    "LogLine": _object({"job_id": _INT, "ts": _TIME, "level": _STRING, "message": _STRING}),
-    "JobDetail": _object(
-        {
-            "job": _ref("Job"),
-            "analysis": _nullable(_ref("Analysis")),
-            "artefacts": _nullable(_ref("Artefacts")),
-            "deliveries": _array(_ref("Delivery")),
-            "notifications": _array(_ref("Notification")),
-            "log": _array(_ref("LogLine")),
-            "rerun_by": {**_array(_INT), "description": "jobs that ran this one again"},
-        }
-    ),
-    "Accepted": _object(
-        {
-            "id": _INT,
-            "url": {"type": "string", "description": "/api/jobs/ID"},
-            "page": {"type": "string", "description": "/jobs/ID"},
-        }
-    ),
-    "Rerun": {"allOf": [_ref("Accepted"), _object({"rerun_of": _INT})]},
-    "Retried": _object({"retried": {**_STRINGS, "description": "the kinds sent again"}}),
-    "Deleted": _object({"deleted": _INT}),
-    "ImportMode": _object({"import_mode": _BOOL}),
-    "Line": _object(
-        {
-            "import_mode": _BOOL,
-            "targets": _array(
-                {
-                    "description": "each configured target with its record (as in /readyz)",
-                    "allOf": [
-                        _ref("TargetHealth"),
-                        _object(
-                            {"kind": {"enum": ["bureau", "press"]}, "name": _STRING, "ok": _BOOL}
-                        ),
-                    ],
-                }
-            ),
-            "user": {**_MAYBE_STRING, "description": "who this request's Basic login is for"},
-            "can_sign_in": {**_BOOL, "description": "whether web.auth.users has anyone"},
-        },
-        description="What every page shows of the line.",
-    ),
-    "Log": _object({"log": _array(_ref("LogLine"))}),
-    "TargetHealth": _object(
-        {
-            "files_sent": _INT,
-            "bytes_sent": _INT,
-            "last_sent_at": _MAYBE_TIME,
-            "failures_in_a_row": _INT,
-            "last_error": _MAYBE_STRING,
-        }
-    ),
-    "Status": _object(
-        {
-            "version": _STRING,
-            "uptime_s": _NUMBER,
-            "jobs": {
-                "type": "object",
-                "propertyNames": _ref("JobState"),
-                "additionalProperties": _INT,
-                "description": "jobs per state",
-            },
-            "queue_depth": _INT,
-            "oldest_waiting_s": _MAYBE_NUMBER,
-            "import_mode": _BOOL,
-            "targets": {"type": "object", "additionalProperties": _ref("TargetHealth")},
-            "watcher_last_event": _MAYBE_TIME,
-            "hotfolder": {"type": "string", "description": "where to drop files"},
-            "not_taken": _array(_object({"name": _STRING, "reason": _STRING})),
-            "failed_claims": _array(_object({"name": _STRING, "error": _STRING})),
-            "counters": _object({"waiting": _INT, "in_work": _INT, "failed_today": _INT}),
-            "disk": {
-                "type": "object",
-                "additionalProperties": _object({"path": _STRING, "free_mb": _NUMBER}),
-                "description": "free space of the spool's and the database's file systems",
-            },
-            "holding": {
-                **_MAYBE_STRING,
-                "description": "why new files wait in the hotfolder (disk nearly full)",
-            },
-        }
-    ),
-    "Reports": _object(
-        {
-            "year": _INT,
-            "months": {**_STRINGS, "description": "the 12 months, YYYY-MM"},
-            "presses": _STRINGS,
-            "bureaus": _STRINGS,
-            "plates": _MONTHLY_INTS,
-            "area_m2": _MONTHLY_NUMBERS,
-            "plates_by_press": {"type": "object", "additionalProperties": _MONTHLY_INTS},
-            "cost_by_bureau": {"type": "object", "additionalProperties": _MONTHLY_NUMBERS},
-            "totals": _object({"plates": _INT, "area_m2": _NUMBER, "cost": _NUMBER}),
-            "warnings": _STRINGS,
-            "currency": _STRING,
-            "apart": {
-                **_array(
-                    _object(
-                        {"bureau": _STRING, "plates": _INT, "area_m2": _NUMBER, "cost": _NUMBER}
-                    )
-                ),
-                "description": "bureaus with in_reports: false, kept out of the figures",
-            },
-            "years": {**_array(_INT), "description": "the years that have finished jobs"},
-        },
-        description="A year's figures of finished jobs, each list one value a month in the "
-        "order of `months` (local time).",
-    ),
-    "Health": _object({"status": {"const": "alive"}, "version": _STRING}),
-    "Ready": _object(
-        {
-            "status": {"enum": ["ready", "not ready"]},
-            "failing": _STRINGS,
-            "parts": {
-                "type": "object",
-                "additionalProperties": {
-                    "type": "object",
-                    "required": ["state", "detail"],
-                    "properties": {"state": {"enum": ["ok", "failing"]}, "detail": _STRING},
-                },
-            },
-        }
-    ),
-    "LiveMessage": {
-        "description": "One message on /ws.",
-        "oneOf": [
-            _object({"type": {"const": "hello"}, "seq": _INT}, description="the last number"),
-            _object(
-                {"type": {"const": "reset"}, "seq": _INT},
-                description="what was missed is no longer kept: load the data again",
-            ),
-            _object(
-                {
-                    "seq": _INT,
-                    "type": {"const": "log"},
-                    "job_id": _INT,
-                    "ts": _TIME,
-                    "level": _STRING,
-                    "message": _STRING,
-                }
-            ),
-            _object({"seq": _INT, "type": {"const": "job"}, "job": _ref("JobRow")}),
-            _object({"seq": _INT, "type": {"const": "deleted"}, "job_id": _INT}),
-        ],
-    },
-}
+_DAY = {"anyOf": [{"type": "string", "format": "date"}, {"const": ""}]}
 
 
 def _error(description: str) -> Schema:
@@ -545,29 +196,7 @@ def _change(
 
 _UPLOAD = {
     "required": True,
-    "content": {
-        "multipart/form-data": {
-            "schema": {
-                "type": "object",
-                "required": ["file"],
-                "properties": {
-                    "file": {
-                        "type": "string",
-                        "contentMediaType": "application/pdf",
-                        "description": "the PDF; its name is cleaned (no folders, control "
-                        "characters or leading dots, at most 200 bytes) and must end in .pdf",
-                    },
-                    "callback_url": {
-                        "type": "string",
-                        "format": "uri",
-                        "description": "http(s) URL that is sent the job's JSON when it "
-                        "ends (retried; a failed callback never changes the job's result)",
-                    },
-                },
-            },
-            "encoding": {"file": {"contentType": "application/pdf"}},
-        }
-    },
+    "content": {"multipart/form-data": {"schema": _ref("Upload")}},
 }
 
 PATHS: dict[str, Schema] = {
@@ -781,6 +410,7 @@ PATHS: dict[str, Schema] = {
                 ),
             ],
             more={
+                "400": _error("Not a websocket handshake, or `after` or `tail` not a number"),
                 "403": _error("Opened from another site's page"),
                 "503": _error("Too many live clients (web.max_websockets)"),
             },
@@ -803,7 +433,7 @@ DOCUMENT: Schema = {
     "security": [{}, *_CHANGE_SECURITY],
     "paths": PATHS,
     "components": {
-        "schemas": SCHEMAS,
+        "schemas": component_schemas(),
         "responses": RESPONSES,
         "parameters": PARAMETERS,
         "securitySchemes": {

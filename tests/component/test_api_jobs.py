@@ -40,7 +40,9 @@ async def api(tmp_path: Path) -> AsyncIterator[Client]:
     web_section = {
         "auth": {"tokens": [{"name": "tests", "token_sha256": _sha256(TOKEN)}]},
     }
-    config = write_config(tmp_path, presses=presses, web=web_section)
+    # The callback servers here run on this machine: allowed by name.
+    notify = {"callback_allow": ["127.0.0.1"]}
+    config = write_config(tmp_path, presses=presses, web=web_section, notify=notify)
     client = TestClient(TestServer(create_app(load_settings(config))))
     await client.start_server()
     yield client

@@ -9,6 +9,7 @@ import os
 import shutil
 import sqlite3
 import subprocess
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,19 @@ from asyncpdf.jobs.lifecycle import DeliveryState, JobState
 from asyncpdf.jobs.spool import Settled
 from asyncpdf.service import Service
 from tests.support import Shop, wait_for
+
+#: No file here hangs on purpose: the job timeout is far above what a busy machine needs, so
+#: only a real hang could reach it.
+POOL = {"job_timeout_s": 120}
+
+
+@pytest.fixture
+async def shop(tmp_path: Path) -> AsyncIterator[Shop]:
+    """conftest's `shop`, with the job timeout above."""
+    shop = Shop(tmp_path, pool=POOL)
+    await shop.start()
+    yield shop
+    await shop.stop()
 
 
 async def test_a_link_swapped_in_at_claim_time_is_refused_and_never_followed(
@@ -133,7 +147,7 @@ async def test_a_move_out_of_the_spool_that_fails_ends_the_job_and_keeps_the_tas
 
 
 async def test_a_claim_that_fails_is_tried_again_and_shown(tmp_path: Path) -> None:
-    shop = Shop(tmp_path, samples=1, watch={"settle_s": 0.1, "poll_s": 0.05})
+    shop = Shop(tmp_path, samples=1, pool=POOL, watch={"settle_s": 0.1, "poll_s": 0.05})
     service = await Service(shop.settings).__aenter__()
     try:
         spool = shop.paths.spool
@@ -163,7 +177,7 @@ async def test_a_claim_that_fails_is_tried_again_and_shown(tmp_path: Path) -> No
 
 
 async def test_the_hotfolder_moved_away_and_made_again_is_watched_again(tmp_path: Path) -> None:
-    shop = Shop(tmp_path, samples=2, watch={"settle_s": 0.1, "poll_s": 0.05})
+    shop = Shop(tmp_path, samples=2, pool=POOL, watch={"settle_s": 0.1, "poll_s": 0.05})
     service = await Service(shop.settings).__aenter__()
     try:
         hotfolder = shop.paths.hotfolder
@@ -299,7 +313,7 @@ async def test_a_database_that_fails_writes_mid_job_costs_no_job_task(shop: Shop
 async def test_kept_folders_on_another_file_system_are_refused_at_start(tmp_path: Path) -> None:
     if os.geteuid() != 0:
         pytest.skip("needs root to mount a tmpfs as the error folder")
-    shop = Shop(tmp_path, samples=1)
+    shop = Shop(tmp_path, samples=1, pool=POOL)
     error = shop.paths.error
     error.mkdir(parents=True, exist_ok=True)
     subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(error)], check=True)

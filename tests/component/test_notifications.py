@@ -116,6 +116,8 @@ async def open_shop(
     notify: dict[str, Any] | None = None,
     **config: Any,
 ) -> Shop:
+    # No job here hangs: a job timeout far above what a busy machine needs.
+    config.setdefault("pool", {"job_timeout_s": 120})
     shop = Shop(root, samples=0, notify=notify_config(fake, **(notify or {})), **config)
     shops.append(shop)
     await shop.start()

@@ -8,18 +8,24 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from asyncpdf.errors import JobTimeout, OutOfMemory, WorkerCrashed
 from asyncpdf.jobs.pool import Pool
-from tests.support.workers import allocate, crash, hang, slow_square
+from tests.support import wait_for
+from tests.support.workers import allocate, crash, hang, signalled_square
+
+#: Far above what any call here needs on a busy machine; the hang test has its own.
+TIMEOUT_S = 120
+HANG_TIMEOUT_S = 3
 
 
 @pytest.fixture
-async def pool():
-    pool = Pool(workers=2, timeout_s=3)
+async def pool() -> AsyncIterator[Pool]:
+    pool = Pool(workers=2, timeout_s=TIMEOUT_S)
     yield pool
     await asyncio.to_thread(pool.close)
 
@@ -36,18 +42,26 @@ async def test_segfaulting_worker_fails_the_call_and_pool_recovers(pool: Pool) -
     assert await pool.run(pow, 2, 10) == 1024
 
 
-async def test_hanging_worker_times_out_and_pool_recovers(pool: Pool) -> None:
-    started = time.monotonic()
-    with pytest.raises(JobTimeout, match="3 s"):
-        await pool.run(hang)
-    assert time.monotonic() - started < 10
-    assert pool.replacements == 1
-    assert await pool.run(pow, 2, 3) == 8
+async def test_hanging_worker_times_out_and_pool_recovers() -> None:
+    pool = Pool(workers=2, timeout_s=HANG_TIMEOUT_S)
+    try:
+        # Bounded, not timed: the time-out comes, however long a busy machine takes to it.
+        with pytest.raises(JobTimeout, match=f"{HANG_TIMEOUT_S} s"):
+            await asyncio.wait_for(pool.run(hang), TIMEOUT_S)
+        assert pool.replacements == 1
+        assert await pool.run(pow, 2, 3) == 8
+    finally:
+        await asyncio.to_thread(pool.close)
 
 
-async def test_innocent_calls_survive_a_crash_beside_them(pool: Pool) -> None:
-    innocent = asyncio.create_task(pool.run(slow_square, 7))
-    await asyncio.sleep(0.2)
+async def test_innocent_calls_survive_a_crash_beside_them(pool: Pool, tmp_path: Path) -> None:
+    started = tmp_path / "started"
+    innocent = asyncio.create_task(pool.run(signalled_square, started, 7))
+
+    async def running() -> bool:
+        return started.exists()
+
+    await wait_for(running, TIMEOUT_S, "the innocent call to run in its worker")
     with pytest.raises(WorkerCrashed):
         await pool.run(crash)
     assert await innocent == 49

@@ -32,6 +32,12 @@ def slow_square(value: int) -> int:
     return value * value
 
 
+def signalled_square(started: Path, value: int) -> int:
+    """`slow_square`, saying it has started by making the file `started`."""
+    started.touch()
+    return slow_square(value)
+
+
 def troublesome_analysis(path: Path, rules: Rules) -> Analysis:
     """The real analysis, except for files whose names ask for a crash or a hang."""
     if "crash" in path.name:

@@ -385,7 +385,7 @@ async def test_a_pool_worker_killed_mid_job(make_service, http, tmp_path: Path) 
     # The rest went on: every file once, done, delivered byte for byte.
     await assert_each_once(http, service, sources, jobs)
     # The pool was replaced, and its new workers are not the dead one.
-    assert await metric(http, service, "asyncpdf_pool_replacements") >= 1
+    assert await metric(http, service, "asyncpdf_pool_replacements_total") >= 1
     status, ready = await readyz(http, service)
     assert status == 200, ready
     pool = ready["parts"]["pool"]
