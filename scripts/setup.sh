@@ -16,11 +16,11 @@ need_debs() {
     [ ${#missing[@]} -eq 0 ] && return 0
     echo "installing Debian packages: ${missing[*]}"
     if [ -z "$_apt_updated" ]; then
-        _as_root apt-get update -qq
+        _as_root apt-get -o DPkg::Lock::Timeout=600 update -qq
         _apt_updated=1
     fi
     _as_root env DEBIAN_FRONTEND=noninteractive \
-        apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+        apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
 need_venv() {

@@ -1,0 +1,148 @@
+"""Delivery through the real service to the FTP servers bureaus run: Debian's vsftpd, pure-ftpd
+and proftpd (tests/support/debian_servers.py), plain and with explicit TLS that the server
+insists on, passive and active, with the certificate checked against the test's CA or not
+checked. What lands on the server is compared byte for byte, and nothing else may be there."""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from asyncpdf.testing.samples import SamplePage, signa_marks, write_sample
+from tests.support import Service, wait_finished, wait_for
+from tests.support.debian_servers import FTP_SERVERS, running
+
+MakeService = Callable[..., Service]
+KB = 1 << 10
+MB = 1 << 20
+PRESS = "Speedmaster"
+QUICK = {"timeout_s": "10", "idle_s": "10"}
+SERVER_KINDS = sorted(FTP_SERVERS)
+
+
+def plate(folder: Path, bureau: str, order: int, filler_bytes: int = 300 * KB) -> Path:
+    page = SamplePage((1030, 770), marks=signa_marks(bureau, PRESS, (900, 640)))
+    return write_sample(
+        folder / f"{order}_Plates_{bureau}.pdf", [page], filler_bytes=filler_bytes, seed=order
+    )
+
+
+def drop(service: Service, sample: Path) -> None:
+    """Into the hotfolder under a name it ignores, then renamed: never seen half-copied."""
+    part = service.hotfolder / f"{sample.name}.part"
+    shutil.copy(sample, part)
+    part.rename(service.hotfolder / sample.name)
+
+
+async def delivered(
+    http: aiohttp.ClientSession, service: Service, count: int
+) -> dict[str, dict[str, Any]]:
+    """The bureau receipt of each finished job, by the job's file name."""
+    jobs = await wait_finished(http, service, count, 120)
+    receipts = {}
+    for job in jobs:
+        async with http.get(f"{service.url}/api/jobs/{job['id']}") as response:
+            detail = await response.json()
+        assert detail["job"]["state"] == "done", detail["job"]["error"]
+        (bureau,) = [d for d in detail["deliveries"] if d["kind"] == "bureau"]
+        receipts[detail["job"]["name"]] = bureau
+    return receipts
+
+
+@pytest.fixture
+def work(tmp_path: Path) -> Iterator[Path]:
+    yield tmp_path / "servers"
+
+
+@pytest.mark.parametrize("kind", SERVER_KINDS)
+async def test_plain_ftp_passive_and_active_into_folders_it_makes(
+    make_service: MakeService, http: aiohttp.ClientSession, tmp_path: Path, work: Path, kind: str
+) -> None:
+    with running(kind, work) as server:
+        bureaus = [
+            {"name": "Leonov", "target": server.url("plates/2025/Leonov", **QUICK)},
+            {"name": "Korol", "target": server.url("Korol", mode="active", **QUICK)},
+        ]
+        service = make_service(bureaus=bureaus)
+        await service.start()
+        samples = [plate(tmp_path, "Leonov", 1001), plate(tmp_path, "Korol", 1002)]
+        for sample in samples:
+            drop(service, sample)
+        receipts = await delivered(http, service, 2)
+
+        assert server.files() == {
+            "plates/2025/Leonov/1001_Plates.pdf": samples[0].read_bytes(),
+            "Korol/1002_Plates.pdf": samples[1].read_bytes(),
+        }
+    assert {r["remote_name"] for r in receipts.values()} == {"1001_Plates.pdf", "1002_Plates.pdf"}
+
+
+@pytest.mark.parametrize("kind", SERVER_KINDS)
+async def test_ftps_checked_unchecked_and_active(
+    make_service: MakeService, http: aiohttp.ClientSession, tmp_path: Path, work: Path, kind: str
+) -> None:
+    with running(kind, work, tls=True) as server:
+        assert server.certs is not None
+        ca = str(server.certs.ca)
+        bureaus = [
+            {"name": "Leonov", "target": server.url("Leonov", tls_verify="no", **QUICK)},
+            {"name": "Korol", "target": server.url("in/Korol", ca_file=ca, **QUICK)},
+            {"name": "Vonoel", "target": server.url("Vonoel", ca_file=ca, mode="active", **QUICK)},
+        ]
+        service = make_service(bureaus=bureaus)
+        await service.start()
+        samples = {
+            name: plate(tmp_path, name, order)
+            for order, name in enumerate(("Leonov", "Korol", "Vonoel"), start=1001)
+        }
+        for sample in samples.values():
+            drop(service, sample)
+        receipts = await delivered(http, service, 3)
+
+        assert server.files() == {
+            "Leonov/1001_Plates.pdf": samples["Leonov"].read_bytes(),
+            "in/Korol/1002_Plates.pdf": samples["Korol"].read_bytes(),
+            "Vonoel/1003_Plates.pdf": samples["Vonoel"].read_bytes(),
+        }
+    for receipt in receipts.values():
+        assert (receipt["state"], receipt["attempts"]) == ("sent", 1)
+        assert receipt["target"].startswith("ftps://asyncpdf-ftp:***@127.0.0.1:")
+
+
+@pytest.mark.parametrize("kind", SERVER_KINDS)
+async def test_a_restart_during_an_ftps_upload_sends_the_file_once(
+    make_service: MakeService, http: aiohttp.ClientSession, tmp_path: Path, work: Path, kind: str
+) -> None:
+    # The server lets an upload go at 512 KB/s: 3 MB take seconds, time to kill the service.
+    with running(kind, work, tls=True, rate=512 * KB) as server:
+        target = server.url("Leonov", tls_verify="no", **QUICK)
+        service = make_service(
+            bureaus=[{"name": "Leonov", "target": target}],
+            delivery={"attempts": 4, "backoff_s": 0.2},
+        )
+        await service.start()
+        sample = plate(tmp_path, "Leonov", 1001, filler_bytes=3 * MB)
+        size = sample.stat().st_size
+
+        async def uploading() -> bool:
+            for path in server.root.rglob("*.part"):
+                with contextlib.suppress(FileNotFoundError):
+                    if 0 < path.stat().st_size < size:
+                        return True
+            return False
+
+        drop(service, sample)
+        await wait_for(uploading, 60, "a partial upload on the server", 0.02)
+        service.kill()
+        await service.start()
+        receipts = await delivered(http, service, 1)
+
+        assert server.files() == {"Leonov/1001_Plates.pdf": sample.read_bytes()}
+    (receipt,) = receipts.values()
+    assert (receipt["state"], receipt["remote_name"]) == ("sent", "1001_Plates.pdf")
