@@ -34,6 +34,7 @@ from asyncpdf.delivery.base import (
 )
 from asyncpdf.delivery.ftp_data import open_data
 from asyncpdf.delivery.ftp_options import FtpOptions
+from asyncpdf.delivery.places import Places
 from asyncpdf.errors import DeliveryError
 
 CHUNK = 1 << 20
@@ -52,6 +53,7 @@ class FtpUploader:
     def __init__(self) -> None:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._slots: dict[tuple[str, int], asyncio.Semaphore] = {}
+        self._places = Places()
 
     def check(self, url: str) -> None:
         FtpOptions.from_url(url)
@@ -70,7 +72,7 @@ class FtpUploader:
             options = FtpOptions.from_url(url)
         except ValueError as exc:
             raise DeliveryError(f"{shown}: {exc}", permanent=True) from None
-        transfer = _Transfer(options, shown, source, progress)
+        transfer = _Transfer(options, shown, source, progress, self._places)
         await transfer.prepare()
         async with self._slot(options):
             return await transfer.run(remote_name, existing)
@@ -91,9 +93,15 @@ class _Transfer:
     file on the server that a failure must remove."""
 
     def __init__(
-        self, options: FtpOptions, shown: str, source: Path, progress: Progress | None
+        self,
+        options: FtpOptions,
+        shown: str,
+        source: Path,
+        progress: Progress | None,
+        places: Places,
     ) -> None:
         self.options = options
+        self.places = places
         self.shown = shown
         self.source = source
         self.progress = progress
@@ -145,29 +153,44 @@ class _Transfer:
         return Delivered(remote_name=name, bytes=self.size, seconds=time.monotonic() - started)
 
     async def _deliver(self, client: aioftp.Client, remote_name: str, existing: Existing) -> str:
-        folder = self.options.folder
+        options = self.options
+        folder = options.folder
         await self._make_folders(client)
+        place = self.places.hold((options.host, options.port, str(self.home / folder)))
+        if not options.rename:
+            # Straight to the final name: the whole upload is the placing.
+            async with place:
+                name, state = await self._spot(client, remote_name, existing)
+                if state != "delivered":
+                    await self._replace(client, name, state)
+                    await self._send(client, folder / name)
+                    self.partial = None
+            return name
+        # Looked at first too: an attempt cut off after its rename has nothing left to send.
         name, state = await self._spot(client, remote_name, existing)
         if state == "delivered":
-            return name
-        if not self.options.rename:
-            await self._send(client, folder / name)
-            self.partial = None
             return name
         partial = folder / partial_name(self.source, remote_name)
         await self._send(client, partial)
-        # Looked at again: another delivery may have taken the name during the upload.
-        name, state = await self._spot(client, remote_name, existing)
-        if state == "delivered":
-            await self._command(client, f"removing {partial.name}", f"DELE {partial}")
-        else:
-            if state == "replace":
-                # Many servers refuse RNTO onto a name that is taken.
-                await self._command(client, f"removing the old {name}", f"DELE {folder / name}")
-            self.step = f"renaming {partial.name} to {name}"
-            await client.rename(partial, folder / name)
+        async with place:
+            # The name is chosen right before the rename, with no other delivery of this
+            # service placing a file in the folder meanwhile.
+            name, state = await self._spot(client, remote_name, existing)
+            if state == "delivered":
+                await self._command(client, f"removing {partial.name}", f"DELE {partial}")
+            else:
+                await self._replace(client, name, state)
+                self.step = f"renaming {partial.name} to {name}"
+                await client.rename(partial, folder / name)
         self.partial = None
         return name
+
+    async def _replace(self, client: aioftp.Client, name: str, state: str) -> None:
+        """With existing=replace, the old file goes first: many servers refuse RNTO (and
+        some STOR) onto a name that is taken."""
+        if state == "replace":
+            path = self.options.folder / name
+            await self._command(client, f"removing the old {name}", f"DELE {path}")
 
     @contextlib.asynccontextmanager
     async def _session(self) -> AsyncIterator[aioftp.Client]:

@@ -16,7 +16,7 @@ import pytest
 
 from asyncpdf.testing.samples import SamplePage, signa_marks, write_sample
 from tests.support import Service, wait_finished, wait_for
-from tests.support.debian_servers import FTP_SERVERS, running
+from tests.support.debian_servers import FTP_SERVERS, USER, running
 
 MakeService = Callable[..., Service]
 KB = 1 << 10
@@ -26,11 +26,12 @@ QUICK = {"timeout_s": "10", "idle_s": "10"}
 SERVER_KINDS = sorted(FTP_SERVERS)
 
 
-def plate(folder: Path, bureau: str, order: int, filler_bytes: int = 300 * KB) -> Path:
+def plate(
+    folder: Path, bureau: str, order: int, filler_bytes: int = 300 * KB, seed: int = 0
+) -> Path:
     page = SamplePage((1030, 770), marks=signa_marks(bureau, PRESS, (900, 640)))
-    return write_sample(
-        folder / f"{order}_Plates_{bureau}.pdf", [page], filler_bytes=filler_bytes, seed=order
-    )
+    name = f"{order}_Plates_{bureau}.pdf"
+    return write_sample(folder / name, [page], filler_bytes=filler_bytes, seed=order + seed)
 
 
 def drop(service: Service, sample: Path) -> None:
@@ -146,3 +147,40 @@ async def test_a_restart_during_an_ftps_upload_sends_the_file_once(
         assert server.files() == {"Leonov/1001_Plates.pdf": sample.read_bytes()}
     (receipt,) = receipts.values()
     assert (receipt["state"], receipt["remote_name"]) == ("sent", "1001_Plates.pdf")
+
+
+async def test_overlapping_deliveries_of_one_name_replace_nothing(
+    make_service: MakeService, http: aiohttp.ClientSession, tmp_path: Path, work: Path
+) -> None:
+    # vsftpd lets each upload go at 256 KB/s: three 1 MB uploads to one folder overlap.
+    with running("vsftpd", work, rate=256 * KB) as server:
+        folder = server.root / "Leonov"
+        folder.mkdir()
+        shutil.chown(folder, USER, USER)
+        # Put there by the bureau itself: it must stay as it is.
+        (folder / "1001_Plates.pdf").write_bytes(b"the bureau's own file")
+        target = server.url("Leonov", connections="4", **QUICK)
+        service = make_service(bureaus=[{"name": "Leonov", "target": target}])
+        await service.start()
+        # All three are delivered as "1001_Plates.pdf": the bureau tag leaves the name.
+        names = ("1001_Plates_Leonov.pdf", "1001_Plates.pdf", "1001_Plates_leonov.pdf")
+        samples = {}
+        for seed, name in enumerate(names):
+            sample = plate(tmp_path / str(seed), "Leonov", 1001, filler_bytes=MB, seed=seed)
+            samples[name] = sample.rename(sample.with_name(name))
+
+        async def overlapping() -> bool:
+            return len(list(folder.glob(".asyncpdf-*.part"))) >= 2
+
+        for sample in samples.values():
+            drop(service, sample)
+        await wait_for(overlapping, 60, "two uploads under way at once", 0.02)
+        receipts = await delivered(http, service, 3)
+        there = server.files()
+
+    assert there.pop("Leonov/1001_Plates.pdf") == b"the bureau's own file"
+    assert sorted(there) == [f"Leonov/1001_Plates ({n}).pdf" for n in (2, 3, 4)]
+    for name, sample in samples.items():
+        receipt = receipts[name]
+        assert receipt["state"] == "sent"
+        assert there[f"Leonov/{receipt['remote_name']}"] == sample.read_bytes(), name
