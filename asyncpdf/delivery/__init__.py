@@ -13,7 +13,7 @@ from asyncpdf.delivery.ftp import FtpUploader
 from asyncpdf.delivery.local import FileUploader
 from asyncpdf.errors import DeliveryError
 
-# One FTP uploader for both schemes: its per-host connection limits count ftp and ftps alike.
+# One FTP uploader for both schemes: one folder is one folder, by ftp or by ftps.
 _FTP = FtpUploader()
 UPLOADERS: Mapping[str, Uploader] = {"file": FileUploader(), "ftp": _FTP, "ftps": _FTP}
 

@@ -48,11 +48,10 @@ _AIOFTP_LOG = logging.getLogger("aioftp.client")
 
 
 class FtpUploader:
-    """Uploads to FTP and FTPS servers, at most `connections` at once to one host and port."""
+    """Uploads to FTP and FTPS servers. How many go at once to a target is the scheduler's
+    (jobs/gates.py), which holds back a delivery before it takes a shared slot."""
 
     def __init__(self) -> None:
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._slots: dict[tuple[str, int], asyncio.Semaphore] = {}
         self._places = Places()
 
     def check(self, url: str) -> None:
@@ -74,18 +73,7 @@ class FtpUploader:
             raise DeliveryError(f"{shown}: {exc}", permanent=True) from None
         transfer = _Transfer(options, shown, source, progress, self._places)
         await transfer.prepare()
-        async with self._slot(options):
-            return await transfer.run(remote_name, existing)
-
-    def _slot(self, options: FtpOptions) -> asyncio.Semaphore:
-        loop = asyncio.get_running_loop()
-        if loop is not self._loop:
-            # A semaphore serves one event loop; another loop starts with fresh ones.
-            self._loop, self._slots = loop, {}
-        key = (options.host, options.port)
-        if key not in self._slots:
-            self._slots[key] = asyncio.Semaphore(options.connections)
-        return self._slots[key]
+        return await transfer.run(remote_name, existing)
 
 
 class _Transfer:

@@ -27,8 +27,8 @@ OPTIONS: Mapping[str, str] = {
     "then appear under the final name while it is sent or after a failure",
     "timeout_s": "seconds to connect and to wait for each reply (default 30)",
     "idle_s": "seconds a transfer may make no progress (default 60)",
-    "connections": "connections at most to this host and port at once, by all targets on it; "
-    "the first delivery to the host sets it (default 2)",
+    "connections": "deliveries at most to this target at once (default 2); others wait for "
+    "a free one in the database, holding none of delivery.parallel",
     "password_env": "environment variable holding the password, read at each upload",
     "password_file": "absolute path of a file holding the password, read at each upload",
 }

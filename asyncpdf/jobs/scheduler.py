@@ -17,11 +17,13 @@ from asyncpdf.errors import AsyncPdfError, DeliveryError
 from asyncpdf.health import Health
 from asyncpdf.jobs import steps
 from asyncpdf.jobs.due import DueWork
+from asyncpdf.jobs.gates import Gates
 from asyncpdf.jobs.journal import Journal
 from asyncpdf.jobs.lifecycle import DeliveryState, in_seconds, retry_delay
 from asyncpdf.jobs.records import Delivery
 from asyncpdf.jobs.targets import Targets
 from asyncpdf.store import Store
+from asyncpdf.times import iso
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +47,7 @@ class DeliveryScheduler(DueWork[Delivery]):
         self._plan_for = plan_for
         self._settled = settled
         self.targets = targets
+        self.gates = Gates(self._settings.backoff_s, self._settings.max_delay_s)
 
     def health(self) -> Health:
         running = super().health()
@@ -53,27 +56,44 @@ class DeliveryScheduler(DueWork[Delivery]):
         detail = running.detail
         if failing := self.targets.failing():
             detail += f"; failing: {', '.join(failing)}"
+        targets = self.targets.as_json()
+        for record in targets.values():
+            record.update(self.gates.as_json(str(record["url"])))
         # A target that is down is not the service failing: it is named, and it waits.
-        return Health(True, detail, {"targets": self.targets.as_json()})
+        return Health(True, detail, {"targets": targets})
 
     async def _due(self, now: float, limit: int) -> list[Delivery]:
-        return await self._store.deliveries.due(now, limit)
+        # Rows of targets that may take nothing now stay in the database, holding no slot.
+        rows = await self._store.deliveries.due(now, limit, self.gates.closed(now))
+        return self.gates.admit(rows, now, limit)
 
     async def _next_due_at(self) -> float | None:
-        return await self._store.deliveries.next_due_at()
+        due_at = await self._store.deliveries.next_due_at(self.gates.closed(time.time()))
+        probe_at = self.gates.next_probe_at()
+        return min((t for t in (due_at, probe_at) if t is not None), default=None)
 
     async def _begin(self, delivery: Delivery) -> Coroutine[Any, Any, None]:
         async with self._store.transaction():
             sending = await self._store.deliveries.move(
                 delivery, DeliveryState.SENDING, attempts=delivery.attempts + 1
             )
-        return self._attempt(sending)
+        self.gates.enter(delivery.target)
+        return self._gated(sending)
+
+    async def _gated(self, delivery: Delivery) -> None:
+        try:
+            await self._attempt(delivery)
+        finally:
+            self.gates.leave(delivery.target)
 
     async def _attempt(self, delivery: Delivery) -> None:
         job_id, kind = delivery.job_id, delivery.kind
         plan: steps.Plan | None = None
         try:
             plan = await self._plan_for(delivery)
+            self.targets.seen(plan.target, plan.shown_target)
+            if plan.shown_target != delivery.target:
+                delivery = await self._retarget(delivery, plan.shown_target)
             await self._journal.log(
                 job_id,
                 f"{kind}: sending {plan.remote_name!r} to {plan.shown_target} "
@@ -96,7 +116,8 @@ class DeliveryScheduler(DueWork[Delivery]):
             if exc.permanent:
                 await self._fail(delivery, str(exc))
             else:
-                await self._retry_or_fail(delivery, str(exc))
+                probe_at = await self._back_off(delivery.target, str(exc))
+                await self._retry_or_fail(delivery, str(exc), probe_at)
         except AsyncPdfError as exc:
             await self._fail(delivery, str(exc))
         except Exception as exc:
@@ -104,6 +125,7 @@ class DeliveryScheduler(DueWork[Delivery]):
             await self._fail(delivery, f"internal error: {exc!r}")
         else:
             self.targets.sent(plan.target, sent.bytes)
+            self.gates.sent(delivery.target)
             async with self._journal.change() as change:
                 await change.store.deliveries.move(
                     delivery,
@@ -131,11 +153,36 @@ class DeliveryScheduler(DueWork[Delivery]):
             # start, and this delivery's receipt is already written.
             log.exception("job %d: could not be ended after its %s", job_id, kind)
 
-    async def _retry_or_fail(self, delivery: Delivery, reason: str) -> None:
+    async def _retarget(self, delivery: Delivery, target: str) -> Delivery:
+        """The config names another target than the row: the row and the log say so."""
+        async with self._journal.change() as change:
+            moved = await change.store.deliveries.retarget(delivery, target)
+            change.touched(delivery.job_id)
+            await change.log(
+                delivery.job_id,
+                f"{delivery.kind}: the target changed in the config, from {delivery.target} "
+                f"to {target}",
+                "warning",
+            )
+        return moved
+
+    async def _back_off(self, target: str, reason: str) -> float:
+        """The whole target waits until the returned time; every delivery held for it says
+        why on its job's page."""
+        probe_at = self.gates.failed(target, reason)
+        note = f"waiting: {target} is failing ({reason}); next try at {iso(probe_at)}"
+        async with self._journal.change() as change:
+            for job_id in await change.store.deliveries.note_held(target, note):
+                change.touched(job_id)
+        return probe_at
+
+    async def _retry_or_fail(self, delivery: Delivery, reason: str, probe_at: float) -> None:
         if delivery.attempts >= self._settings.attempts:
             await self._fail(delivery, f"{reason} (gave up after {delivery.attempts} attempts)")
             return
         delay = retry_delay(delivery.attempts, self._settings.backoff_s, self._settings.max_delay_s)
+        # Not before its target may be tried again: the log says when it really goes.
+        delay = max(delay, probe_at - time.time())
         async with self._journal.change() as change:
             await change.store.deliveries.move(
                 delivery,

@@ -296,17 +296,6 @@ async def test_rename_no_writes_straight_to_the_final_name(ftp: FtpServer, sourc
     assert ftp.received == ["in/a.pdf"]
 
 
-async def test_connections_to_one_host_are_limited(
-    tmp_path: Path, servers: list[FtpServer], source: Path
-) -> None:
-    server = FtpServer(tmp_path / "ftp", read_limit=8 * MB).start()
-    servers.append(server)
-    sends = [deliver(server.url(f"press{n}", connections="1"), source, "a.pdf") for n in range(3)]
-    await asyncio.gather(*sends)
-    assert server.peak == 1
-    assert files(server.root) == [f"press{n}/a.pdf" for n in range(3)]
-
-
 BAD_TARGETS = [
     ("ftp://h/in?mode=pasive", "option mode must be passive or active"),
     ("ftp://h/in?colour=red", "unknown target option 'colour'"),

@@ -410,3 +410,94 @@ async def test_a_restart_during_an_upload_delivers_once_and_whole(
     assert server.stored == [killed, killed]
     assert server.renamed == [(killed, f"{BUREAU}/{FINAL}")]
     assert files(server.root) == [f"{BUREAU}/{FINAL}"]
+
+
+@contextlib.asynccontextmanager
+async def silent_server(port: int) -> AsyncIterator[None]:
+    """A TCP port that accepts connections and never answers, as a hung FTP server does."""
+    held: list[asyncio.StreamWriter] = []
+
+    async def hold(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        held.append(writer)
+
+    server = await asyncio.start_server(hold, "127.0.0.1", port)
+    try:
+        yield
+    finally:
+        server.close()
+        for writer in held:
+            writer.close()
+        await server.wait_closed()
+
+
+async def test_a_hung_bureau_holds_only_its_own_deliveries(
+    make_service: MakeService,
+    http: aiohttp.ClientSession,
+    tmp_path: Path,
+    servers: list[FtpServer],
+) -> None:
+    """The drill: one bureau's server accepts and never answers while 50 files go to the
+    other bureaus. Those are all done; the hung bureau's jobs wait, say why, and finish once
+    its server answers."""
+    port = free_port()
+    server = FtpServer(tmp_path / "ftp", port=port)
+    servers.append(server)
+    bureaus = [
+        {"name": name, "target": (tmp_path / "outbox" / name).as_uri(), "notify": False}
+        for name in BUREAUS
+    ]
+    bureaus[0]["target"] = server.url(BUREAU, timeout_s="2", idle_s="2")
+    service = make_service(
+        bureaus=bureaus, delivery={"attempts": 50, "backoff_s": 0.5, "max_delay_s": 2}
+    )
+    others = [name for name in BUREAUS if name != BUREAU]
+    samples = tmp_path / "samples"
+    hung_names = {f"90{n}_Stuck_{BUREAU}.pdf" for n in range(3)}
+    page = SamplePage((1030, 770), marks=signa_marks(BUREAU, PRESS, (900, 640)))
+    for n, name in enumerate(sorted(hung_names)):
+        write_sample(samples / name, [page], filler_bytes=4 * KB, seed=900 + n)
+    for n in range(50):
+        bureau = others[n % len(others)]
+        page = SamplePage((1030, 770), marks=signa_marks(bureau, PRESS, (900, 640)))
+        write_sample(samples / f"{n:03}_Plates_{bureau}.pdf", [page], filler_bytes=4 * KB, seed=n)
+
+    async with silent_server(port):
+        await service.start()
+        for name in sorted(hung_names):
+            drop(service, samples / name)
+
+        async def backed_off() -> dict[str, Any] | None:
+            async with http.get(f"{service.url}/readyz") as response:
+                ready = await response.json()
+            target = ready["parts"]["deliveries"]["targets"].get(f"bureau {BUREAU}")
+            return target if target and target["state"] == "backed off" else None
+
+        target = await wait_for(backed_off, 60, "the hung bureau to be backed off")
+        assert target["failures_in_a_row"] >= 1 and target["sending"] <= 1, target
+        for sample in sorted(samples.iterdir()):
+            if sample.name not in hung_names:
+                drop(service, sample)
+
+        async def others_done() -> list[dict[str, Any]] | None:
+            jobs = await all_jobs(http, service)
+            ended = [job for job in jobs if job["name"] not in hung_names and job["finished_at"]]
+            return jobs if len(ended) == 50 else None
+
+        jobs = await wait_for(others_done, 240, "the 50 files to the other bureaus")
+        assert {job["state"] for job in jobs if job["name"] not in hung_names} == {"done"}
+        hung = [job for job in jobs if job["name"] in hung_names]
+        assert {job["state"] for job in hung} == {"delivering"}
+        for job in hung:
+            detail, _ = await job_detail(http, service, job["id"])
+            bureau = receipt(detail)
+            assert bureau["state"] in ("pending", "waiting", "sending"), bureau
+            if bureau["state"] != "sending":
+                assert "no answer or no progress in time" in bureau["error"], bureau
+        assert await backed_off()
+
+    server.start()
+    jobs = await wait_finished(http, service, 53, 120)
+    assert {job["state"] for job in jobs} == {"done"}
+    assert files(server.root) == sorted(
+        f"{BUREAU}/{name.replace(f'_{BUREAU}', '')}" for name in hung_names
+    )
