@@ -139,10 +139,10 @@ class DeliveryScheduler(DueWork[Delivery]):
                 await change.log(
                     job_id, f"{kind}: delivered {sent.bytes} bytes in {sent.seconds:.2f} s"
                 )
-                if sent.remote_name != delivery.remote_name:
+                if sent.remote_name != plan.remote_name:
                     await change.log(
                         job_id,
-                        f"{kind}: another file is called {delivery.remote_name!r} at the "
+                        f"{kind}: another file is called {plan.remote_name!r} at the "
                         f"target; delivered as {sent.remote_name!r}",
                         "warning",
                     )

@@ -501,3 +501,52 @@ async def test_a_hung_bureau_holds_only_its_own_deliveries(
     assert files(server.root) == sorted(
         f"{BUREAU}/{name.replace(f'_{BUREAU}', '')}" for name in hung_names
     )
+
+
+async def test_a_changed_target_is_the_one_the_receipt_and_the_log_name(
+    make_service: MakeService,
+    http: aiohttp.ClientSession,
+    tmp_path: Path,
+    servers: list[FtpServer],
+    certs: Certs,
+) -> None:
+    # The first target is down: the delivery waits for it.
+    old = FtpServer(tmp_path / "old", port=free_port())
+    service = make_service(
+        bureaus=ftp_bureaus(old, **QUICK), delivery={"attempts": 8, "backoff_s": 2}
+    )
+    await service.start()
+    drop(service, plate(tmp_path / "samples"))
+
+    async def waiting() -> dict[str, Any] | None:
+        jobs = await all_jobs(http, service)
+        if not jobs:
+            return None
+        detail, _ = await job_detail(http, service, jobs[0]["id"])
+        found = [d for d in detail["deliveries"] if d["kind"] == "bureau"]
+        return detail if found and found[0]["state"] == "waiting" else None
+
+    before = receipt(await wait_for(waiting, 30, "the delivery to wait for the old target"))
+    assert f":{old.port}/" in before["target"]
+    service.stop()
+
+    # The bureau moved to FTPS on another port; the waiting delivery goes there.
+    new = FtpServer(tmp_path / "new", certs=certs).start()
+    servers.append(new)
+    service = make_service(
+        bureaus=ftp_bureaus(new, ca_file=str(certs.ca), **QUICK),
+        delivery={"attempts": 8, "backoff_s": 0.1},
+    )
+    await service.start()
+    detail, answer = await finished_job(http, service)
+
+    assert detail["job"]["state"] == "done", detail["job"]["error"]
+    bureau = receipt(detail)
+    shown = f"ftps://{USER}:***@127.0.0.1:{new.port}/{BUREAU}?"
+    assert bureau["target"].startswith(shown) and bureau["remote_name"] == FINAL
+    changed = [m for m in messages(detail) if "the target changed in the config" in m]
+    assert len(changed) == 1 and f":{old.port}/" in changed[0] and shown in changed[0]
+    assert PASSWORD not in answer
+    assert (new.root / BUREAU / FINAL).read_bytes() == (
+        service.folder("done") / SAMPLE
+    ).read_bytes()
