@@ -8,8 +8,7 @@ SERVERS_DIR="${SERVERS_DIR:-$PWD/.servers}"
 # The shared libraries the unpacked binaries load, which their packages would have pulled in.
 _SERVER_LIBS=(libwrap0 libhiredis0.14 libmemcached11 libmemcachedutil2 libpcre2-posix3
     libsodium23 libpam-modules)
-_SERVER_DEBS=(vsftpd pure-ftpd proftpd-core proftpd-mod-crypto openssh-server
-    openssh-sftp-server)
+_SERVER_DEBS=(vsftpd pure-ftpd proftpd-core proftpd-mod-crypto openssh-server)
 
 need_servers() {
     need_debs "${_SERVER_LIBS[@]}" openssh-client openssl

@@ -36,7 +36,7 @@ TLS_ONLY = frozenset({"tls_verify", "ca_file"})
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
-def _yes_no(text: str) -> bool:
+def yes_no(text: str) -> bool:
     if text not in ("yes", "no"):
         raise ValueError("must be yes or no")
     return text == "yes"
@@ -48,7 +48,7 @@ def _passive(text: str) -> bool:
     return text == "passive"
 
 
-def _seconds(text: str) -> float:
+def seconds(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
@@ -58,19 +58,19 @@ def _seconds(text: str) -> float:
     return value
 
 
-def _connections(text: str) -> int:
+def connections(text: str) -> int:
     if not text.isdigit() or not 1 <= int(text) <= 32:
         raise ValueError("must be a whole number from 1 to 32")
     return int(text)
 
 
-def _env_name(text: str) -> str:
+def env_name(text: str) -> str:
     if not _ENV_NAME.fullmatch(text):
         raise ValueError("must be the name of an environment variable")
     return text
 
 
-def _absolute_path(text: str) -> str:
+def absolute_path(text: str) -> str:
     if not text.startswith("/"):
         raise ValueError("must be an absolute path")
     return text
@@ -79,14 +79,14 @@ def _absolute_path(text: str) -> str:
 # Option name -> (field of FtpOptions, parser of its text).
 _PARSERS: Mapping[str, tuple[str, Callable[[str], Any]]] = {
     "mode": ("passive", _passive),
-    "tls_verify": ("tls_verify", _yes_no),
-    "ca_file": ("ca_file", _absolute_path),
-    "rename": ("rename", _yes_no),
-    "timeout_s": ("timeout_s", _seconds),
-    "idle_s": ("idle_s", _seconds),
-    "connections": ("connections", _connections),
-    "password_env": ("password_env", _env_name),
-    "password_file": ("password_file", _absolute_path),
+    "tls_verify": ("tls_verify", yes_no),
+    "ca_file": ("ca_file", absolute_path),
+    "rename": ("rename", yes_no),
+    "timeout_s": ("timeout_s", seconds),
+    "idle_s": ("idle_s", seconds),
+    "connections": ("connections", connections),
+    "password_env": ("password_env", env_name),
+    "password_file": ("password_file", absolute_path),
 }
 
 
@@ -124,17 +124,7 @@ class FtpOptions:
             raise ValueError("the target names no host")
         values = _options(parts.query, tls=parts.scheme == "ftps")
         password = unquote(parts.password) if parts.password is not None else None
-        given = [
-            name
-            for name, there in (
-                ("a password in the URL", password is not None),
-                ("password_env", "password_env" in values),
-                ("password_file", "password_file" in values),
-            )
-            if there
-        ]
-        if len(given) > 1:
-            raise ValueError(f"give the password one way, not several ({', '.join(given)})")
+        check_one_password(password, values)
         if "ca_file" in values and values.get("tls_verify") is False:
             raise ValueError("target option ca_file has no use with tls_verify=no")
         return cls(
@@ -148,7 +138,33 @@ class FtpOptions:
         )
 
 
+def check_one_password(password: str | None, values: Mapping[str, Any]) -> None:
+    given = [
+        name
+        for name, there in (
+            ("a password in the URL", password is not None),
+            ("password_env", "password_env" in values),
+            ("password_file", "password_file" in values),
+        )
+        if there
+    ]
+    if len(given) > 1:
+        raise ValueError(f"give the password one way, not several ({', '.join(given)})")
+
+
 def _options(query: str, *, tls: bool) -> dict[str, Any]:
+    refused = {} if tls else {name: "is for ftps:// targets only" for name in TLS_ONLY}
+    return parse_query(query, _PARSERS, OPTIONS, refused)
+
+
+def parse_query(
+    query: str,
+    parsers: Mapping[str, tuple[str, Callable[[str], Any]]],
+    known: Mapping[str, str],
+    refused: Mapping[str, str],
+) -> dict[str, Any]:
+    """The target's options by field name, read by `parsers`; ValueError naming the first
+    one that is unknown, given twice, `refused` here (with why) or wrong."""
     try:
         pairs = parse_qsl(query, keep_blank_values=True, strict_parsing=bool(query))
     except ValueError:
@@ -156,14 +172,14 @@ def _options(query: str, *, tls: bool) -> dict[str, Any]:
     values: dict[str, Any] = {}
     seen: set[str] = set()
     for name, text in pairs:
-        if name not in _PARSERS:
-            raise ValueError(f"unknown target option {name!r} (known: {', '.join(OPTIONS)})")
+        if name not in parsers:
+            raise ValueError(f"unknown target option {name!r} (known: {', '.join(known)})")
         if name in seen:
             raise ValueError(f"target option {name} is given twice")
-        if name in TLS_ONLY and not tls:
-            raise ValueError(f"target option {name} is for ftps:// targets only")
+        if name in refused:
+            raise ValueError(f"target option {name} {refused[name]}")
         seen.add(name)
-        key, parse = _PARSERS[name]
+        key, parse = parsers[name]
         try:
             values[key] = parse(text)
         except ValueError as exc:

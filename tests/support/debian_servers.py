@@ -292,3 +292,80 @@ def running(kind: str, work: Path, **options: object) -> Iterator[_Server]:
         yield server
     finally:
         server.stop()
+
+
+class Sshd(_Server):
+    """OpenSSH's sshd with its own host key and config; SFTP by its built-in internal-sftp.
+    `client_key` logs the user in, as does the password; `known_hosts` lists the host key."""
+
+    name = "sshd"
+    greeting = b"SSH-2.0-"
+
+    @property
+    def client_key(self) -> Path:
+        return self.work / "client_key"
+
+    @property
+    def known_hosts(self) -> Path:
+        return self.work / "known_hosts"
+
+    @property
+    def _authorized(self) -> Path:
+        return HOME / f"{self.name}-{self.port}.authorized_keys"
+
+    def stop(self) -> None:
+        super().stop()
+        self._authorized.unlink(missing_ok=True)
+
+    def url(self, path: str = "", *, password: str | None = PASSWORD, **options: str) -> str:
+        """`path` below the served folder (SFTP paths are absolute)."""
+        query = f"?{urlencode(options)}" if options else ""
+        login = quote(USER) if password is None else f"{quote(USER)}:{quote(password)}"
+        folder = quote(f"{self.root}/{path}".rstrip("/"))
+        return f"sftp://{login}@127.0.0.1:{self.port}{folder}{query}"
+
+    def command(self) -> list[str]:
+        host_key = self.work / "host_key"
+        for key in (host_key, self.client_key):
+            if not key.exists():
+                subprocess.run(
+                    ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True
+                )
+        # Read by sshd as the user, who may not enter the test's folders.
+        authorized = self._authorized
+        authorized.write_text(self.client_key.with_suffix(".pub").read_text())
+        public = host_key.with_suffix(".pub").read_text().split()
+        self.known_hosts.write_text(f"[127.0.0.1]:{self.port} {public[0]} {public[1]}\n")
+        # sshd's privilege separation needs its user and folder, as its package makes them.
+        Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)
+        try:
+            pwd.getpwnam("sshd")
+        except KeyError:
+            subprocess.run(
+                [
+                    "useradd",
+                    "--system",
+                    "--home-dir",
+                    "/run/sshd",
+                    "--shell",
+                    "/usr/sbin/nologin",
+                    "sshd",
+                ],
+                check=True,
+            )
+        settings = [
+            f"Port {self.port}",
+            "ListenAddress 127.0.0.1",
+            f"HostKey {host_key}",
+            f"PidFile {self.work / 'sshd.pid'}",
+            f"AuthorizedKeysFile {authorized}",
+            "PasswordAuthentication yes",
+            "KbdInteractiveAuthentication no",
+            "UsePAM no",
+            "StrictModes no",
+            f"AllowUsers {USER}",
+            "Subsystem sftp internal-sftp",
+        ]
+        config = self.work / "sshd_config"
+        config.write_text("\n".join(settings) + "\n")
+        return [str(binary("sshd")), "-D", "-e", "-f", str(config)]

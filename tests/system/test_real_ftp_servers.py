@@ -16,7 +16,7 @@ import pytest
 
 from asyncpdf.testing.samples import SamplePage, signa_marks, write_sample
 from tests.support import Service, wait_finished, wait_for
-from tests.support.debian_servers import FTP_SERVERS, USER, running
+from tests.support.debian_servers import FTP_SERVERS, PASSWORD, USER, Sshd, running
 
 MakeService = Callable[..., Service]
 KB = 1 << 10
@@ -184,3 +184,38 @@ async def test_overlapping_deliveries_of_one_name_replace_nothing(
         receipt = receipts[name]
         assert receipt["state"] == "sent"
         assert there[f"Leonov/{receipt['remote_name']}"] == sample.read_bytes(), name
+
+
+async def test_sftp_with_a_key_and_with_a_password(
+    make_service: MakeService, http: aiohttp.ClientSession, tmp_path: Path, work: Path
+) -> None:
+    server = Sshd(work).start()
+    try:
+        secret = tmp_path / "bureau-password"
+        secret.write_text(PASSWORD)
+        known = str(server.known_hosts)
+        by_key = server.url(
+            "Leonov", password=None, key_file=str(server.client_key), known_hosts=known
+        )
+        by_password = server.url(
+            "in/Korol", password=None, password_file=str(secret), known_hosts=known
+        )
+        service = make_service(
+            bureaus=[
+                {"name": "Leonov", "target": by_key},
+                {"name": "Korol", "target": by_password},
+            ]
+        )
+        await service.start()
+        samples = [plate(tmp_path, "Leonov", 1001), plate(tmp_path, "Korol", 1002)]
+        for sample in samples:
+            drop(service, sample)
+        receipts = await delivered(http, service, 2)
+        assert server.files() == {
+            "Leonov/1001_Plates.pdf": samples[0].read_bytes(),
+            "in/Korol/1002_Plates.pdf": samples[1].read_bytes(),
+        }
+    finally:
+        server.stop()
+    for receipt in receipts.values():
+        assert receipt["target"].startswith("sftp://asyncpdf-ftp@127.0.0.1:")
