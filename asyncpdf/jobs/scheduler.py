@@ -42,6 +42,7 @@ class DeliveryScheduler(DueWork[Delivery]):
     ) -> None:
         super().__init__("delivery-scheduler", ctx.settings.delivery.parallel)
         self._settings = ctx.settings.delivery
+        self._ctx = ctx
         self._store = store
         self._journal = journal
         self._plan_for = plan_for
@@ -103,13 +104,14 @@ class DeliveryScheduler(DueWork[Delivery]):
             async def progress(percent: int) -> None:
                 await self._journal.log(job_id, f"{kind}: {percent} % sent")
 
-            sent = await deliver(
-                plan.url,
-                plan.source,
-                plan.remote_name,
-                self._settings.existing,
-                progress=progress,
-            )
+            async with self._ctx.stage("delivery"):
+                sent = await deliver(
+                    plan.url,
+                    plan.source,
+                    plan.remote_name,
+                    self._settings.existing,
+                    progress=progress,
+                )
         except DeliveryError as exc:
             if plan is not None:
                 self.targets.failed(plan.target, str(exc))

@@ -494,6 +494,12 @@ async def test_a_hung_bureau_holds_only_its_own_deliveries(
             if bureau["state"] != "sending":
                 assert "no answer or no progress in time" in bureau["error"], bureau
         assert await backed_off()
+        async with http.get(f"{service.url}/metrics") as response:
+            metrics = await response.text()
+        # Never sent a file, and seen all the same; every attempt is timed.
+        for series in ("files_sent", "bytes_sent"):
+            assert f'asyncpdf_target_{series}_total{{target="bureau {BUREAU}"}} 0.0' in metrics
+        assert 'asyncpdf_stage_seconds_count{stage="delivery"}' in metrics
 
     server.start()
     jobs = await wait_finished(http, service, 53, 120)
