@@ -77,9 +77,14 @@ class Gates:
         """Targets that may start nothing now: their rows are not even read."""
         return {target for target, gate in self._gates.items() if not gate.room(now)}
 
-    def next_probe_at(self) -> float | None:
-        """The soonest a backed-off target, idle now, may be probed."""
-        times = [g.retry_at for g in self._gates.values() if g.failures and not g.sending]
+    def next_probe_at(self, now: float) -> float | None:
+        """The soonest a backed-off target, idle now, may be probed, if that is to come (once
+        it has come, the target's rows are due by their own times)."""
+        times = [
+            g.retry_at
+            for g in self._gates.values()
+            if g.failures and not g.sending and g.retry_at > now
+        ]
         return min(times, default=None)
 
     def admit(self, rows: Iterable[R], now: float, limit: int) -> list[R]:

@@ -69,8 +69,9 @@ class DeliveryScheduler(DueWork[Delivery]):
         return self.gates.admit(rows, now, limit)
 
     async def _next_due_at(self) -> float | None:
-        due_at = await self._store.deliveries.next_due_at(self.gates.closed(time.time()))
-        probe_at = self.gates.next_probe_at()
+        now = time.time()
+        due_at = await self._store.deliveries.next_due_at(self.gates.closed(now))
+        probe_at = self.gates.next_probe_at(now)
         return min((t for t in (due_at, probe_at) if t is not None), default=None)
 
     async def _begin(self, delivery: Delivery) -> Coroutine[Any, Any, None]:
@@ -171,10 +172,13 @@ class DeliveryScheduler(DueWork[Delivery]):
     async def _back_off(self, target: str, reason: str) -> float:
         """The whole target waits until the returned time; every delivery held for it says
         why on its job's page."""
+        was_failing = self.gates.is_failing(target)
         probe_at = self.gates.failed(target, reason)
         note = f"waiting: {target} is failing ({reason}); next try at {iso(probe_at)}"
         async with self._journal.change() as change:
-            for job_id in await change.store.deliveries.note_held(target, note):
+            held = await change.store.deliveries.note_held(target, note)
+            # Pages are told when the target starts failing, not at every probe after.
+            for job_id in () if was_failing else held:
                 change.touched(job_id)
         return probe_at
 

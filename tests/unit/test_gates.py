@@ -42,7 +42,8 @@ def test_a_failing_target_waits_as_a_whole_then_is_probed_once_at_a_time() -> No
     assert HUNG in gates.closed(probe_at + 1)
     gates.leave(HUNG)
     assert HUNG in gates.closed(time.time())
-    assert gates.next_probe_at() == probe_at
+    assert gates.next_probe_at(time.time()) == probe_at
+    assert gates.next_probe_at(probe_at + 1) is None
     rows = [Row(HUNG, n) for n in range(4)] + [Row(OTHER)]
     assert gates.admit(rows, time.time(), limit=5) == [Row(OTHER)]
     assert gates.admit(rows, probe_at, limit=5) == [Row(HUNG, 0), Row(OTHER)]
