@@ -73,7 +73,7 @@ class FtpUploader:
             raise DeliveryError(f"{shown}: {exc}", permanent=True) from None
         transfer = _Transfer(options, shown, source, progress, self._places)
         await transfer.prepare()
-        return await transfer.run(remote_name, existing)
+        return await transfer.run(remote_name, options.existing or existing)
 
 
 class _Transfer:

@@ -15,6 +15,8 @@ from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from asyncpdf.delivery.base import Existing
+
 #: Every option a target may carry, with what it does (for the docs and the error messages).
 OPTIONS: Mapping[str, str] = {
     "mode": "passive (default) or active: who opens the data connection; active sends PORT",
@@ -25,6 +27,8 @@ OPTIONS: Mapping[str, str] = {
     "rename": "yes (default) uploads under a temporary name and renames it when complete; no "
     "writes straight to the final name, for servers that cannot rename: a partial file can "
     "then appear under the final name while it is sent or after a failure",
+    "existing": "rename, fail or replace: what to do where another file has the name, for "
+    "this target (default: delivery.existing)",
     "timeout_s": "seconds to connect and to wait for each reply (default 30)",
     "idle_s": "seconds a transfer may make no progress (default 60)",
     "connections": "deliveries at most to this target at once (default 2); others wait for "
@@ -58,6 +62,13 @@ def seconds(text: str) -> float:
     return value
 
 
+def existing(text: str) -> Existing:
+    try:
+        return Existing(text)
+    except ValueError:
+        raise ValueError("must be rename, fail or replace") from None
+
+
 def connections(text: str) -> int:
     if not text.isdigit() or not 1 <= int(text) <= 32:
         raise ValueError("must be a whole number from 1 to 32")
@@ -82,6 +93,7 @@ _PARSERS: Mapping[str, tuple[str, Callable[[str], Any]]] = {
     "tls_verify": ("tls_verify", yes_no),
     "ca_file": ("ca_file", absolute_path),
     "rename": ("rename", yes_no),
+    "existing": ("existing", existing),
     "timeout_s": ("timeout_s", seconds),
     "idle_s": ("idle_s", seconds),
     "connections": ("connections", connections),
@@ -104,6 +116,7 @@ class FtpOptions:
     tls_verify: bool = True
     ca_file: str | None = None
     rename: bool = True
+    existing: Existing | None = None
     timeout_s: float = 30.0
     idle_s: float = 60.0
     connections: int = 2

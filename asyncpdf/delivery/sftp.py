@@ -65,7 +65,7 @@ class SftpUploader:
             raise DeliveryError(f"{shown}: {exc}", permanent=True) from None
         transfer = _Transfer(options, shown, source, progress, self._places)
         await transfer.prepare()
-        return await transfer.run(remote_name, existing)
+        return await transfer.run(remote_name, options.existing or existing)
 
 
 class _Transfer:

@@ -12,11 +12,13 @@ from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from asyncpdf.delivery.base import Existing
 from asyncpdf.delivery.ftp_options import (
     absolute_path,
     check_one_password,
     connections,
     env_name,
+    existing,
     parse_query,
     seconds,
     yes_no,
@@ -29,6 +31,8 @@ OPTIONS: Mapping[str, str] = {
     "(default: ~/.ssh/known_hosts of the service's user)",
     "rename": "yes (default) uploads under a temporary name and renames it when complete; no "
     "writes straight to the final name",
+    "existing": "rename, fail or replace: what to do where another file has the name, for "
+    "this target (default: delivery.existing)",
     "timeout_s": "seconds to connect and to wait for each reply (default 30)",
     "idle_s": "seconds a transfer may make no progress (default 60)",
     "connections": "deliveries at most to this target at once (default 2)",
@@ -41,6 +45,7 @@ _PARSERS: Mapping[str, tuple[str, Callable[[str], Any]]] = {
     "key_file": ("key_file", absolute_path),
     "known_hosts": ("known_hosts", absolute_path),
     "rename": ("rename", yes_no),
+    "existing": ("existing", existing),
     "timeout_s": ("timeout_s", seconds),
     "idle_s": ("idle_s", seconds),
     "connections": ("connections", connections),
@@ -61,6 +66,7 @@ class SftpOptions:
     key_file: str | None = None
     known_hosts: str = DEFAULT_KNOWN_HOSTS
     rename: bool = True
+    existing: Existing | None = None
     timeout_s: float = 30.0
     idle_s: float = 60.0
     connections: int = 2

@@ -138,6 +138,10 @@ async def test_another_file_of_the_same_name_is_never_replaced_unasked(
         await deliver(ftp.url("in"), source, "a (2).pdf", Existing.FAIL)
     assert failed.value.permanent
 
+    # The target's own word overrides delivery.existing.
+    with pytest.raises(DeliveryError, match=r"a \(2\)\.pdf is already there"):
+        await deliver(ftp.url("in", existing="fail"), source, "a (2).pdf", Existing.RENAME)
+
     sent = await deliver(ftp.url("in"), source, "a.pdf", Existing.REPLACE)
     assert sent.remote_name == "a.pdf" and sha256(folder / "a.pdf") == sha256(source)
     assert files(folder) == ["a (2).pdf", "a (3).pdf", "a.pdf"]

@@ -12,6 +12,7 @@ the login and the data, as bureaus that offer FTPS do.
 from __future__ import annotations
 
 import contextlib
+import os
 import pwd
 import shutil
 import socket
@@ -42,6 +43,8 @@ def binary(name: str) -> Path:
 
 def ensure_user() -> None:
     """The local user the FTP servers log in, with a password and a PAM service of its own."""
+    if os.geteuid() != 0:
+        raise RuntimeError("Debian's servers run in the tests as root: they add a local user")
     pam = Path("/etc/pam.d") / PAM_SERVICE
     if not pam.exists():
         pam.write_text(
