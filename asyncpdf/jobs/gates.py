@@ -52,7 +52,7 @@ class Gate:
         return max(0, self.connections - self.sending)
 
     def as_json(self) -> dict[str, object]:
-        state = "ok" if not self.failures else "backed off"
+        state = "ok" if not self.failures else "failing"
         return {
             "state": state,
             "connections": self.connections,

@@ -470,7 +470,7 @@ async def test_a_hung_bureau_holds_only_its_own_deliveries(
             async with http.get(f"{service.url}/readyz") as response:
                 ready = await response.json()
             target = ready["parts"]["deliveries"]["targets"].get(f"bureau {BUREAU}")
-            return target if target and target["state"] == "backed off" else None
+            return target if target and target["state"] == "failing" else None
 
         target = await wait_for(backed_off, 60, "the hung bureau to be backed off")
         assert target["failures_in_a_row"] >= 1 and target["sending"] <= 1, target

@@ -47,7 +47,7 @@ def test_a_failing_target_waits_as_a_whole_then_is_probed_once_at_a_time() -> No
     rows = [Row(HUNG, n) for n in range(4)] + [Row(OTHER)]
     assert gates.admit(rows, time.time(), limit=5) == [Row(OTHER)]
     assert gates.admit(rows, probe_at, limit=5) == [Row(HUNG, 0), Row(OTHER)]
-    assert gates.as_json(HUNG)["state"] == "backed off"
+    assert gates.as_json(HUNG)["state"] == "failing"
 
     gates.enter(HUNG)
     gates.sent(HUNG)
