@@ -10,6 +10,10 @@ _SERVER_LIBS=(libwrap0 libhiredis0.14 libmemcached11 libmemcachedutil2 libpcre2-
     libsodium23 libpam-modules)
 _SERVER_DEBS=(vsftpd pure-ftpd proftpd-core proftpd-mod-crypto openssh-server)
 
+_download_servers() {
+    (cd "$SERVERS_DIR/debs" && apt-get -o DPkg::Lock::Timeout=600 download -q "${_SERVER_DEBS[@]}")
+}
+
 need_servers() {
     need_debs "${_SERVER_LIBS[@]}" openssh-client openssl
     local want="${_SERVER_DEBS[*]}"
@@ -17,13 +21,21 @@ need_servers() {
     echo "unpacking Debian's servers into $SERVERS_DIR: $want"
     rm -rf "$SERVERS_DIR"
     mkdir -p "$SERVERS_DIR/debs"
-    (cd "$SERVERS_DIR/debs" && apt-get -o DPkg::Lock::Timeout=600 download -q "${_SERVER_DEBS[@]}" \
-        2>&1 | grep -v '^W: Download is performed unsandboxed' || true)
+    # (As root, apt warns that it downloads "unsandboxed": harmless here.) Stale package
+    # lists name versions the mirror no longer has: then once more after an update.
+    _download_servers || {
+        _as_root apt-get -o DPkg::Lock::Timeout=600 update -qq
+        _download_servers
+    }
     for deb in "$SERVERS_DIR"/debs/*.deb; do
         dpkg-deb -x "$deb" "$SERVERS_DIR/root"
     done
     local binary
     for binary in vsftpd pure-ftpd proftpd sshd; do
+        if [ ! -x "$SERVERS_DIR/root/usr/sbin/$binary" ]; then
+            echo "$binary is not in the unpacked packages" >&2
+            return 1
+        fi
         if ldd "$SERVERS_DIR/root/usr/sbin/$binary" | grep -q 'not found'; then
             echo "$binary lacks shared libraries:" >&2
             ldd "$SERVERS_DIR/root/usr/sbin/$binary" | grep 'not found' >&2
