@@ -1,7 +1,8 @@
 """FTP and FTPS delivery through the real service (a subprocess) to pyftpdlib on 127.0.0.1: what
 an operator sees (job state, the delivery receipt, the job log via the API) and what lands on
-the server, for good transfers, an outage, a cut connection, a refusal, missing folders and a
-restart in the middle of an upload."""
+the server, for good transfers, an outage, a cut connection, a refusal, missing folders, a
+restart in the middle of an upload, a hung bureau that must hold only its own deliveries, and a
+target changed in the config. Debian's own servers: test_real_ftp_servers.py."""
 
 from __future__ import annotations
 
