@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import time
 from collections.abc import AsyncIterator
@@ -40,6 +41,8 @@ CHUNK = 1 << 18
 CLEANUP_S = 5.0
 _FAILURES = (OSError, asyncssh.Error)
 _Spot = tuple[str, Literal["free", "delivered", "replace"]]
+# asyncssh logs every connection, channel and login at INFO; the job log says what matters.
+logging.getLogger("asyncssh").setLevel(logging.WARNING)
 
 
 class SftpUploader:
