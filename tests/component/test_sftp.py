@@ -12,15 +12,14 @@ import pytest
 
 from asyncpdf.delivery import UPLOADERS, Existing, deliver
 from asyncpdf.errors import DeliveryError
-from tests.support.debian_servers import PASSWORD, USER, Sshd
+from tests.support.debian_servers import PASSWORD, USER, Sshd, running
 
 
 @pytest.fixture(scope="module")
 def sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sshd]:
-    server = Sshd(tmp_path_factory.mktemp("sshd"))
-    server.start()
-    yield server
-    server.stop()
+    with running("sshd", tmp_path_factory.mktemp("sshd")) as server:
+        assert isinstance(server, Sshd)
+        yield server
 
 
 @pytest.fixture

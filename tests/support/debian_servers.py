@@ -126,15 +126,15 @@ class _Server:
         return self
 
     def stop(self) -> None:
-        if self._process is None:
-            return
-        self._process.terminate()
-        try:
-            self._process.wait(10)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
-            self._process.wait(10)
-        self._process = None
+        """Stop the server, also one that never came up, and remove its folder."""
+        if self._process is not None:
+            self._process.terminate()
+            try:
+                self._process.wait(10)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait(10)
+            self._process = None
         shutil.rmtree(self.root, ignore_errors=True)
 
     def files(self) -> dict[str, bytes]:
@@ -282,21 +282,6 @@ class Proftpd(_Server):
         return [str(binary("proftpd")), "--nodaemon", "--config", str(config)]
 
 
-FTP_SERVERS: dict[str, type[_Server]] = {
-    server.name: server for server in (Vsftpd, PureFtpd, Proftpd)
-}
-
-
-@contextlib.contextmanager
-def running(kind: str, work: Path, **options: object) -> Iterator[_Server]:
-    server = FTP_SERVERS[kind](work, **options)  # type: ignore[arg-type]
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
 class Sshd(_Server):
     """OpenSSH's sshd with its own host key and config; SFTP by its built-in internal-sftp.
     `client_key` logs the user in, as does the password; `known_hosts` lists the host key."""
@@ -372,3 +357,20 @@ class Sshd(_Server):
         config = self.work / "sshd_config"
         config.write_text("\n".join(settings) + "\n")
         return [str(binary("sshd")), "-D", "-e", "-f", str(config)]
+
+
+FTP_SERVERS: dict[str, type[_Server]] = {
+    server.name: server for server in (Vsftpd, PureFtpd, Proftpd)
+}
+
+
+@contextlib.contextmanager
+def running(kind: str, work: Path, **options: object) -> Iterator[_Server]:
+    """`kind` (vsftpd, pure-ftpd, proftpd or sshd) started with its files in `work`; stopped
+    and its served folder removed after, also when it did not come up."""
+    server = {**FTP_SERVERS, Sshd.name: Sshd}[kind](work, **options)  # type: ignore[arg-type]
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()

@@ -189,8 +189,8 @@ async def test_overlapping_deliveries_of_one_name_replace_nothing(
 async def test_sftp_with_a_key_and_with_a_password(
     make_service: MakeService, http: aiohttp.ClientSession, tmp_path: Path, work: Path
 ) -> None:
-    server = Sshd(work).start()
-    try:
+    with running("sshd", work) as server:
+        assert isinstance(server, Sshd)
         secret = tmp_path / "bureau-password"
         secret.write_text(PASSWORD)
         known = str(server.known_hosts)
@@ -215,7 +215,5 @@ async def test_sftp_with_a_key_and_with_a_password(
             "Leonov/1001_Plates.pdf": samples[0].read_bytes(),
             "in/Korol/1002_Plates.pdf": samples[1].read_bytes(),
         }
-    finally:
-        server.stop()
     for receipt in receipts.values():
         assert receipt["target"].startswith("sftp://asyncpdf-ftp@127.0.0.1:")
