@@ -14,6 +14,8 @@ from typing import Any
 import aiohttp
 import pytest
 
+from asyncpdf.delivery import deliver
+from asyncpdf.errors import DeliveryError
 from asyncpdf.testing.samples import SamplePage, signa_marks, write_sample
 from tests.support import Service, wait_finished, wait_for
 from tests.support.debian_servers import FTP_SERVERS, PASSWORD, USER, Sshd, running
@@ -217,3 +219,16 @@ async def test_sftp_with_a_key_and_with_a_password(
         }
     for receipt in receipts.values():
         assert receipt["target"].startswith("sftp://asyncpdf-ftp@127.0.0.1:")
+
+
+@pytest.mark.parametrize("kind", SERVER_KINDS)
+async def test_an_untrusted_certificate_is_refused_saying_how_to_trust_it(
+    tmp_path: Path, work: Path, kind: str
+) -> None:
+    source = plate(tmp_path, "Leonov", 1001)
+    with running(kind, work, tls=True) as server:
+        with pytest.raises(DeliveryError) as refused:
+            await deliver(server.url("Leonov", **QUICK), source, "1001_Plates.pdf")
+        assert server.files() == {}
+    assert "certificate is not trusted" in str(refused.value) and refused.value.permanent
+    assert "ca_file=" in str(refused.value) and PASSWORD not in str(refused.value)
