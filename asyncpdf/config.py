@@ -212,7 +212,7 @@ class Press(_Model):
     gripper_mm: float = Field(ge=0)
     #: Price of one plate, for the totals and reports (0: not priced, said so).
     plate_cost: float = Field(0.0, ge=0)
-    #: Where the press's cropped preview goes (file://, ftp://, ftps://); none: not sent.
+    #: Where the press's cropped preview goes (file://, ftp://, ftps://, sftp://); none: not sent.
     preview_target: Target | None = None
     #: Take the press from the plate size when no mark names one (said in a warning).
     plate_size_fallback: bool = False
@@ -230,7 +230,7 @@ class Press(_Model):
 class Bureau(_Model):
     #: As the Signa marks (or the file name's last part) name it.
     name: str = Field(min_length=1)
-    #: Where the original goes: file://, ftp:// or ftps:// with options in the query.
+    #: Where the original goes: file://, ftp://, ftps:// or sftp:// with options in the query.
     target: Target
     #: Notify people of this bureau's jobs (off: admins only).
     notify: bool = True

@@ -1,18 +1,22 @@
-"""How fast asyncpdf's FTP uploader sends a big file, against curl, and what memory it takes.
+"""How fast asyncpdf's FTP uploader sends a big file to vsftpd, against curl, over FTP and
+FTPS, and what memory it takes.
 
-    .venv/bin/python benchmarks/ftp.py [--size-mb N] [--rounds R]
+    .venv/bin/python benchmarks/ftp.py [--size-mb N] [--rounds R] [--schemes ftp,ftps]
 
 Writes a file of `--size-mb` random megabytes (default 200) into a temporary folder and starts
-pyftpdlib in a subprocess on 127.0.0.1 (its own process, so it never shares a GIL with the
-uploader). Then, `--rounds` times (default 5), alternating:
+Debian's vsftpd (unpacked by scripts/servers.sh, run in the foreground on 127.0.0.1 with its
+own config, as the system tests do; a C server, so the server is not the bottleneck). For each
+scheme: plain FTP, then explicit TLS (`ftps://`, the certificate checked against the CA the
+run made). Then, `--rounds` times (default 5), alternating:
 
-- asyncpdf: `asyncpdf.delivery.deliver` to `ftp://.../`, passive mode, in a subprocess of its
-  own that notes its resident memory just before the upload and its peak after it;
-- curl: `curl -T FILE ftp://.../`.
+- asyncpdf: `asyncpdf.delivery.deliver`, passive mode, in a subprocess of its own that notes
+  its resident memory just before the upload and its peak after it;
+- curl: `curl -T FILE ftp://.../` (with `--ssl-reqd --cacert CA` for ftps).
 
 Prints each one's median throughput (MB/s, 1 MB = 2^20 bytes), the ratio asyncpdf / curl
-(target >= 0.8) and asyncpdf's peak memory growth during the upload (target < 20 MB). Figures
-are printed, never asserted; the script exits 1 if a file arrived different from what was sent.
+(target >= 0.8) and asyncpdf's peak memory growth during the upload (target < 20 MB), per
+scheme. Figures are printed, never asserted; the script exits 1 if a file arrived different
+from what was sent.
 """
 
 from __future__ import annotations
@@ -32,22 +36,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-USER, PASSWORD = "bench", "bench-Pa55"
 MB = 1 << 20
-
-
-def serve(root: Path) -> None:
-    """The FTP server: prints its port, then serves `root` until killed."""
-    from pyftpdlib.authorizers import DummyAuthorizer
-    from pyftpdlib.handlers import FTPHandler
-    from pyftpdlib.servers import FTPServer
-
-    authorizer = DummyAuthorizer()
-    authorizer.add_user(USER, PASSWORD, str(root), perm="elradfmwMT")
-    handler = type("Handler", (FTPHandler,), {"authorizer": authorizer})
-    server = FTPServer(("127.0.0.1", 0), handler)
-    print(server.address[1], flush=True)
-    server.serve_forever(handle_exit=True)
 
 
 def _memory_kb(field: str) -> int:
@@ -89,9 +78,12 @@ def _time_asyncpdf(url: str, source: Path, name: str) -> dict[str, float]:
     return figures
 
 
-def _time_curl(url: str, source: Path, name: str) -> float:
+def _time_curl(url: str, source: Path, name: str, ca: Path | None) -> float:
+    """curl speaks ftp:// only; explicit TLS is its --ssl-reqd."""
+    tls = ["--ssl-reqd", "--cacert", str(ca)] if ca else []
+    plain = url.replace("ftps://", "ftp://", 1).split("?")[0]
     started = time.perf_counter()
-    subprocess.run(["curl", "-sS", "-T", str(source), url + name], check=True)
+    subprocess.run(["curl", "-sS", *tls, "-T", str(source), plain + name], check=True)
     return time.perf_counter() - started
 
 
@@ -110,30 +102,29 @@ def _write_random(path: Path, size_mb: int) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    sys.path.insert(0, str(ROOT))
+    from tests.support.debian_servers import running
+
     with tempfile.TemporaryDirectory(prefix="asyncpdf-ftp-bench-") as temp:
         folder = Path(temp)
         source = folder / "plates.bin"
         _write_random(source, args.size_mb)
-        served = folder / "server"
-        served.mkdir()
-        server = subprocess.Popen(
-            [sys.executable, __file__, "--serve", str(served)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-        )
-        try:
-            assert server.stdout is not None
-            port = int(server.stdout.readline())
-            return _rounds(args, source, served, f"ftp://{USER}:{PASSWORD}@127.0.0.1:{port}/")
-        finally:
-            server.kill()
-            server.wait()
+        for scheme in args.schemes.split(","):
+            with running("vsftpd", folder / scheme, tls=scheme == "ftps") as server:
+                assert server.certs is not None
+                ca = server.certs.ca if scheme == "ftps" else None
+                url = server.url(**({"ca_file": str(ca)} if ca else {}))
+                url = url.replace("?", "/?", 1) if "?" in url else url + "/"
+                if _rounds(args, scheme, source, server.root, url, ca):
+                    return 1
+    return 0
 
 
-def _rounds(args: argparse.Namespace, source: Path, served: Path, url: str) -> int:
+def _rounds(
+    args: argparse.Namespace, scheme: str, source: Path, served: Path, url: str, ca: Path | None
+) -> int:
     print(
-        f"ftp upload of {args.size_mb} MB to pyftpdlib on 127.0.0.1, {args.rounds} rounds "
+        f"{scheme} upload of {args.size_mb} MB to vsftpd on 127.0.0.1, {args.rounds} rounds "
         f"(python {platform.python_version()}, {os.cpu_count()} cpus)"
     )
     expected = _sha256(source)
@@ -147,7 +138,7 @@ def _rounds(args: argparse.Namespace, source: Path, served: Path, url: str) -> i
             return 1
         ours.append(args.size_mb / figures["seconds"])
         growth.append(figures["growth_kb"] / 1024)
-        theirs.append(args.size_mb / _time_curl(url, source, "curl.bin"))
+        theirs.append(args.size_mb / _time_curl(url, source, "curl.bin", ca))
         print(
             f"  round {round_}: asyncpdf {ours[-1]:7.1f} MB/s (memory +{growth[-1]:.1f} MB), "
             f"curl {theirs[-1]:7.1f} MB/s"
@@ -155,13 +146,16 @@ def _rounds(args: argparse.Namespace, source: Path, served: Path, url: str) -> i
         for name in ("asyncpdf.bin", "curl.bin"):
             (served / name).unlink()
     ratio = statistics.median(ours) / statistics.median(theirs)
-    print(f"\nmedian throughput:\n  asyncpdf {statistics.median(ours):7.1f} MB/s")
+    print(f"median throughput ({scheme}):\n  asyncpdf {statistics.median(ours):7.1f} MB/s")
     print(f"  curl     {statistics.median(theirs):7.1f} MB/s")
-    print(f"asyncpdf / curl: {ratio:.2f} (target >= 0.8){'' if ratio >= 0.8 else ' (missed)'}")
+    print(
+        f"{scheme}: asyncpdf / curl: {ratio:.2f} (target >= 0.8)"
+        f"{'' if ratio >= 0.8 else ' (missed)'}"
+    )
     peak = max(growth)
     print(
-        f"asyncpdf peak memory growth during the upload: {peak:.1f} MB (target < 20 MB)"
-        f"{'' if peak < 20 else ' (missed)'}"
+        f"{scheme}: asyncpdf peak memory growth during the upload: {peak:.1f} MB "
+        f"(target < 20 MB){'' if peak < 20 else ' (missed)'}\n"
     )
     return 0
 
@@ -170,12 +164,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size-mb", type=int, default=200, help="file size (default 200)")
     parser.add_argument("--rounds", type=int, default=5, help="rounds of each (default 5)")
-    parser.add_argument("--serve", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--schemes", default="ftp,ftps", help="ftp, ftps or both (default)")
     parser.add_argument("--upload", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.serve:
-        serve(args.serve)
-        return 0
     if args.upload:
         url, source, name = args.upload
         upload(url, Path(source), name)

@@ -11,11 +11,17 @@ from urllib.parse import quote, urlsplit, urlunsplit
 from asyncpdf.delivery.base import Delivered, Existing, Progress, Uploader, redact
 from asyncpdf.delivery.ftp import FtpUploader
 from asyncpdf.delivery.local import FileUploader
+from asyncpdf.delivery.sftp import SftpUploader
 from asyncpdf.errors import DeliveryError
 
-# One FTP uploader for both schemes: its per-host connection limits count ftp and ftps alike.
+# One FTP uploader for both schemes: one folder is one folder, by ftp or by ftps.
 _FTP = FtpUploader()
-UPLOADERS: Mapping[str, Uploader] = {"file": FileUploader(), "ftp": _FTP, "ftps": _FTP}
+UPLOADERS: Mapping[str, Uploader] = {
+    "file": FileUploader(),
+    "ftp": _FTP,
+    "ftps": _FTP,
+    "sftp": SftpUploader(),
+}
 
 __all__ = [
     "UPLOADERS",

@@ -2,7 +2,8 @@
 
 The file is streamed from disk under a temporary name, its size checked with SIZE, then renamed
 (RNFR/RNTO). ftps is explicit TLS: AUTH TLS, then PBSZ 0 / PROT P, so the data connections are
-TLS too. aioftp 0.28 opens passive data connections only; active mode is `_active_data`.
+TLS too. aioftp holds the control connection; the data connections are `ftp_data`'s, which
+says why.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import socket
 import ssl
 import time
 from collections.abc import AsyncIterator
@@ -32,7 +32,9 @@ from asyncpdf.delivery.base import (
     redact,
     taken,
 )
+from asyncpdf.delivery.ftp_data import open_data
 from asyncpdf.delivery.ftp_options import FtpOptions
+from asyncpdf.delivery.places import Places
 from asyncpdf.errors import DeliveryError
 
 CHUNK = 1 << 20
@@ -46,11 +48,11 @@ _AIOFTP_LOG = logging.getLogger("aioftp.client")
 
 
 class FtpUploader:
-    """Uploads to FTP and FTPS servers, at most `connections` at once to one host and port."""
+    """Uploads to FTP and FTPS servers. How many go at once to a target is the scheduler's
+    (jobs/gates.py), which holds back a delivery before it takes a shared slot."""
 
     def __init__(self) -> None:
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._slots: dict[tuple[str, int], asyncio.Semaphore] = {}
+        self._places = Places()
 
     def check(self, url: str) -> None:
         FtpOptions.from_url(url)
@@ -69,20 +71,9 @@ class FtpUploader:
             options = FtpOptions.from_url(url)
         except ValueError as exc:
             raise DeliveryError(f"{shown}: {exc}", permanent=True) from None
-        transfer = _Transfer(options, shown, source, progress)
+        transfer = _Transfer(options, shown, source, progress, self._places)
         await transfer.prepare()
-        async with self._slot(options):
-            return await transfer.run(remote_name, existing)
-
-    def _slot(self, options: FtpOptions) -> asyncio.Semaphore:
-        loop = asyncio.get_running_loop()
-        if loop is not self._loop:
-            # A semaphore serves one event loop; another loop starts with fresh ones.
-            self._loop, self._slots = loop, {}
-        key = (options.host, options.port)
-        if key not in self._slots:
-            self._slots[key] = asyncio.Semaphore(options.connections)
-        return self._slots[key]
+        return await transfer.run(remote_name, options.existing or existing)
 
 
 class _Transfer:
@@ -90,9 +81,15 @@ class _Transfer:
     file on the server that a failure must remove."""
 
     def __init__(
-        self, options: FtpOptions, shown: str, source: Path, progress: Progress | None
+        self,
+        options: FtpOptions,
+        shown: str,
+        source: Path,
+        progress: Progress | None,
+        places: Places,
     ) -> None:
         self.options = options
+        self.places = places
         self.shown = shown
         self.source = source
         self.progress = progress
@@ -101,6 +98,7 @@ class _Transfer:
         self.tls: ssl.SSLContext | None = None
         self.step = "connecting"
         self.partial: PurePosixPath | None = None
+        self.home = PurePosixPath("/")
 
     async def prepare(self) -> None:
         """Read the source's size, the password and the TLS settings, before connecting."""
@@ -143,29 +141,44 @@ class _Transfer:
         return Delivered(remote_name=name, bytes=self.size, seconds=time.monotonic() - started)
 
     async def _deliver(self, client: aioftp.Client, remote_name: str, existing: Existing) -> str:
-        folder = self.options.folder
+        options = self.options
+        folder = options.folder
         await self._make_folders(client)
+        place = self.places.hold((options.host, options.port, str(self.home / folder)))
+        if not options.rename:
+            # Straight to the final name: the whole upload is the placing.
+            async with place:
+                name, state = await self._spot(client, remote_name, existing)
+                if state != "delivered":
+                    await self._replace(client, name, state)
+                    await self._send(client, folder / name)
+                    self.partial = None
+            return name
+        # Looked at first too: an attempt cut off after its rename has nothing left to send.
         name, state = await self._spot(client, remote_name, existing)
         if state == "delivered":
-            return name
-        if not self.options.rename:
-            await self._send(client, folder / name)
-            self.partial = None
             return name
         partial = folder / partial_name(self.source, remote_name)
         await self._send(client, partial)
-        # Looked at again: another delivery may have taken the name during the upload.
-        name, state = await self._spot(client, remote_name, existing)
-        if state == "delivered":
-            await self._command(client, f"removing {partial.name}", f"DELE {partial}")
-        else:
-            if state == "replace":
-                # Many servers refuse RNTO onto a name that is taken.
-                await self._command(client, f"removing the old {name}", f"DELE {folder / name}")
-            self.step = f"renaming {partial.name} to {name}"
-            await client.rename(partial, folder / name)
+        async with place:
+            # The name is chosen right before the rename, with no other delivery of this
+            # service placing a file in the folder meanwhile.
+            name, state = await self._spot(client, remote_name, existing)
+            if state == "delivered":
+                await self._command(client, f"removing {partial.name}", f"DELE {partial}")
+            else:
+                await self._replace(client, name, state)
+                self.step = f"renaming {partial.name} to {name}"
+                await client.rename(partial, folder / name)
         self.partial = None
         return name
+
+    async def _replace(self, client: aioftp.Client, name: str, state: str) -> None:
+        """With existing=replace, the old file goes first: many servers refuse RNTO (and
+        some STOR) onto a name that is taken."""
+        if state == "replace":
+            path = self.options.folder / name
+            await self._command(client, f"removing the old {name}", f"DELE {path}")
 
     @contextlib.asynccontextmanager
     async def _session(self) -> AsyncIterator[aioftp.Client]:
@@ -179,12 +192,20 @@ class _Transfer:
             self.step = "connecting"
             await client.connect(options.host, options.port)
             if self.tls is not None:
+                # Explicit TLS as curl does it: AUTH TLS, log in, then PBSZ and PROT, which
+                # some servers take only after the login.
                 self.step = "starting TLS"
-                await client.upgrade_to_tls(self.tls)
+                await client.command("AUTH TLS", "234")
+                await client.stream.start_tls(self.tls, server_hostname=options.host)
             self.step = "logging in"
             await client.login(options.user, self.password)
+            if self.tls is not None:
+                self.step = "asking for TLS on the data connections"
+                await client.command("PBSZ 0", "200")
+                await client.command("PROT P", "200")
             # Binary before anything else: some servers refuse SIZE in ASCII mode.
             await client.command("TYPE I", "200")
+            self.home = await client.get_current_directory()
             yield client
         except BaseException:
             client.close()
@@ -201,20 +222,36 @@ class _Transfer:
         await client.command(command, "2xx")
 
     async def _make_folders(self, client: aioftp.Client) -> None:
-        missing = []
+        """Make the target's folder and those above it that are missing. Looked for with CWD,
+        which needs no data connection and which every server has (MLST is not vsftpd's)."""
         folder = self.options.folder
-        self.step = f"looking for folder {folder}"
-        while folder.name and not await client.exists(folder):
-            missing.append(folder)
-            folder = folder.parent
+        if not folder.name or await self._is_folder(client, folder):
+            return
+        missing = [folder]
+        for path in folder.parents:
+            if not path.name or await self._is_folder(client, path):
+                break
+            missing.append(path)
         for path in reversed(missing):
             self.step = f"creating folder {path}"
             try:
                 await client.command(f"MKD {path}", "257")
             except aioftp.StatusCodeError:
                 # Another delivery to the same new folder may just have made it.
-                if not await client.exists(path):
+                if not await self._is_folder(client, path):
                     raise
+
+    async def _is_folder(self, client: aioftp.Client, path: PurePosixPath) -> bool:
+        self.step = f"looking for folder {path}"
+        try:
+            await client.command(f"CWD {path}", "250")
+        except aioftp.StatusCodeError as exc:
+            if exc.received_codes[-1].matches("550"):
+                return False
+            raise
+        # Back to the login folder, which every path here starts from.
+        await client.command(f"CWD {self.home}", "250")
+        return True
 
     async def _spot(self, client: aioftp.Client, remote_name: str, existing: Existing) -> _Spot:
         """Where the file goes: the first name that is free, or holds these very bytes (sent
@@ -298,15 +335,9 @@ class _Transfer:
         self, client: aioftp.Client, command: str
     ) -> aioftp.DataConnectionThrottleStreamIO:
         """A data connection for `command` (STOR, RETR), in the target's mode."""
-        if self.options.passive:
-            reader, writer = await client.get_passive_connection()
-            try:
-                await client.command(command, "1xx")
-            except BaseException:
-                writer.close()
-                raise
-        else:
-            reader, writer = await _active_data(client, command, self.options.timeout_s)
+        reader, writer = await open_data(
+            client, command, passive=self.options.passive, timeout_s=self.options.timeout_s
+        )
         return aioftp.DataConnectionThrottleStreamIO(
             client, reader, writer, throttles={"_": client.throttle}, timeout=self.options.idle_s
         )
@@ -381,45 +412,3 @@ def _tls_context(options: FtpOptions) -> ssl.SSLContext:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
     return context
-
-
-async def _active_data(
-    client: aioftp.Client, command: str, timeout_s: float
-) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-    """Active mode, which aioftp lacks: listen on the address the control connection comes
-    from, give it with PORT (EPRT for IPv6), send `command` and take the server's connection
-    (servers connect after PORT or after the command; it waits in the backlog either way)."""
-    host = client.stream.writer.get_extra_info("sockname")[0]
-    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as listener:
-        listener.setblocking(False)
-        listener.bind((host, 0))
-        listener.listen(1)
-        port = listener.getsockname()[1]
-        if listener.family == socket.AF_INET:
-            await client.command(f"PORT {host.replace('.', ',')},{port >> 8},{port & 255}", "200")
-        else:
-            await client.command(f"EPRT |2|{host}|{port}|", "200")
-        await client.command(command, "1xx")
-        connection, _ = await asyncio.wait_for(
-            asyncio.get_running_loop().sock_accept(listener), timeout_s
-        )
-    # Under PROT P the data connection resumes the control connection's TLS session, as
-    # aioftp does in passive mode (vsftpd, for one, insists).
-    control: ssl.SSLObject | None = client.stream.writer.get_extra_info("ssl_object")
-    tls: ssl.SSLContext | None = None
-    if control is not None:
-        tls = control.context
-        if control.session is not None:
-            tls = aioftp.SSLSessionBoundContext(
-                ssl.PROTOCOL_TLS_CLIENT, context=control.context, session=control.session
-            )
-    try:
-        return await asyncio.wait_for(
-            asyncio.open_connection(
-                sock=connection, ssl=tls, server_hostname=client.server_host if tls else None
-            ),
-            timeout_s,
-        )
-    except BaseException:
-        connection.close()
-        raise

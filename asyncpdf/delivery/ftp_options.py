@@ -15,6 +15,8 @@ from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from asyncpdf.delivery.base import Existing
+
 #: Every option a target may carry, with what it does (for the docs and the error messages).
 OPTIONS: Mapping[str, str] = {
     "mode": "passive (default) or active: who opens the data connection; active sends PORT",
@@ -25,10 +27,12 @@ OPTIONS: Mapping[str, str] = {
     "rename": "yes (default) uploads under a temporary name and renames it when complete; no "
     "writes straight to the final name, for servers that cannot rename: a partial file can "
     "then appear under the final name while it is sent or after a failure",
+    "existing": "rename, fail or replace: what to do where another file has the name, for "
+    "this target (default: delivery.existing)",
     "timeout_s": "seconds to connect and to wait for each reply (default 30)",
     "idle_s": "seconds a transfer may make no progress (default 60)",
-    "connections": "connections at most to this host and port at once, by all targets on it; "
-    "the first delivery to the host sets it (default 2)",
+    "connections": "deliveries at most to this target at once (default 2); others wait for "
+    "a free one in the database, holding none of delivery.parallel",
     "password_env": "environment variable holding the password, read at each upload",
     "password_file": "absolute path of a file holding the password, read at each upload",
 }
@@ -36,7 +40,7 @@ TLS_ONLY = frozenset({"tls_verify", "ca_file"})
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
-def _yes_no(text: str) -> bool:
+def yes_no(text: str) -> bool:
     if text not in ("yes", "no"):
         raise ValueError("must be yes or no")
     return text == "yes"
@@ -48,7 +52,7 @@ def _passive(text: str) -> bool:
     return text == "passive"
 
 
-def _seconds(text: str) -> float:
+def seconds(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
@@ -58,19 +62,26 @@ def _seconds(text: str) -> float:
     return value
 
 
-def _connections(text: str) -> int:
+def existing(text: str) -> Existing:
+    try:
+        return Existing(text)
+    except ValueError:
+        raise ValueError("must be rename, fail or replace") from None
+
+
+def connections(text: str) -> int:
     if not text.isdigit() or not 1 <= int(text) <= 32:
         raise ValueError("must be a whole number from 1 to 32")
     return int(text)
 
 
-def _env_name(text: str) -> str:
+def env_name(text: str) -> str:
     if not _ENV_NAME.fullmatch(text):
         raise ValueError("must be the name of an environment variable")
     return text
 
 
-def _absolute_path(text: str) -> str:
+def absolute_path(text: str) -> str:
     if not text.startswith("/"):
         raise ValueError("must be an absolute path")
     return text
@@ -79,14 +90,15 @@ def _absolute_path(text: str) -> str:
 # Option name -> (field of FtpOptions, parser of its text).
 _PARSERS: Mapping[str, tuple[str, Callable[[str], Any]]] = {
     "mode": ("passive", _passive),
-    "tls_verify": ("tls_verify", _yes_no),
-    "ca_file": ("ca_file", _absolute_path),
-    "rename": ("rename", _yes_no),
-    "timeout_s": ("timeout_s", _seconds),
-    "idle_s": ("idle_s", _seconds),
-    "connections": ("connections", _connections),
-    "password_env": ("password_env", _env_name),
-    "password_file": ("password_file", _absolute_path),
+    "tls_verify": ("tls_verify", yes_no),
+    "ca_file": ("ca_file", absolute_path),
+    "rename": ("rename", yes_no),
+    "existing": ("existing", existing),
+    "timeout_s": ("timeout_s", seconds),
+    "idle_s": ("idle_s", seconds),
+    "connections": ("connections", connections),
+    "password_env": ("password_env", env_name),
+    "password_file": ("password_file", absolute_path),
 }
 
 
@@ -104,6 +116,7 @@ class FtpOptions:
     tls_verify: bool = True
     ca_file: str | None = None
     rename: bool = True
+    existing: Existing | None = None
     timeout_s: float = 30.0
     idle_s: float = 60.0
     connections: int = 2
@@ -124,17 +137,7 @@ class FtpOptions:
             raise ValueError("the target names no host")
         values = _options(parts.query, tls=parts.scheme == "ftps")
         password = unquote(parts.password) if parts.password is not None else None
-        given = [
-            name
-            for name, there in (
-                ("a password in the URL", password is not None),
-                ("password_env", "password_env" in values),
-                ("password_file", "password_file" in values),
-            )
-            if there
-        ]
-        if len(given) > 1:
-            raise ValueError(f"give the password one way, not several ({', '.join(given)})")
+        check_one_password(password, values)
         if "ca_file" in values and values.get("tls_verify") is False:
             raise ValueError("target option ca_file has no use with tls_verify=no")
         return cls(
@@ -148,7 +151,33 @@ class FtpOptions:
         )
 
 
+def check_one_password(password: str | None, values: Mapping[str, Any]) -> None:
+    given = [
+        name
+        for name, there in (
+            ("a password in the URL", password is not None),
+            ("password_env", "password_env" in values),
+            ("password_file", "password_file" in values),
+        )
+        if there
+    ]
+    if len(given) > 1:
+        raise ValueError(f"give the password one way, not several ({', '.join(given)})")
+
+
 def _options(query: str, *, tls: bool) -> dict[str, Any]:
+    refused = {} if tls else {name: "is for ftps:// targets only" for name in TLS_ONLY}
+    return parse_query(query, _PARSERS, OPTIONS, refused)
+
+
+def parse_query(
+    query: str,
+    parsers: Mapping[str, tuple[str, Callable[[str], Any]]],
+    known: Mapping[str, str],
+    refused: Mapping[str, str],
+) -> dict[str, Any]:
+    """The target's options by field name, read by `parsers`; ValueError naming the first
+    one that is unknown, given twice, `refused` here (with why) or wrong."""
     try:
         pairs = parse_qsl(query, keep_blank_values=True, strict_parsing=bool(query))
     except ValueError:
@@ -156,14 +185,14 @@ def _options(query: str, *, tls: bool) -> dict[str, Any]:
     values: dict[str, Any] = {}
     seen: set[str] = set()
     for name, text in pairs:
-        if name not in _PARSERS:
-            raise ValueError(f"unknown target option {name!r} (known: {', '.join(OPTIONS)})")
+        if name not in parsers:
+            raise ValueError(f"unknown target option {name!r} (known: {', '.join(known)})")
         if name in seen:
             raise ValueError(f"target option {name} is given twice")
-        if name in TLS_ONLY and not tls:
-            raise ValueError(f"target option {name} is for ftps:// targets only")
+        if name in refused:
+            raise ValueError(f"target option {name} {refused[name]}")
         seen.add(name)
-        key, parse = _PARSERS[name]
+        key, parse = parsers[name]
         try:
             values[key] = parse(text)
         except ValueError as exc:

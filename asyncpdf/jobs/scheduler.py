@@ -17,12 +17,14 @@ from asyncpdf.errors import AsyncPdfError, DeliveryError
 from asyncpdf.health import Health
 from asyncpdf.jobs import steps
 from asyncpdf.jobs.due import DueWork
+from asyncpdf.jobs.gates import Gates
 from asyncpdf.jobs.journal import Journal
 from asyncpdf.jobs.lifecycle import DeliveryState, in_seconds, retry_delay
 from asyncpdf.jobs.records import Delivery
 from asyncpdf.jobs.targets import Targets
 from asyncpdf.store import Store
 from asyncpdf.store.log import DETAIL
+from asyncpdf.times import iso
 
 log = logging.getLogger(__name__)
 
@@ -43,11 +45,13 @@ class DeliveryScheduler(DueWork[Delivery]):
     ) -> None:
         super().__init__("delivery-scheduler", ctx.settings.delivery.parallel)
         self._settings = ctx.settings.delivery
+        self._ctx = ctx
         self._store = store
         self._journal = journal
         self._plan_for = plan_for
         self._settled = settled
         self.targets = targets
+        self.gates = Gates(self._settings.backoff_s, self._settings.max_delay_s)
 
     def health(self) -> Health:
         running = super().health()
@@ -56,27 +60,45 @@ class DeliveryScheduler(DueWork[Delivery]):
         detail = running.detail
         if failing := self.targets.failing():
             detail += f"; failing: {', '.join(failing)}"
+        targets = self.targets.as_json()
+        for record in targets.values():
+            record.update(self.gates.as_json(str(record["url"])))
         # A target that is down is not the service failing: it is named, and it waits.
-        return Health(True, detail, {"targets": self.targets.as_json()})
+        return Health(True, detail, {"targets": targets})
 
     async def _due(self, now: float, limit: int) -> list[Delivery]:
-        return await self._store.deliveries.due(now, limit)
+        # Rows of targets that may take nothing now stay in the database, holding no slot.
+        rows = await self._store.deliveries.due(now, limit, self.gates.closed(now))
+        return self.gates.admit(rows, now, limit)
 
     async def _next_due_at(self) -> float | None:
-        return await self._store.deliveries.next_due_at()
+        now = time.time()
+        due_at = await self._store.deliveries.next_due_at(self.gates.closed(now))
+        probe_at = self.gates.next_probe_at(now)
+        return min((t for t in (due_at, probe_at) if t is not None), default=None)
 
     async def _begin(self, delivery: Delivery) -> Coroutine[Any, Any, None]:
         async with self._store.transaction():
             sending = await self._store.deliveries.move(
                 delivery, DeliveryState.SENDING, attempts=delivery.attempts + 1
             )
-        return self._attempt(sending)
+        self.gates.enter(delivery.target)
+        return self._gated(sending)
+
+    async def _gated(self, delivery: Delivery) -> None:
+        try:
+            await self._attempt(delivery)
+        finally:
+            self.gates.leave(delivery.target)
 
     async def _attempt(self, delivery: Delivery) -> None:
         job_id, kind = delivery.job_id, delivery.kind
         plan: steps.Plan | None = None
         try:
             plan = await self._plan_for(delivery)
+            self.targets.seen(plan.target, plan.shown_target)
+            if plan.shown_target != delivery.target:
+                delivery = await self._retarget(delivery, plan.shown_target)
             await self._journal.log(
                 job_id,
                 f"{kind}: sending “{plan.remote_name}” to {plan.shown_target} "
@@ -92,20 +114,22 @@ class DeliveryScheduler(DueWork[Delivery]):
                     job_id, f"{kind}: {percent} % sent", "info" if slow else DETAIL
                 )
 
-            sent = await deliver(
-                plan.url,
-                plan.source,
-                plan.remote_name,
-                self._settings.existing,
-                progress=progress,
-            )
+            async with self._ctx.stage("delivery"):
+                sent = await deliver(
+                    plan.url,
+                    plan.source,
+                    plan.remote_name,
+                    self._settings.existing,
+                    progress=progress,
+                )
         except DeliveryError as exc:
             if plan is not None:
                 self.targets.failed(plan.target, str(exc))
             if exc.permanent:
                 await self._fail(delivery, str(exc))
             else:
-                await self._retry_or_fail(delivery, str(exc))
+                probe_at = await self._back_off(delivery.target, str(exc))
+                await self._retry_or_fail(delivery, str(exc), probe_at)
         except AsyncPdfError as exc:
             await self._fail(delivery, str(exc))
         except Exception as exc:
@@ -113,6 +137,7 @@ class DeliveryScheduler(DueWork[Delivery]):
             await self._fail(delivery, f"internal error: {exc!r}")
         else:
             self.targets.sent(plan.target, sent.bytes)
+            self.gates.sent(delivery.target)
             async with self._journal.change() as change:
                 await change.store.deliveries.move(
                     delivery,
@@ -126,10 +151,10 @@ class DeliveryScheduler(DueWork[Delivery]):
                 await change.log(
                     job_id, f"{kind}: delivered {sent.bytes} bytes in {sent.seconds:.2f} s"
                 )
-                if sent.remote_name != delivery.remote_name:
+                if sent.remote_name != plan.remote_name:
                     await change.log(
                         job_id,
-                        f"{kind}: another file is called {delivery.remote_name!r} at the "
+                        f"{kind}: another file is called {plan.remote_name!r} at the "
                         f"target; delivered as {sent.remote_name!r}",
                         "warning",
                     )
@@ -140,11 +165,39 @@ class DeliveryScheduler(DueWork[Delivery]):
             # start, and this delivery's receipt is already written.
             log.exception("job %d: could not be ended after its %s", job_id, kind)
 
-    async def _retry_or_fail(self, delivery: Delivery, reason: str) -> None:
+    async def _retarget(self, delivery: Delivery, target: str) -> Delivery:
+        """The config names another target than the row: the row and the log say so."""
+        async with self._journal.change() as change:
+            moved = await change.store.deliveries.retarget(delivery, target)
+            change.touched(delivery.job_id)
+            await change.log(
+                delivery.job_id,
+                f"{delivery.kind}: the target changed in the config, from {delivery.target} "
+                f"to {target}",
+                "warning",
+            )
+        return moved
+
+    async def _back_off(self, target: str, reason: str) -> float:
+        """The whole target waits until the returned time; every delivery held for it says
+        why on its job's page."""
+        was_failing = self.gates.is_failing(target)
+        probe_at = self.gates.failed(target, reason)
+        note = f"waiting: {target} is failing ({reason}); next try at {iso(probe_at)}"
+        async with self._journal.change() as change:
+            held = await change.store.deliveries.note_held(target, note)
+            # Pages are told when the target starts failing, not at every probe after.
+            for job_id in () if was_failing else held:
+                change.touched(job_id)
+        return probe_at
+
+    async def _retry_or_fail(self, delivery: Delivery, reason: str, probe_at: float) -> None:
         if delivery.attempts >= self._settings.attempts:
             await self._fail(delivery, f"{reason} (gave up after {delivery.attempts} attempts)")
             return
         delay = retry_delay(delivery.attempts, self._settings.backoff_s, self._settings.max_delay_s)
+        # Not before its target may be tried again: the log says when it really goes.
+        delay = max(delay, probe_at - time.time())
         async with self._journal.change() as change:
             await change.store.deliveries.move(
                 delivery,

@@ -13,6 +13,8 @@ from asyncpdf.times import iso
 
 @dataclass
 class TargetRecord:
+    #: The target's URL as shown (no password), as the last attempt read it from the config.
+    url: str = ""
     files: int = 0
     bytes: int = 0
     last_sent_at: float | None = None
@@ -21,6 +23,7 @@ class TargetRecord:
 
     def as_json(self) -> dict[str, object]:
         return {
+            "url": self.url,
             "files_sent": self.files,
             "bytes_sent": self.bytes,
             "last_sent_at": iso(self.last_sent_at),
@@ -36,6 +39,13 @@ class Targets:
 
     def _record(self, target: str) -> TargetRecord:
         return self._records.setdefault(target, TargetRecord())
+
+    def seen(self, target: str, url: str) -> None:
+        """An attempt goes to `target` at `url`: its series exist, at zero until it takes a
+        file, so a target that never succeeded is seen too."""
+        self._record(target).url = url
+        self._metrics.target_files.labels(target=target).inc(0)
+        self._metrics.target_bytes.labels(target=target).inc(0)
 
     def sent(self, target: str, size: int) -> None:
         record = self._record(target)

@@ -6,6 +6,7 @@ A row waits here for its next attempt (`next_attempt_at`), so no job task is hel
 from __future__ import annotations
 
 import time
+from collections.abc import Collection
 from dataclasses import replace
 from typing import Any
 
@@ -93,21 +94,45 @@ class DeliveryTable:
         )
         return [_delivery(row) for row in rows]
 
-    async def due(self, now: float, limit: int) -> list[Delivery]:
-        """Deliveries whose attempt is due, bureau copies first, then the longest waiting."""
+    async def due(self, now: float, limit: int, skip: Collection[str] = ()) -> list[Delivery]:
+        """Deliveries whose attempt is due, bureau copies first, then the longest waiting;
+        none to the targets in `skip` (those that may take nothing now)."""
         rows = await fetch_all(
             self._read,
             f"SELECT {_COLUMNS} FROM deliveries WHERE state IN (?, ?) AND next_attempt_at <= ?"
+            f" AND target NOT IN ({', '.join('?' * len(skip))})"
             " ORDER BY kind != 'bureau', next_attempt_at LIMIT ?",
-            (*_OPEN, now, limit),
+            (*_OPEN, now, *skip, limit),
         )
         return [_delivery(row) for row in rows]
 
-    async def next_due_at(self) -> float | None:
+    async def next_due_at(self, skip: Collection[str] = ()) -> float | None:
         row = await fetch_one(
-            self._read, "SELECT MIN(next_attempt_at) FROM deliveries WHERE state IN (?, ?)", _OPEN
+            self._read,
+            "SELECT MIN(next_attempt_at) FROM deliveries WHERE state IN (?, ?)"
+            f" AND target NOT IN ({', '.join('?' * len(skip))})",
+            (*_OPEN, *skip),
         )
         return row[0] if row else None
+
+    async def note_held(self, target: str, reason: str) -> list[int]:
+        """Say on every delivery waiting for `target` why it waits; the jobs it touched."""
+        assert self._db.in_transaction, "write inside Store.transaction()"
+        rows = await fetch_all(
+            self._db,
+            "UPDATE deliveries SET error = ? WHERE target = ? AND state IN (?, ?) RETURNING job_id",
+            (reason, target, *_OPEN),
+        )
+        return sorted({row[0] for row in rows})
+
+    async def retarget(self, delivery: Delivery, target: str) -> Delivery:
+        """The row names the target its attempt goes to, as the config says it now."""
+        assert self._db.in_transaction, "write inside Store.transaction()"
+        await self._db.execute(
+            "UPDATE deliveries SET target = ? WHERE job_id = ? AND kind = ?",
+            (target, delivery.job_id, delivery.kind),
+        )
+        return replace(delivery, target=target)
 
     async def count_by_state(self) -> dict[DeliveryState, int]:
         rows = await fetch_all(self._read, "SELECT state, COUNT(*) FROM deliveries GROUP BY state")

@@ -138,9 +138,33 @@ async def test_another_file_of_the_same_name_is_never_replaced_unasked(
         await deliver(ftp.url("in"), source, "a (2).pdf", Existing.FAIL)
     assert failed.value.permanent
 
+    # The target's own word overrides delivery.existing.
+    with pytest.raises(DeliveryError, match=r"a \(2\)\.pdf is already there"):
+        await deliver(ftp.url("in", existing="fail"), source, "a (2).pdf", Existing.RENAME)
+
     sent = await deliver(ftp.url("in"), source, "a.pdf", Existing.REPLACE)
     assert sent.remote_name == "a.pdf" and sha256(folder / "a.pdf") == sha256(source)
     assert files(folder) == ["a (2).pdf", "a (3).pdf", "a.pdf"]
+
+
+async def test_two_deliveries_wanting_one_name_at_once_both_arrive(
+    tmp_path: Path, servers: list[FtpServer]
+) -> None:
+    """Both look for a free name at the same moment (the server holds its SIZE replies
+    back): the second must not see the name free and rename onto the first."""
+    server = FtpServer(tmp_path / "ftp", slow_size=0.3).start()
+    servers.append(server)
+    sources = []
+    for n in range(2):
+        path = tmp_path / f"job{n}.pdf"
+        path.write_bytes(b"%PDF-1.7\n" + os.urandom(64 * 1024))
+        sources.append(path)
+    url = server.url("in", connections="2")
+    sent = await asyncio.gather(*(deliver(url, path, "plates.pdf") for path in sources))
+    assert sorted(receipt.remote_name for receipt in sent) == ["plates (2).pdf", "plates.pdf"]
+    for receipt, path in zip(sent, sources, strict=True):
+        assert (server.root / "in" / receipt.remote_name).read_bytes() == path.read_bytes()
+    assert files(server.root) == ["in/plates (2).pdf", "in/plates.pdf"]
 
 
 async def test_a_server_down_at_first_is_a_transient_error_then_delivers(
@@ -294,17 +318,6 @@ async def test_rename_no_writes_straight_to_the_final_name(ftp: FtpServer, sourc
     sent = await deliver(ftp.url("in", rename="no", mode="active"), source, "a.pdf")
     assert sent.remote_name == "a.pdf" and sha256(ftp.root / "in/a.pdf") == sha256(source)
     assert ftp.received == ["in/a.pdf"]
-
-
-async def test_connections_to_one_host_are_limited(
-    tmp_path: Path, servers: list[FtpServer], source: Path
-) -> None:
-    server = FtpServer(tmp_path / "ftp", read_limit=8 * MB).start()
-    servers.append(server)
-    sends = [deliver(server.url(f"press{n}", connections="1"), source, "a.pdf") for n in range(3)]
-    await asyncio.gather(*sends)
-    assert server.peak == 1
-    assert files(server.root) == [f"press{n}/a.pdf" for n in range(3)]
 
 
 BAD_TARGETS = [

@@ -145,7 +145,7 @@ def _blocked_targets(root: Path) -> dict[str, Any]:
 async def test_targets_down_deliveries_wait_in_the_store_and_new_files_are_still_analysed(
     tmp_path: Path,
 ) -> None:
-    """50 files with every target unwritable: each reaches `waiting` and gives its job task
+    """50 files with every target unwritable: each waits in the store and gives its job task
     back, so a 51st file is analysed while they wait; after a restart with the targets
     repaired, every waiting delivery goes out and every job ends done."""
     shop = Shop(
@@ -167,12 +167,15 @@ async def test_targets_down_deliveries_wait_in_the_store_and_new_files_are_still
             states = [
                 d.state for job in jobs for d in await service.store.deliveries.of_job(job.id)
             ]
-            return len(states) >= 50 and set(states) == {DeliveryState.WAITING}
+            # The first attempts to each target failed and wait; the target is then backed
+            # off as a whole, so its other deliveries wait untried (jobs/gates.py).
+            held = {DeliveryState.WAITING, DeliveryState.PENDING}
+            return len(states) >= 50 and DeliveryState.WAITING in states and set(states) <= held
 
         await wait_for(all_waiting, 240, "50 jobs with every delivery waiting")
         assert service.runner.health().detail.startswith("4 job tasks, 0 busy, 0 queued")
         (waiting, *_) = await service.store.deliveries.of_job(1)
-        assert waiting.attempts == 1 and "cannot write" in (waiting.error or "")
+        assert waiting.attempts <= 1 and "cannot write" in (waiting.error or "")
         assert waiting.next_attempt_at is not None
 
         late = await shop.claim(50)

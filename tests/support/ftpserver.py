@@ -113,6 +113,15 @@ def make_certs(folder: Path, name: str = "Test") -> Certs:
     return certs
 
 
+class _SlowSize(FTPHandler):
+    """Holds SIZE replies back `slow_size` seconds, serving other sessions meanwhile."""
+
+    slow_size = 0.0
+
+    def ftp_SIZE(self, path: str) -> None:
+        self.ioloop.call_later(self.slow_size, super().ftp_SIZE, path)
+
+
 class FtpServer:
     """pyftpdlib serving `root` on 127.0.0.1:`port` (0: any free port, known after start()).
 
@@ -122,7 +131,9 @@ class FtpServer:
     password, as careless servers do. `received` names each file uploaded in full, in order;
     `peak` is the most sessions that were open at once. `stored` names every file a STOR
     opened (complete or not), `incomplete` each upload that broke off, `renamed` each
-    (from, to) rename: together they show whether a name ever held a partial file."""
+    (from, to) rename: together they show whether a name ever held a partial file.
+    `slow_size` seconds every SIZE reply is held back (the server serves others meanwhile),
+    so that deliveries looking for a free name look at the same moment."""
 
     def __init__(
         self,
@@ -133,6 +144,7 @@ class FtpServer:
         cut_after: int | None = None,
         read_limit: int = 0,
         echo_password: bool = False,
+        slow_size: float = 0.0,
     ) -> None:
         self.root = root
         self.port = port
@@ -140,6 +152,7 @@ class FtpServer:
         self.cut_after = cut_after
         self.read_limit = read_limit
         self.echo_password = echo_password
+        self.slow_size = slow_size
         self.received: list[str] = []
         self.stored: list[str] = []
         self.incomplete: list[str] = []
@@ -190,8 +203,9 @@ class FtpServer:
         server = self
         base: type[FTPHandler] = TLS_FTPHandler if self.certs else FTPHandler
 
-        class Handler(base):
+        class Handler(_SlowSize, base):
             dtp_handler = self._data()
+            slow_size = server.slow_size
 
             def on_connect(self) -> None:
                 server._open += 1

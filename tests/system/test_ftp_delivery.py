@@ -1,7 +1,8 @@
 """FTP and FTPS delivery through the real service (a subprocess) to pyftpdlib on 127.0.0.1: what
 an operator sees (job state, the delivery receipt, the job log via the API) and what lands on
-the server, for good transfers, an outage, a cut connection, a refusal, missing folders and a
-restart in the middle of an upload."""
+the server, for good transfers, an outage, a cut connection, a refusal, missing folders, a
+restart in the middle of an upload, a hung bureau that must hold only its own deliveries, and a
+target changed in the config. Debian's own servers: test_real_ftp_servers.py."""
 
 from __future__ import annotations
 
@@ -410,3 +411,149 @@ async def test_a_restart_during_an_upload_delivers_once_and_whole(
     assert server.stored == [killed, killed]
     assert server.renamed == [(killed, f"{BUREAU}/{FINAL}")]
     assert files(server.root) == [f"{BUREAU}/{FINAL}"]
+
+
+@contextlib.asynccontextmanager
+async def silent_server(port: int) -> AsyncIterator[None]:
+    """A TCP port that accepts connections and never answers, as a hung FTP server does."""
+    held: list[asyncio.StreamWriter] = []
+
+    async def hold(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        held.append(writer)
+
+    server = await asyncio.start_server(hold, "127.0.0.1", port)
+    try:
+        yield
+    finally:
+        server.close()
+        for writer in held:
+            writer.close()
+        await server.wait_closed()
+
+
+async def test_a_hung_bureau_holds_only_its_own_deliveries(
+    make_service: MakeService,
+    http: aiohttp.ClientSession,
+    tmp_path: Path,
+    servers: list[FtpServer],
+) -> None:
+    """The drill: one bureau's server accepts and never answers while 50 files go to the
+    other bureaus. Those are all done; the hung bureau's jobs wait, say why, and finish once
+    its server answers."""
+    port = free_port()
+    server = FtpServer(tmp_path / "ftp", port=port)
+    servers.append(server)
+    bureaus = [
+        {"name": name, "target": (tmp_path / "outbox" / name).as_uri(), "notify": False}
+        for name in BUREAUS
+    ]
+    bureaus[0]["target"] = server.url(BUREAU, timeout_s="2", idle_s="2")
+    service = make_service(
+        bureaus=bureaus, delivery={"attempts": 50, "backoff_s": 0.5, "max_delay_s": 2}
+    )
+    others = [name for name in BUREAUS if name != BUREAU]
+    samples = tmp_path / "samples"
+    hung_names = {f"90{n}_Stuck_{BUREAU}.pdf" for n in range(3)}
+    page = SamplePage((1030, 770), marks=signa_marks(BUREAU, PRESS, (900, 640)))
+    for n, name in enumerate(sorted(hung_names)):
+        write_sample(samples / name, [page], filler_bytes=4 * KB, seed=900 + n)
+    for n in range(50):
+        bureau = others[n % len(others)]
+        page = SamplePage((1030, 770), marks=signa_marks(bureau, PRESS, (900, 640)))
+        write_sample(samples / f"{n:03}_Plates_{bureau}.pdf", [page], filler_bytes=4 * KB, seed=n)
+
+    async with silent_server(port):
+        await service.start()
+        for name in sorted(hung_names):
+            drop(service, samples / name)
+
+        async def backed_off() -> dict[str, Any] | None:
+            async with http.get(f"{service.url}/readyz") as response:
+                ready = await response.json()
+            target = ready["parts"]["deliveries"]["targets"].get(f"bureau {BUREAU}")
+            return target if target and target["state"] == "failing" else None
+
+        target = await wait_for(backed_off, 60, "the hung bureau to be backed off")
+        assert target["failures_in_a_row"] >= 1 and target["sending"] <= 1, target
+        for sample in sorted(samples.iterdir()):
+            if sample.name not in hung_names:
+                drop(service, sample)
+
+        async def others_done() -> list[dict[str, Any]] | None:
+            jobs = await all_jobs(http, service)
+            ended = [job for job in jobs if job["name"] not in hung_names and job["finished_at"]]
+            return jobs if len(ended) == 50 else None
+
+        jobs = await wait_for(others_done, 240, "the 50 files to the other bureaus")
+        assert {job["state"] for job in jobs if job["name"] not in hung_names} == {"done"}
+        hung = [job for job in jobs if job["name"] in hung_names]
+        assert {job["state"] for job in hung} == {"delivering"}
+        for job in hung:
+            detail, _ = await job_detail(http, service, job["id"])
+            bureau = receipt(detail)
+            assert bureau["state"] in ("pending", "waiting", "sending"), bureau
+            if bureau["state"] != "sending":
+                assert "no answer or no progress in time" in bureau["error"], bureau
+        assert await backed_off()
+        async with http.get(f"{service.url}/metrics") as response:
+            metrics = await response.text()
+        # Never sent a file, and seen all the same; every attempt is timed.
+        for series in ("files_sent", "bytes_sent"):
+            assert f'asyncpdf_target_{series}_total{{target="bureau {BUREAU}"}} 0.0' in metrics
+        assert 'asyncpdf_stage_seconds_count{stage="delivery"}' in metrics
+
+    server.start()
+    jobs = await wait_finished(http, service, 53, 120)
+    assert {job["state"] for job in jobs} == {"done"}
+    assert files(server.root) == sorted(
+        f"{BUREAU}/{name.replace(f'_{BUREAU}', '')}" for name in hung_names
+    )
+
+
+async def test_a_changed_target_is_the_one_the_receipt_and_the_log_name(
+    make_service: MakeService,
+    http: aiohttp.ClientSession,
+    tmp_path: Path,
+    servers: list[FtpServer],
+    certs: Certs,
+) -> None:
+    # The first target is down: the delivery waits for it.
+    old = FtpServer(tmp_path / "old", port=free_port())
+    service = make_service(
+        bureaus=ftp_bureaus(old, **QUICK), delivery={"attempts": 8, "backoff_s": 2}
+    )
+    await service.start()
+    drop(service, plate(tmp_path / "samples"))
+
+    async def waiting() -> dict[str, Any] | None:
+        jobs = await all_jobs(http, service)
+        if not jobs:
+            return None
+        detail, _ = await job_detail(http, service, jobs[0]["id"])
+        found = [d for d in detail["deliveries"] if d["kind"] == "bureau"]
+        return detail if found and found[0]["state"] == "waiting" else None
+
+    before = receipt(await wait_for(waiting, 30, "the delivery to wait for the old target"))
+    assert f":{old.port}/" in before["target"]
+    service.stop()
+
+    # The bureau moved to FTPS on another port; the waiting delivery goes there.
+    new = FtpServer(tmp_path / "new", certs=certs).start()
+    servers.append(new)
+    service = make_service(
+        bureaus=ftp_bureaus(new, ca_file=str(certs.ca), **QUICK),
+        delivery={"attempts": 8, "backoff_s": 0.1},
+    )
+    await service.start()
+    detail, answer = await finished_job(http, service)
+
+    assert detail["job"]["state"] == "done", detail["job"]["error"]
+    bureau = receipt(detail)
+    shown = f"ftps://{USER}:***@127.0.0.1:{new.port}/{BUREAU}?"
+    assert bureau["target"].startswith(shown) and bureau["remote_name"] == FINAL
+    changed = [m for m in messages(detail) if "the target changed in the config" in m]
+    assert len(changed) == 1 and f":{old.port}/" in changed[0] and shown in changed[0]
+    assert PASSWORD not in answer
+    assert (new.root / BUREAU / FINAL).read_bytes() == (
+        service.folder("done") / SAMPLE
+    ).read_bytes()
