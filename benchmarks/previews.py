@@ -193,7 +193,7 @@ def asyncpdf_previews(
 ) -> Artefacts:
     """What `jobs.steps.make_previews` runs for a job, minus the service around it."""
     grippers = {press.name: press.gripper_mm for press in settings.presses}
-    crops, _warnings = crop_boxes_mm(analysis, grippers)
+    crops = crop_boxes_mm(analysis, grippers).boxes
     previews = settings.previews
     return make_artefacts(
         path,
@@ -426,7 +426,7 @@ class Bench:
 
     def crops(self, sample: Sample) -> list[BoxMM | None]:
         grippers = {press.name: press.gripper_mm for press in self.settings.presses}
-        return crop_boxes_mm(self.analyses[sample.path], grippers)[0]
+        return crop_boxes_mm(self.analyses[sample.path], grippers).boxes
 
     def ours(self, sample: Sample, out: Path) -> Artefacts:
         return asyncpdf_previews(sample.path, out, self.analyses[sample.path], self.settings)

@@ -19,6 +19,7 @@ from asyncpdf.pdf import listing
 from asyncpdf.pdf.marks import page_marks, texts_by_name
 from asyncpdf.pdf.model import Analysis, PageAnalysis, SizeMM
 from asyncpdf.pdf.naming import NameParts, parse_name
+from asyncpdf.pdf.rotation import page_rotation
 from asyncpdf.pdf.rules import (
     Rules,
     configured_bureau,
@@ -63,12 +64,12 @@ def _size_and_head(path: Path) -> tuple[int, bytes] | None:
         os.close(fd)
 
 
-def media_size_mm(page: pikepdf.Page) -> SizeMM:
-    """The page's width and height as it is shown (after /Rotate), in mm to 0.1."""
+def media_size_mm(page: pikepdf.Page, rotate: int = 0) -> SizeMM:
+    """The page's width and height as it is shown (after ``rotate``, its /Rotate), in mm to
+    0.1."""
     box = pikepdf.Rectangle(page.mediabox)  # TypeError unless four numbers
     width, height = box.width * MM_PER_PT, box.height * MM_PER_PT
-    obj = page.obj
-    if "/Rotate" in obj and int(obj.Rotate) % 180:
+    if rotate % 180:
         width, height = height, width
     return (round(width, 1), round(height, 1))
 
@@ -240,7 +241,8 @@ def _read_structure(
     # about) once, which matters for a file of thousands of pages.
     judged: dict[tuple[object, ...], _PageFacts] = {}
     for page in pdf.pages:
-        media = media_size_mm(page)
+        rotate = page_rotation(page)
+        media = media_size_mm(page, rotate)
         plate = plate_size(media)
         marks = tuple(page_marks(page, reader=reader))
         key = (*plate, *marks)
@@ -252,6 +254,7 @@ def _read_structure(
             PageAnalysis(
                 media_mm=media,
                 plate_mm=plate,
+                rotate=rotate,
                 inks=page_inks(page),
                 marks=marks,
                 press=facts.press,

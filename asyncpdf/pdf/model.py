@@ -13,7 +13,7 @@ from typing import Any
 
 from asyncpdf.errors import AsyncPdfError
 
-ANALYSIS_VERSION = 3
+ANALYSIS_VERSION = 4
 BoxMM = tuple[float, float, float, float]
 SizeMM = tuple[float, float]
 
@@ -26,6 +26,7 @@ def _pair(value: Sequence[float] | None) -> SizeMM | None:
 class PageAnalysis:
     """One page: one plate set ("complect") for one press."""
 
+    #: The page as shown: its MediaBox's sides, swapped by a /Rotate of 90 or 270.
     media_mm: SizeMM
     #: Whole mm, longer side first.
     plate_mm: tuple[int, int]
@@ -36,6 +37,8 @@ class PageAnalysis:
     paper_mm: SizeMM | None = None
     #: "mark"; None when no mark gives the paper size (the preview then measures the content).
     paper_from: str | None = None
+    #: The page's /Rotate: 0, 90, 180 or 270 (it turns the display, not the plate).
+    rotate: int = 0
 
     @property
     def plates(self) -> int:
@@ -51,6 +54,7 @@ class PageAnalysis:
             "press": self.press,
             "paper_mm": list(self.paper_mm) if self.paper_mm else None,
             "paper_from": self.paper_from,
+            "rotate": self.rotate,
         }
 
     @classmethod
@@ -68,6 +72,8 @@ class PageAnalysis:
             press=data.get("press"),
             paper_mm=_pair(data.get("paper_mm")) if from_mark else None,
             paper_from="mark" if from_mark else None,
+            # Before version 4 /Rotate was not kept: such a page's previews are made unrotated.
+            rotate=int(data.get("rotate") or 0),
         )
 
 
@@ -143,7 +149,7 @@ class Analysis:
     def from_json(cls, data: Mapping[str, Any], version: int = ANALYSIS_VERSION) -> Analysis:
         if version == 1:
             data = _pages_from_v1(data)
-        elif version not in (2, ANALYSIS_VERSION):
+        elif version not in (2, 3, ANALYSIS_VERSION):
             raise AsyncPdfError(f"analysis schema version {version} is newer than this asyncpdf")
         return cls(
             file=data["file"],
@@ -209,12 +215,14 @@ class Artefacts:
     #: Per page: ink → coverage %, None where it was not measured.
     ink_coverage: tuple[Mapping[str, float], ...] | None = None
     warnings: tuple[str, ...] = ()
+    #: Choices the file left open and how they were made (not warnings), e.g. the gripper edge.
+    notes: tuple[str, ...] = ()
 
     def preview_for(self, press: str) -> str | None:
         return self.press_previews.get(press, self.preview)
 
-    def with_warnings(self, *more: str) -> Artefacts:
-        return replace(self, warnings=(*more, *self.warnings))
+    def with_warnings(self, *more: str, notes: Sequence[str] = ()) -> Artefacts:
+        return replace(self, warnings=(*more, *self.warnings), notes=(*notes, *self.notes))
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -230,6 +238,7 @@ class Artefacts:
             if self.ink_coverage is not None
             else None,
             "warnings": list(self.warnings),
+            "notes": list(self.notes),
         }
 
     @classmethod
@@ -250,4 +259,5 @@ class Artefacts:
             thumb_px=pixels("thumb_px"),
             ink_coverage=tuple(dict(page) for page in coverage) if coverage is not None else None,
             warnings=tuple(data.get("warnings") or ()),
+            notes=tuple(data.get("notes") or ()),
         )
