@@ -228,7 +228,7 @@ class StepTimer:
     """Wall time of asyncpdf's inner steps, by wrapping what `artefacts` calls (--steps)."""
 
     NAMES = ("content_bbox_mm", "write_preview", "write_crop", "downsample", "ink_coverage",
-             "render_proof", "render_jpeg", "split_by_press")  # fmt: skip
+             "render_proofs", "render_jpeg", "split_by_press", "separations")  # fmt: skip
 
     def __init__(self) -> None:
         self.times: dict[str, list[float]] = {}

@@ -121,6 +121,7 @@ async def make_previews(
                 thumb_width_px=previews.thumb_width_px,
                 timeout_s=ctx.settings.pool.job_timeout_s,
                 pages_by_press=analysis.pages_by_press,
+                page_inks=[page.inks for page in analysis.pages],
                 retried=_about("previews", note),
             )
     except (AsyncPdfError, OSError, RuntimeError) as exc:

@@ -16,6 +16,7 @@ from typing import NamedTuple
 import pikepdf
 
 from asyncpdf.pdf import listing
+from asyncpdf.pdf.inks import ordered
 from asyncpdf.pdf.marks import page_marks, texts_by_name
 from asyncpdf.pdf.model import Analysis, PageAnalysis, SizeMM
 from asyncpdf.pdf.naming import NameParts, parse_name
@@ -86,11 +87,12 @@ def ink_name(raw: object) -> str:
 
 
 def page_inks(page: pikepdf.Page) -> tuple[str, ...]:
-    """Colorant names Signa writes into the page's PieceInfo (they survive an Acrobat re-save)."""
+    """Colorant names Signa writes into the page's PieceInfo (they survive an Acrobat re-save),
+    in ink order (`inks.ordered`: C, M, Y, K, then the spots as the file lists them)."""
     names = page.obj.get(COLORANTS)
     if not isinstance(names, pikepdf.Array):
         return ()
-    return tuple(ink_name(item) for item in names.as_list())
+    return ordered(ink_name(item) for item in names.as_list())
 
 
 def _creator(pdf: pikepdf.Pdf) -> str | None:

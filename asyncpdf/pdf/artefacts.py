@@ -19,12 +19,20 @@ from asyncpdf.pdf import listing
 from asyncpdf.pdf.crop import write_crop, write_preview
 from asyncpdf.pdf.downsample import Downsampled
 from asyncpdf.pdf.ghostscript import content_bbox_mm, downsample, gs_path, ink_coverage
+from asyncpdf.pdf.inks import LETTERS, PROCESS, coverage_by_ink, process_name
 from asyncpdf.pdf.model import Artefacts, BoxMM
-from asyncpdf.pdf.render import render_proof
+from asyncpdf.pdf.render import render_proofs
+from asyncpdf.pdf.separations import separations
 from asyncpdf.pdf.split import split_by_press
 
 NO_GHOSTSCRIPT = "ghostscript not installed: ink coverage not measured"
 PREVIEW, PROOF, THUMB = "preview.pdf", "proof.jpg", "thumb.jpg"
+
+
+def proof_name(sheet: int) -> str:
+    """The proof of sheet ``sheet`` (1-based): ``proof.jpg`` for the first, as before there
+    was one per sheet, then ``proof-2.jpg``…"""
+    return PROOF if sheet == 1 else f"proof-{sheet}.jpg"
 
 
 def make_artefacts(
@@ -37,17 +45,22 @@ def make_artefacts(
     thumb_width_px: int = 175,
     timeout_s: float = 120,
     pages_by_press: Mapping[str, Sequence[int]] | None = None,
+    page_inks: Sequence[Sequence[str]] | None = None,
 ) -> Artefacts:
-    """Write preview.pdf, proof.jpg and thumb.jpg into ``out_dir``; measure ink coverage.
+    """Write preview.pdf, a proof of every sheet (``proof_name``) and thumb.jpg into
+    ``out_dir``; measure ink coverage.
 
     ``crops_mm`` has one box (``crop.write_crop``'s convention) or None per page; a None page
     is cut to the box around what it draws, measured here by Ghostscript for those pages only
     (left whole where that cannot be measured, with a warning). The preview is the crop with
     its images downsampled to ``dpi``, written in one pass (``crop.write_preview``); images
     that pass cannot resample are left to Ghostscript's pdfwrite (its result kept only when
-    smaller). Proof and thumbnail show page 1 of the preview, rendered once. Ink coverage is
-    Ghostscript's, measured on the preview. Ghostscript missing or failing is a warning, not an
-    error: ``ink_coverage`` is then None. Each Ghostscript call is bounded by ``timeout_s``.
+    smaller). Each page of the preview (a sheet) gets its proof, rendered once; the thumbnail
+    is the first proof made smaller. Ink coverage is
+    Ghostscript's, measured on the preview per plate: ``page_inks`` names each page's plates
+    (the analysis' inks; not given or empty: every separation the page draws), see ``_ink``.
+    Ghostscript missing or failing is a warning, not an error: ``ink_coverage`` is then None.
+    Each Ghostscript call is bounded by ``timeout_s``.
     With ``pages_by_press`` naming two or more presses, each also gets a preview of its own
     pages (``press_previews``).
     """
@@ -70,17 +83,19 @@ def make_artefacts(
             preview = _rest_downsampled(preview, made, temp, dpi, timeout_s, warnings)
         else:
             warnings.append(_without_ghostscript(made))
-        proof, thumb = temp(PROOF), temp(THUMB)
-        # The proof renders in a thread of this worker while Ghostscript measures the ink: two
+        names = [proof_name(sheet) for sheet in range(1, len(crops_mm) + 1)]
+        proofs, thumb = [temp(name) for name in names], temp(THUMB)
+        # The proofs render in a thread of this worker while Ghostscript measures the ink: two
         # independent readers of the finished preview. Ghostscript is started from this (the
         # main) thread, whose end is what kills it with the worker (lifetime.die_with_parent).
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="proof") as beside:
             rendering = beside.submit(
-                render_proof, preview, proof, thumb, proof_width_px, thumb_width_px
+                render_proofs, preview, proofs, thumb, proof_width_px, thumb_width_px
             )
-            ink = _ink(preview, len(crops_mm), timeout_s, warnings) if has_gs else None
+            inks = list(page_inks) if page_inks is not None else [()] * len(crops_mm)
+            ink = _ink(preview, out_dir, inks, timeout_s, warnings) if has_gs else None
             proof_px, thumb_px = rendering.result()
-        for done, name in ((preview, PREVIEW), (proof, PROOF), (thumb, THUMB)):
+        for done, name in ((preview, PREVIEW), *zip(proofs, names, strict=True), (thumb, THUMB)):
             os.replace(done, out_dir / name)
     finally:
         for path in temps:
@@ -91,6 +106,7 @@ def make_artefacts(
         preview=PREVIEW,
         press_previews=press_previews,
         proof=PROOF,
+        proofs=tuple(names),
         thumb=THUMB,
         preview_bytes=(out_dir / PREVIEW).stat().st_size,
         proof_px=proof_px,
@@ -165,13 +181,52 @@ def _rest_downsampled(
 
 
 def _ink(
-    preview: Path, pages: int, timeout_s: float, warnings: list[str]
+    preview: Path,
+    out_dir: Path,
+    page_inks: Sequence[Sequence[str]],
+    timeout_s: float,
+    warnings: list[str],
 ) -> list[dict[str, float]] | None:
+    """Each page's coverage under its own ink names, in ink order (``inks.coverage_by_ink``).
+
+    Pages whose plates are all process inks are measured by ``ink_cov`` (a spot drawn there
+    counts through its CMYK alternate, as the RIP puts it on those plates); pages with a spot
+    plate, or whose plates are not known, by ``separations`` (one plane per separation).
+    """
+    spotted = [
+        index
+        for index, inks in enumerate(page_inks)
+        if not inks or any(process_name(ink) is None for ink in inks)
+    ]
+    plain = [index for index in range(len(page_inks)) if index not in set(spotted)]
+    measured: list[dict[str, float] | None] = [None] * len(page_inks)
     try:
-        coverage = ink_coverage(preview, timeout_s)
+        if plain:
+            found = ink_coverage(preview, timeout_s, plain if spotted else None)
+            for index, letters in zip(plain, found, strict=False):
+                measured[index] = {name: letters[LETTERS[name]] for name in PROCESS}
+        if spotted:
+            separated = separations(preview, out_dir, timeout_s, spotted if plain else None)
+            for index, by_name in zip(spotted, separated, strict=False):
+                measured[index] = by_name
     except GhostscriptError as exc:
         warnings.append(f"ink coverage not measured: {exc}")
         return None
-    if len(coverage) != pages:
-        warnings.append(f"ink coverage measured on {len(coverage)} of {pages} pages")
+    coverage: list[dict[str, float]] = []
+    stray: dict[str, list[int]] = {}
+    for number, (inks, planes) in enumerate(zip(page_inks, measured, strict=True), start=1):
+        shown, others = coverage_by_ink(inks, planes or {})
+        coverage.append(shown if planes is not None else {})
+        for name in others:
+            stray.setdefault(name, []).append(number)
+    missing = sum(planes is None for planes in measured)
+    if missing:
+        warnings.append(
+            f"ink coverage measured on {len(measured) - missing} of {len(measured)} pages"
+        )
+    for name, pages in stray.items():
+        warnings.append(
+            f"{listing.pages(pages)}: {name} is drawn, but no plate of the page is {name}: "
+            "its coverage is not counted"
+        )
     return coverage

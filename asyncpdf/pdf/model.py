@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from asyncpdf.errors import AsyncPdfError
+from asyncpdf.pdf.inks import ordered
 
 ANALYSIS_VERSION = 4
 BoxMM = tuple[float, float, float, float]
@@ -67,7 +68,7 @@ class PageAnalysis:
         return cls(
             media_mm=media,
             plate_mm=(int(data["plate_mm"][0]), int(data["plate_mm"][1])),
-            inks=tuple(data.get("inks") or ()),
+            inks=ordered(data.get("inks") or ()),
             marks=_marks(data.get("marks")),
             press=data.get("press"),
             paper_mm=_pair(data.get("paper_mm")) if from_mark else None,
@@ -123,8 +124,8 @@ class Analysis:
 
     @property
     def inks(self) -> tuple[str, ...]:
-        """Every ink of every page, in order, each once."""
-        return tuple(dict.fromkeys(ink for page in self.pages for ink in page.inks))
+        """Every ink of every page, each once, in ink order (C, M, Y, K, then the spots)."""
+        return ordered(ink for page in self.pages for ink in page.inks)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -207,7 +208,10 @@ class Artefacts:
     preview: str | None = None
     #: press → its own preview, when one file carries plates for several presses.
     press_previews: Mapping[str, str] = field(default_factory=dict)
+    #: The first sheet's proof (the grid's click, the API's ``proof.jpg``).
     proof: str | None = None
+    #: Every sheet's proof, in page order; empty in records made before there was one per sheet.
+    proofs: tuple[str, ...] = ()
     thumb: str | None = None
     preview_bytes: int = 0
     proof_px: tuple[int, int] | None = None
@@ -221,6 +225,11 @@ class Artefacts:
     def preview_for(self, press: str) -> str | None:
         return self.press_previews.get(press, self.preview)
 
+    @property
+    def sheet_proofs(self) -> tuple[str, ...]:
+        """The proof of every sheet there is, in page order (older records: the first only)."""
+        return self.proofs or ((self.proof,) if self.proof else ())
+
     def with_warnings(self, *more: str, notes: Sequence[str] = ()) -> Artefacts:
         return replace(self, warnings=(*more, *self.warnings), notes=(*notes, *self.notes))
 
@@ -230,6 +239,7 @@ class Artefacts:
             "preview": self.preview,
             "press_previews": dict(self.press_previews),
             "proof": self.proof,
+            "proofs": list(self.sheet_proofs),
             "thumb": self.thumb,
             "preview_bytes": self.preview_bytes,
             "proof_px": list(self.proof_px) if self.proof_px else None,
@@ -253,6 +263,7 @@ class Artefacts:
             preview=data.get("preview"),
             press_previews=dict(data.get("press_previews") or {}),
             proof=data.get("proof"),
+            proofs=tuple(data.get("proofs") or ()),
             thumb=data.get("thumb"),
             preview_bytes=int(data.get("preview_bytes") or 0),
             proof_px=pixels("proof_px"),

@@ -14,6 +14,7 @@ import aiosqlite
 from asyncpdf.errors import IllegalTransition, NotFound
 from asyncpdf.jobs.lifecycle import UNFINISHED, JobState, check_job
 from asyncpdf.jobs.records import Job, JobHeader
+from asyncpdf.pdf.inks import ordered
 from asyncpdf.pdf.model import ANALYSIS_VERSION, Analysis, Artefacts
 from asyncpdf.store.reads import fetch_all, fetch_one
 
@@ -53,7 +54,8 @@ def header_of(row: aiosqlite.Row) -> JobHeader:
         presses=tuple(json.loads(row[16])) if row[16] else (),
         complects=row[17],
         plates=row[18],
-        inks=tuple(json.loads(row[19])) if row[19] else (),
+        # Ordered on reading too: rows written before the order was fixed have the file's.
+        inks=ordered(json.loads(row[19])) if row[19] else (),
         subfolder=row[20],
         original_removed_at=row[21],
     )

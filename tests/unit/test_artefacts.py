@@ -20,6 +20,7 @@ from asyncpdf.pdf.analysis import analyze_file
 from asyncpdf.pdf.artefacts import NO_GHOSTSCRIPT, make_artefacts
 from asyncpdf.pdf.crop import crop_boxes_mm, paper_box_mm, write_crop
 from asyncpdf.pdf.ghostscript import content_bbox_mm, downsample, gs_path, ink_coverage
+from asyncpdf.pdf.inks import PROCESS
 from asyncpdf.pdf.model import Artefacts, BoxMM
 from asyncpdf.pdf.render import render_jpeg
 from asyncpdf.testing.samples import make_samples
@@ -352,14 +353,17 @@ def plate_pdf(path: Path) -> Path:
 
 
 def assert_artefacts(out_dir: Path, made: Artefacts) -> None:
-    assert sorted(p.name for p in out_dir.iterdir()) == ["preview.pdf", "proof.jpg", "thumb.jpg"]
+    # A proof of each of the two sheets; the thumbnail of the first.
+    names = ["preview.pdf", "proof-2.jpg", "proof.jpg", "thumb.jpg"]
+    assert sorted(p.name for p in out_dir.iterdir()) == names
+    assert made.proofs == ("proof.jpg", "proof-2.jpg")
     assert made.dir == str(out_dir)
     assert made.preview_bytes == (out_dir / "preview.pdf").stat().st_size
     assert made.proof_px == (2500, 1778)
     # pdfium rounds the height up: 175 * 640 / 900 = 124.4 -> 125.
     assert made.thumb_px is not None
     assert made.thumb_px[0] == 175 and abs(made.thumb_px[1] - 175 * 640 / 900) <= 1
-    for name in ("proof.jpg", "thumb.jpg"):
+    for name in ("proof.jpg", "proof-2.jpg", "thumb.jpg"):
         assert (out_dir / name).read_bytes()[:2] == JPEG_MAGIC
     # Ghostscript moves a cropped page's origin to 0,0: compare the sheet's size.
     for page_box in boxes_pt(out_dir / "preview.pdf", "/MediaBox"):
@@ -386,11 +390,12 @@ def test_make_artefacts_end_to_end(tmp_path: Path) -> None:
     image = 100 * 50 * 50 / sheet * 0.5  # random bytes: half of each ink on average
     bar = 100 * 800 * 20 / sheet  # yellow; the black register mark is off the sheet
     for page in coverage:
+        # The file does not list its plates: every separation it draws, by its name.
         assert page == {
-            "C": pytest.approx(image, abs=0.05),
-            "M": pytest.approx(image, abs=0.05),
-            "Y": pytest.approx(bar + image, abs=0.1),
-            "K": pytest.approx(image, abs=0.05),
+            "Cyan": pytest.approx(image, abs=0.05),
+            "Magenta": pytest.approx(image, abs=0.05),
+            "Yellow": pytest.approx(bar + image, abs=0.1),
+            "Black": pytest.approx(image, abs=0.05),
         }
 
 
@@ -420,7 +425,12 @@ def test_make_artefacts_without_ghostscript(
     assert made.proof_px == (2500, 1778)
     assert made.thumb_px is not None
     assert made.thumb_px[0] == 175 and abs(made.thumb_px[1] - 175 * 640 / 900) <= 1
-    assert sorted(p.name for p in out_dir.iterdir()) == ["preview.pdf", "proof.jpg", "thumb.jpg"]
+    assert sorted(p.name for p in out_dir.iterdir()) == [
+        "preview.pdf",
+        "proof-2.jpg",
+        "proof.jpg",
+        "thumb.jpg",
+    ]
 
 
 @requires_gs
@@ -553,11 +563,13 @@ def test_ink_coverage_is_within_half_a_point_of_full_resolution(tmp_path: Path) 
             box or (0.0, 0.0, *page.media_mm)
             for box, page in zip(crops, analysis.pages, strict=True)
         ]
-        made = make_artefacts(source, tmp_path / "out" / str(number), boxes)
+        # Process plates only: ink_cov's own measurement, at 100 dpi on the preview.
+        inks = [PROCESS] * len(analysis.pages)
+        made = make_artefacts(source, tmp_path / "out" / str(number), boxes, page_inks=inks)
         assert made.ink_coverage is not None, made.warnings
         reference = full_resolution_ink(source, boxes, tmp_path)
         assert len(reference) == len(made.ink_coverage)
         for page, expected in zip(made.ink_coverage, reference, strict=True):
-            got = [page[ink] for ink in "CMYK"]
+            got = [page[ink] for ink in PROCESS]
             worst = max(worst, *(abs(a - b) for a, b in zip(got, expected, strict=True)))
     assert worst <= INK_TOLERANCE
