@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from asyncpdf.errors import AsyncPdfError
-from asyncpdf.pdf.inks import ordered
+from asyncpdf.pdf.inks import average, ordered
 
 ANALYSIS_VERSION = 4
 BoxMM = tuple[float, float, float, float]
@@ -247,6 +247,7 @@ class Artefacts:
             "ink_coverage": [dict(page) for page in self.ink_coverage]
             if self.ink_coverage is not None
             else None,
+            "average_coverage": average(self.ink_coverage or ()),
             "warnings": list(self.warnings),
             "notes": list(self.notes),
         }

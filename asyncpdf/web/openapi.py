@@ -185,6 +185,7 @@ SCHEMAS: dict[str, Schema] = {
             "press": _MAYBE_STRING,
             "paper_mm": {**_SIZE_MM, "type": ["array", "null"]},
             "paper_from": {"enum": ["mark", None]},
+            "rotate": {"enum": [0, 90, 180, 270]},
         }
     ),
     "Analysis": _object(
@@ -212,6 +213,7 @@ SCHEMAS: dict[str, Schema] = {
             "preview": _MAYBE_STRING,
             "press_previews": {"type": "object", "additionalProperties": _STRING},
             "proof": _MAYBE_STRING,
+            "proofs": {**_STRINGS, "description": "every sheet's proof, in page order"},
             "thumb": _MAYBE_STRING,
             "preview_bytes": _INT,
             "proof_px": _PIXELS,
@@ -219,9 +221,19 @@ SCHEMAS: dict[str, Schema] = {
             "ink_coverage": {
                 "type": ["array", "null"],
                 "items": {"type": "object", "additionalProperties": _NUMBER},
-                "description": "per page: ink → coverage in percent",
+                "description": "per page: ink → coverage in percent, in ink order (C, M, Y, K, "
+                "then the spots as the file lists them)",
+            },
+            "average_coverage": {
+                "type": "object",
+                "additionalProperties": _NUMBER,
+                "description": "ink → its mean coverage over the job's plates that carry it",
             },
             "warnings": _STRINGS,
+            "notes": {
+                **_STRINGS,
+                "description": "choices the file left open, e.g. the gripper edge",
+            },
         }
     ),
     "Delivery": _object(
@@ -631,6 +643,12 @@ PATHS: dict[str, Schema] = {
                     required=True,
                 ),
                 _parameter("press", "query", _STRING, "preview.pdf only: this press's own"),
+                _parameter(
+                    "sheet",
+                    "query",
+                    {"type": "integer", "minimum": 1, "default": 1},
+                    "proof.jpg only: the proof of this sheet (page of the preview), from 1",
+                ),
             ],
             errors=("NotFound",),
         )

@@ -229,7 +229,8 @@ async def check_job_page(page: Page, service: Service, name: str) -> None:
     await expect(page.locator("#title")).to_contain_text(name)
     await expect(page.locator("#state")).to_have_text("done")
     await image_shown(page, "#proof")
-    assert (await page.locator("#proof-link").get_attribute("href") or "").endswith("/proof.jpg")
+    href = await page.locator("#proof-link").get_attribute("href") or ""
+    assert href.endswith("/proof.jpg?sheet=1")
     pages = page.locator("#pages tbody tr")
     assert await pages.count() >= 1
     await expect(pages.first.locator("td[data-label=Press]")).not_to_have_text("—")
