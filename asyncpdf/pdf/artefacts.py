@@ -16,7 +16,7 @@ from pathlib import Path
 
 from asyncpdf.errors import GhostscriptError
 from asyncpdf.pdf import listing
-from asyncpdf.pdf.crop import write_crop, write_preview
+from asyncpdf.pdf.crop import shown_sizes_mm, write_crop, write_preview
 from asyncpdf.pdf.downsample import Downsampled
 from asyncpdf.pdf.ghostscript import content_bbox_mm, downsample, gs_path, ink_coverage
 from asyncpdf.pdf.inks import LETTERS, PROCESS, coverage_by_ink, process_name
@@ -101,6 +101,7 @@ def make_artefacts(
         for path in temps:
             path.unlink(missing_ok=True)
     press_previews = split_by_press(out_dir / PREVIEW, out_dir, pages_by_press or {})
+    sheets = shown_sizes_mm(out_dir / PREVIEW)
     return Artefacts(
         dir=str(out_dir),
         preview=PREVIEW,
@@ -112,6 +113,7 @@ def make_artefacts(
         proof_px=proof_px,
         thumb_px=thumb_px,
         ink_coverage=tuple(ink) if ink is not None else None,
+        sheets_mm=tuple(sheets),
         warnings=tuple(warnings),
     )
 

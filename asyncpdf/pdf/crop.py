@@ -18,7 +18,7 @@ import pikepdf
 from asyncpdf.errors import CropError, PaperOffPlate
 from asyncpdf.pdf import listing
 from asyncpdf.pdf.downsample import Downsampled, downsample_images
-from asyncpdf.pdf.model import Analysis, BoxMM, PageAnalysis
+from asyncpdf.pdf.model import Analysis, BoxMM, PageAnalysis, SizeMM
 from asyncpdf.pdf.rotation import page_rotation
 
 MM_PER_PT = 25.4 / 72
@@ -247,3 +247,19 @@ def write_preview(
     except pikepdf.PikepdfError as exc:
         raise CropError(f"cannot crop {source.name}: {exc}") from exc
     return done
+
+
+def shown_sizes_mm(source: Path) -> list[SizeMM]:
+    """Each page's size as shown (its CropBox, turned by its /Rotate), in mm to 0.1."""
+    try:
+        with pikepdf.open(source) as pdf:
+            sizes = []
+            for page in pdf.pages:
+                x0, y0, x1, y1 = _normalised(page.obj.get("/CropBox", page.mediabox))
+                width, height = (x1 - x0) * MM_PER_PT, (y1 - y0) * MM_PER_PT
+                if page_rotation(page) % 180:
+                    width, height = height, width
+                sizes.append((round(width, 1), round(height, 1)))
+    except pikepdf.PikepdfError as exc:
+        raise CropError(f"cannot read the page sizes of {source.name}: {exc}") from exc
+    return sizes

@@ -64,3 +64,25 @@ def average(pages: Iterable[Mapping[str, float] | None]) -> dict[str, float]:
             sums[ink] = sums.get(ink, 0.0) + value
             counts[ink] = counts.get(ink, 0) + 1
     return {ink: round(sums[ink] / counts[ink], 2) for ink in ordered(sums)}
+
+
+_MM2_PER_M2 = 1_000_000
+
+
+def ink_use_m2(
+    presses: Sequence[str | None],
+    sheets_mm: Sequence[tuple[float, float]],
+    coverage: Sequence[Mapping[str, float]],
+) -> dict[str, dict[str, float]]:
+    """Press → ink → m² of solid ink: for every plate (a page's ink), its sheet's area × its
+    coverage. Pages without a press, a sheet size or a coverage count nothing. Inks in ink
+    order."""
+    use: dict[str, dict[str, float]] = {}
+    for press, sheet, page in zip(presses, sheets_mm, coverage, strict=False):
+        if press is None:
+            continue
+        area_m2 = sheet[0] * sheet[1] / _MM2_PER_M2
+        by_ink = use.setdefault(press, {})
+        for ink, percent in page.items():
+            by_ink[ink] = by_ink.get(ink, 0.0) + area_m2 * percent / 100
+    return {press: {ink: by_ink[ink] for ink in ordered(by_ink)} for press, by_ink in use.items()}

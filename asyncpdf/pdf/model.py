@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from asyncpdf.errors import AsyncPdfError
-from asyncpdf.pdf.inks import average, ordered
+from asyncpdf.pdf.inks import average, ink_use_m2, ordered
 
 ANALYSIS_VERSION = 4
 BoxMM = tuple[float, float, float, float]
@@ -216,14 +216,21 @@ class Artefacts:
     preview_bytes: int = 0
     proof_px: tuple[int, int] | None = None
     thumb_px: tuple[int, int] | None = None
-    #: Per page: ink → coverage %, None where it was not measured.
+    #: Per page: ink → coverage %, in ink order; None where it was not measured.
     ink_coverage: tuple[Mapping[str, float], ...] | None = None
+    #: Per page: the preview page (the sheet) as shown, in mm; empty in older records.
+    sheets_mm: tuple[SizeMM, ...] = ()
     warnings: tuple[str, ...] = ()
     #: Choices the file left open and how they were made (not warnings), e.g. the gripper edge.
     notes: tuple[str, ...] = ()
 
     def preview_for(self, press: str) -> str | None:
         return self.press_previews.get(press, self.preview)
+
+    def ink_use_m2(self, presses: Sequence[str | None]) -> dict[str, dict[str, float]]:
+        """Press → ink → m² of solid ink over this job's plates (``inks.ink_use_m2``);
+        ``presses`` names each page's press."""
+        return ink_use_m2(presses, self.sheets_mm, self.ink_coverage or ())
 
     @property
     def sheet_proofs(self) -> tuple[str, ...]:
@@ -248,6 +255,7 @@ class Artefacts:
             if self.ink_coverage is not None
             else None,
             "average_coverage": average(self.ink_coverage or ()),
+            "sheets_mm": [list(size) for size in self.sheets_mm],
             "warnings": list(self.warnings),
             "notes": list(self.notes),
         }
@@ -265,6 +273,7 @@ class Artefacts:
             press_previews=dict(data.get("press_previews") or {}),
             proof=data.get("proof"),
             proofs=tuple(data.get("proofs") or ()),
+            sheets_mm=tuple((float(w), float(h)) for w, h in data.get("sheets_mm") or ()),
             thumb=data.get("thumb"),
             preview_bytes=int(data.get("preview_bytes") or 0),
             proof_px=pixels("proof_px"),

@@ -1,4 +1,5 @@
-"""A year's figures per month: plates, m² of plate, plates per press and plate cost per bureau.
+"""A year's figures per month: plates, m² of plate, plates per press, plate cost per bureau and
+ink use per press (m² of solid ink per ink: plates × sheet area × coverage).
 
 Nothing is guessed. A press the config does not know counts in plates only, and a press with
 no `plate_cost` in plates and m² only; `warnings` names each such press and what to change, so
@@ -7,12 +8,13 @@ a total that looks low says why.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from asyncpdf.config import Settings
-from asyncpdf.store.reports import MonthlyPlates
+from asyncpdf.pdf.inks import ordered
+from asyncpdf.store.reports import MonthlyInk, MonthlyPlates
 
 MONTHS = 12
 #: Where plates of jobs whose bureau is not recorded are counted.
@@ -47,6 +49,8 @@ class YearFigures:
     #: Bureau → plate cost per month; bureaus by name.
     cost_by_bureau: Mapping[str, tuple[float, ...]]
     warnings: tuple[str, ...]
+    #: Press → ink → m² of solid ink per month; presses by name, inks in ink order.
+    ink_m2_by_press: Mapping[str, Mapping[str, tuple[float, ...]]] = field(default_factory=dict)
 
     @property
     def presses(self) -> list[str]:
@@ -68,6 +72,10 @@ class YearFigures:
             "area_m2": _rounded(self.area_m2),
             "plates_by_press": {name: list(v) for name, v in self.plates_by_press.items()},
             "cost_by_bureau": {name: _rounded(v) for name, v in self.cost_by_bureau.items()},
+            "ink_m2_by_press": {
+                press: {ink: _rounded(values) for ink, values in inks.items()}
+                for press, inks in self.ink_m2_by_press.items()
+            },
             "totals": {
                 "plates": sum(self.plates),
                 "area_m2": round(sum(self.area_m2), DECIMALS),
@@ -77,7 +85,27 @@ class YearFigures:
         }
 
 
-def year_figures(year: int, rows: Iterable[MonthlyPlates], settings: Settings) -> YearFigures:
+def ink_by_press(
+    months: Sequence[str], rows: Iterable[MonthlyInk]
+) -> dict[str, dict[str, tuple[float, ...]]]:
+    """Press → ink → m² per month of `months`; presses by name, inks in ink order."""
+    index = {month: i for i, month in enumerate(months)}
+    found: dict[str, dict[str, list[float]]] = {}
+    for row in rows:
+        by_ink = found.setdefault(row.press, {})
+        by_ink.setdefault(row.ink, [0.0] * len(months))[index[row.month]] += row.area_m2
+    return {
+        press: {ink: tuple(found[press][ink]) for ink in ordered(found[press])}
+        for press in sorted(found)
+    }
+
+
+def year_figures(
+    year: int,
+    rows: Iterable[MonthlyPlates],
+    settings: Settings,
+    ink_rows: Iterable[MonthlyInk] = (),
+) -> YearFigures:
     """The figures of `year` from its rows (each of a month of that year)."""
     months = month_labels(year)
     index = {month: i for i, month in enumerate(months)}
@@ -119,4 +147,5 @@ def year_figures(year: int, rows: Iterable[MonthlyPlates], settings: Settings) -
         plates_by_press={name: tuple(by_press[name]) for name in sorted(by_press)},
         cost_by_bureau={name: tuple(by_bureau[name]) for name in sorted(by_bureau)},
         warnings=tuple(warnings),
+        ink_m2_by_press=ink_by_press(months, ink_rows),
     )

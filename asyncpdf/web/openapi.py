@@ -337,6 +337,15 @@ SCHEMAS: dict[str, Schema] = {
             "area_m2": _MONTHLY_NUMBERS,
             "plates_by_press": {"type": "object", "additionalProperties": _MONTHLY_INTS},
             "cost_by_bureau": {"type": "object", "additionalProperties": _MONTHLY_NUMBERS},
+            "ink_m2_by_press": {
+                "type": "object",
+                "additionalProperties": {
+                    "type": "object",
+                    "additionalProperties": _MONTHLY_NUMBERS,
+                },
+                "description": "press → ink (in ink order) → m² of solid ink a month: plates × "
+                "sheet area × coverage",
+            },
             "totals": _object({"plates": _INT, "area_m2": _NUMBER, "cost": _NUMBER}),
             "warnings": _STRINGS,
             "years": {**_array(_INT), "description": "the years that have finished jobs"},

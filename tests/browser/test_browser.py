@@ -255,6 +255,9 @@ async def check_report(page: Page) -> None:
         "href", f"/api/reports.csv?year={year}"
     )
     await expect(page.locator("#report-totals")).to_contain_text("23 plates")
+    # Ink use per press: a row per ink, process inks as their letters first.
+    await expect(page.locator("#ink-use table").first).to_be_visible()
+    await expect(page.locator("#ink-use table tbody tr th .ink-C").first).to_be_visible()
 
 
 async def check_phone(page: Page, service: Service, job_url: str) -> None:
