@@ -46,7 +46,7 @@ def _photo_jpeg(seed: int) -> tuple[bytes, int, int]:
     smooth = coarse.resize((width, height), Image.Resampling.BILINEAR)
     side = (width // 12, height // 12)
     grain = Image.frombytes("CMYK", side, rng.randbytes(side[0] * side[1] * 4))
-    image = Image.blend(smooth, grain.resize((width, height), Image.Resampling.NEAREST), 0.03)
+    image = Image.blend(smooth, grain.resize((width, height), Image.Resampling.NEAREST), 0.025)
     out = io.BytesIO()
     image.save(out, format="JPEG", quality=85)
     return out.getvalue(), width, height

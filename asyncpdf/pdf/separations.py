@@ -39,6 +39,7 @@ _HEADER = struct.Struct(">4sH6sHIIHH")
 _CHANNEL_NAMES = 1006  # Photoshop's "alpha channel names": the spot planes, in order
 _CMYK_MODE = 4
 _POLL_S = 0.01
+_SHM_NEEDED_MB = 512
 
 
 def separations(
@@ -48,7 +49,7 @@ def separations(
 
     Process separations are named ``Cyan``, ``Magenta``, ``Yellow``, ``Black``; spots as the
     file names them (``PANTONE 185 C``, ``Varnish``). Pages are rendered into ``/dev/shm``
-    where it is writable, else into ``scratch`` (room for two pages). Raises
+    where it is writable and has room, else into ``scratch`` (room for two pages). Raises
     ``GhostscriptError`` when gs fails, times out or writes something that is not the
     expected PSD.
     """
@@ -56,10 +57,7 @@ def separations(
     exe = gs_path()
     if exe is None:
         raise GhostscriptError("ghostscript separations: gs is not installed")
-    # Pages are written and read back at once: memory (tmpfs) where there is one.
-    in_memory = Path("/dev/shm")
-    if in_memory.is_dir() and os.access(in_memory, os.W_OK | os.X_OK):
-        scratch = in_memory
+    scratch = _in_memory() or scratch
     with (
         tempfile.TemporaryDirectory(prefix=".separations-", dir=scratch) as folder,
         tempfile.TemporaryFile() as errors,
@@ -101,6 +99,19 @@ def separations(
     if not found:
         raise GhostscriptError(f"ghostscript separations processed no page: {said}", 0, said)
     return found
+
+
+def _in_memory() -> Path | None:
+    """``/dev/shm`` where it is writable and roomy: pages are written there and read back at
+    once, so memory (tmpfs) saves a disk their bytes. A container's is often 64 MB, too small
+    for two pages."""
+    shm = Path("/dev/shm")
+    try:
+        found = os.statvfs(shm)
+    except OSError:
+        return None
+    roomy = found.f_bavail * found.f_frsize >= _SHM_NEEDED_MB << 20
+    return shm if roomy and os.access(shm, os.W_OK | os.X_OK) else None
 
 
 def _read_as_written(output: Path, process: subprocess.Popen[bytes]) -> list[dict[str, float]]:

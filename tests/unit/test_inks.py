@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import IO
 
 import pytest
 
 from asyncpdf.config import load_settings
+from asyncpdf.errors import GhostscriptError
+from asyncpdf.pdf import separations as separations_module
 from asyncpdf.pdf.analysis import analyze_file
 from asyncpdf.pdf.artefacts import make_artefacts
 from asyncpdf.pdf.crop import crop_boxes_mm
 from asyncpdf.pdf.ghostscript import gs_path, ink_coverage
 from asyncpdf.pdf.inks import LETTERS, average, coverage_by_ink, ordered
+from asyncpdf.pdf.model import Analysis, PageAnalysis
 from asyncpdf.pdf.naming import inks_short
 from asyncpdf.pdf.separations import separations
 from asyncpdf.testing.samples import Fill, SamplePage, signa_marks, write_sample
@@ -117,3 +121,49 @@ def test_a_spot_drawn_on_no_plate_of_its_page_is_a_warning(tmp_path: Path) -> No
         "page 1: Varnish is drawn, but no plate of the page is Varnish: its coverage is not "
         "counted",
     )
+
+
+def test_one_ink_order_for_the_job_its_pages_and_records_stored_before() -> None:
+    first = PageAnalysis((1030, 770), (1030, 770), inks=("Varnish", "Black", "Cyan"))
+    second = PageAnalysis((1030, 770), (1030, 770), inks=("PANTONE 185 C", "Yellow"))
+    analysis = Analysis(file="1_x_Korol.pdf", size=1, pages=(first, second))
+    assert analysis.inks == ("Cyan", "Yellow", "Black", "Varnish", "PANTONE 185 C")
+    # A record stored in the file's order reads back in ink order.
+    stored = {**first.to_json(), "inks": ["Varnish", "Black", "Cyan"]}
+    assert PageAnalysis.from_json(stored).inks == ("Cyan", "Black", "Varnish")
+    assert inks_short(analysis.inks) == "CYK-Varnish-185C"
+
+
+@requires_gs
+def test_separations_without_a_roomy_dev_shm_use_the_scratch_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = write_sample(tmp_path / "1_Spots_Korol.pdf", [known_page(), known_page()])
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    read_from: list[str] = []
+    real = separations_module._read_page
+
+    def reading(stream: IO[bytes]) -> dict[str, float]:
+        read_from.append(str(getattr(stream, "name", "")))
+        return real(stream)
+
+    monkeypatch.setattr(separations_module, "_in_memory", lambda: None)
+    monkeypatch.setattr(separations_module, "_read_page", reading)
+    pages = separations(source, scratch, 60)
+    on_the_plate = 100 * 500 * 350 / (1030 * 770)  # not cropped: the whole plate
+    assert [page["PANTONE 185 C"] for page in pages] == pytest.approx([on_the_plate] * 2, abs=0.5)
+    assert len(read_from) == 2 and all(name.startswith(str(scratch)) for name in read_from)
+    assert list(scratch.iterdir()) == []  # each page removed once read, the folder too
+
+
+@requires_gs
+def test_separations_fail_with_a_reason(tmp_path: Path) -> None:
+    source = write_sample(tmp_path / "1_Spots_Korol.pdf", [known_page()])
+    with pytest.raises(GhostscriptError, match=r"timed out after 0\.01 s"):
+        separations(source, tmp_path, 0.01)
+    not_pdf = tmp_path / "x.pdf"
+    not_pdf.write_bytes(b"%!PS-Adobe-3.0\n")
+    with pytest.raises(GhostscriptError, match="is not a PDF"):
+        separations(not_pdf, tmp_path, 60)
+    assert list(tmp_path.glob(".separations-*")) == []
