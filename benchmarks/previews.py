@@ -50,6 +50,7 @@ from PIL import Image
 
 from asyncpdf.config import Settings, load_settings
 from asyncpdf.pdf import artefacts as artefacts_module
+from asyncpdf.pdf import coverage as coverage_module
 from asyncpdf.pdf.analysis import analyze_file
 from asyncpdf.pdf.artefacts import make_artefacts
 from asyncpdf.pdf.crop import MM_PER_PT, crop_boxes_mm, write_crop
@@ -225,21 +226,24 @@ def timed(func: Callable[[], Any]) -> tuple[float, float, Any]:
 
 
 class StepTimer:
-    """Wall time of asyncpdf's inner steps, by wrapping what `artefacts` calls (--steps)."""
+    """Wall time of asyncpdf's inner steps, by wrapping what `artefacts` and `coverage` call
+    (--steps)."""
 
     NAMES = ("content_bbox_mm", "write_preview", "write_crop", "downsample", "ink_coverage",
              "render_proofs", "render_jpeg", "split_by_press", "separations")  # fmt: skip
+    MODULES = (artefacts_module, coverage_module)
 
     def __init__(self) -> None:
         self.times: dict[str, list[float]] = {}
-        self._saved: dict[str, Any] = {}
+        self._saved: list[tuple[Any, str, Any]] = []
 
     def __enter__(self) -> StepTimer:
-        for name in self.NAMES:
-            func = getattr(artefacts_module, name, None)
-            if callable(func):
-                self._saved[name] = func
-                setattr(artefacts_module, name, self._wrap(name, func))
+        for module in self.MODULES:
+            for name in self.NAMES:
+                func = getattr(module, name, None)
+                if callable(func):
+                    self._saved.append((module, name, func))
+                    setattr(module, name, self._wrap(name, func))
         return self
 
     def _wrap(self, name: str, func: Callable[..., Any]) -> Callable[..., Any]:
@@ -253,8 +257,8 @@ class StepTimer:
         return wrapper
 
     def __exit__(self, *exc: object) -> None:
-        for name, func in self._saved.items():
-            setattr(artefacts_module, name, func)
+        for module, name, func in self._saved:
+            setattr(module, name, func)
 
 
 # --- same use ---------------------------------------------------------------------------------

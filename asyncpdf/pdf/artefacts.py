@@ -16,13 +16,12 @@ from pathlib import Path
 
 from asyncpdf.errors import GhostscriptError
 from asyncpdf.pdf import listing
+from asyncpdf.pdf.coverage import measure_coverage
 from asyncpdf.pdf.crop import shown_sizes_mm, write_crop, write_preview
 from asyncpdf.pdf.downsample import Downsampled
-from asyncpdf.pdf.ghostscript import content_bbox_mm, downsample, gs_path, ink_coverage
-from asyncpdf.pdf.inks import LETTERS, PROCESS, coverage_by_ink, process_name
+from asyncpdf.pdf.ghostscript import content_bbox_mm, downsample, gs_path
 from asyncpdf.pdf.model import Artefacts, BoxMM
 from asyncpdf.pdf.render import render_proofs
-from asyncpdf.pdf.separations import separations
 from asyncpdf.pdf.split import split_by_press
 
 NO_GHOSTSCRIPT = "ghostscript not installed: ink coverage not measured"
@@ -58,7 +57,8 @@ def make_artefacts(
     smaller). Each page of the preview (a sheet) gets its proof, rendered once; the thumbnail
     is the first proof made smaller. Ink coverage is
     Ghostscript's, measured on the preview per plate: ``page_inks`` names each page's plates
-    (the analysis' inks; not given or empty: every separation the page draws), see ``_ink``.
+    (the analysis' inks; not given or empty: every separation the page draws), see
+    ``coverage.measure_coverage``.
     Ghostscript missing or failing is a warning, not an error: ``ink_coverage`` is then None.
     Each Ghostscript call is bounded by ``timeout_s``.
     With ``pages_by_press`` naming two or more presses, each also gets a preview of its own
@@ -93,7 +93,12 @@ def make_artefacts(
                 render_proofs, preview, proofs, thumb, proof_width_px, thumb_width_px
             )
             inks = list(page_inks) if page_inks is not None else [()] * len(crops_mm)
-            ink = _ink(preview, out_dir, inks, timeout_s, warnings) if has_gs else None
+            sheets = shown_sizes_mm(preview)
+            ink = (
+                measure_coverage(preview, out_dir, inks, sheets, timeout_s, warnings)
+                if has_gs
+                else None
+            )
             proof_px, thumb_px = rendering.result()
         for done, name in ((preview, PREVIEW), *zip(proofs, names, strict=True), (thumb, THUMB)):
             os.replace(done, out_dir / name)
@@ -101,7 +106,6 @@ def make_artefacts(
         for path in temps:
             path.unlink(missing_ok=True)
     press_previews = split_by_press(out_dir / PREVIEW, out_dir, pages_by_press or {})
-    sheets = shown_sizes_mm(out_dir / PREVIEW)
     return Artefacts(
         dir=str(out_dir),
         preview=PREVIEW,
@@ -180,55 +184,3 @@ def _rest_downsampled(
         return preview
     # A vector-only plate gains nothing from pdfwrite and can even grow: keep the smaller.
     return target if target.stat().st_size < preview.stat().st_size else preview
-
-
-def _ink(
-    preview: Path,
-    out_dir: Path,
-    page_inks: Sequence[Sequence[str]],
-    timeout_s: float,
-    warnings: list[str],
-) -> list[dict[str, float]] | None:
-    """Each page's coverage under its own ink names, in ink order (``inks.coverage_by_ink``).
-
-    Pages whose plates are all process inks are measured by ``ink_cov`` (a spot drawn there
-    counts through its CMYK alternate, as the RIP puts it on those plates); pages with a spot
-    plate, or whose plates are not known, by ``separations`` (one plane per separation).
-    """
-    spotted = [
-        index
-        for index, inks in enumerate(page_inks)
-        if not inks or any(process_name(ink) is None for ink in inks)
-    ]
-    plain = [index for index in range(len(page_inks)) if index not in set(spotted)]
-    measured: list[dict[str, float] | None] = [None] * len(page_inks)
-    try:
-        if plain:
-            found = ink_coverage(preview, timeout_s, plain if spotted else None)
-            for index, letters in zip(plain, found, strict=False):
-                measured[index] = {name: letters[LETTERS[name]] for name in PROCESS}
-        if spotted:
-            separated = separations(preview, out_dir, timeout_s, spotted if plain else None)
-            for index, by_name in zip(spotted, separated, strict=False):
-                measured[index] = by_name
-    except GhostscriptError as exc:
-        warnings.append(f"ink coverage not measured: {exc}")
-        return None
-    coverage: list[dict[str, float]] = []
-    stray: dict[str, list[int]] = {}
-    for number, (inks, planes) in enumerate(zip(page_inks, measured, strict=True), start=1):
-        shown, others = coverage_by_ink(inks, planes or {})
-        coverage.append(shown if planes is not None else {})
-        for name in others:
-            stray.setdefault(name, []).append(number)
-    missing = sum(planes is None for planes in measured)
-    if missing:
-        warnings.append(
-            f"ink coverage measured on {len(measured) - missing} of {len(measured)} pages"
-        )
-    for name, pages in stray.items():
-        warnings.append(
-            f"{listing.pages(pages)}: {name} is drawn, but no plate of the page is {name}: "
-            "its coverage is not counted"
-        )
-    return coverage

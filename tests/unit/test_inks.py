@@ -12,6 +12,7 @@ from asyncpdf.errors import GhostscriptError
 from asyncpdf.pdf import separations as separations_module
 from asyncpdf.pdf.analysis import analyze_file
 from asyncpdf.pdf.artefacts import make_artefacts
+from asyncpdf.pdf.coverage import measure_coverage
 from asyncpdf.pdf.crop import crop_boxes_mm
 from asyncpdf.pdf.ghostscript import gs_path, ink_coverage
 from asyncpdf.pdf.inks import LETTERS, average, coverage_by_ink, ordered
@@ -167,3 +168,18 @@ def test_separations_fail_with_a_reason(tmp_path: Path) -> None:
     with pytest.raises(GhostscriptError, match="is not a PDF"):
         separations(not_pdf, tmp_path, 60)
     assert list(tmp_path.glob(".separations-*")) == []
+
+
+@requires_gs
+def test_a_page_too_large_to_separate_is_said_not_measured(tmp_path: Path) -> None:
+    # The decision is by the sheet's size: a 3 x 2 m "sheet" is a hostile or mistaken file's.
+    source = write_sample(tmp_path / "1_Spots_Korol.pdf", [known_page(), known_page()])
+    warnings: list[str] = []
+    inks = [ordered(FILE_ORDER)] * 2
+    found = measure_coverage(source, tmp_path, inks, [(3000, 2000), (1030, 770)], 60, warnings)
+    assert found is not None and found[0] == {} and found[1]["PANTONE 185 C"] > 20
+    assert warnings == [
+        "page 1 (3000 x 2000 mm) is too large to measure its inks separation by separation: "
+        "its coverage is not measured",
+        "ink coverage measured on 1 of 2 pages",
+    ]
