@@ -224,6 +224,10 @@ SCHEMAS: dict[str, Schema] = {
                 "description": "per page: ink → coverage in percent, in ink order (C, M, Y, K, "
                 "then the spots as the file lists them)",
             },
+            "sheets_mm": {
+                **_array(_SIZE_MM),
+                "description": "per page: the preview page (the paper sheet) as shown, in mm",
+            },
             "average_coverage": {
                 "type": "object",
                 "additionalProperties": _NUMBER,
