@@ -467,6 +467,8 @@ class Bench:
     folder: Path
     samples: list[Sample]
     analyses: dict[Path, Analysis]
+    #: The baseline makes what asyncpdf makes: every sheet's proof, every separation's ink.
+    same_output: bool = False
     old_steps: dict[str, list[float]] = field(default_factory=dict)
 
     def crops(self, sample: Sample) -> list[BoxMM | None]:
@@ -477,7 +479,7 @@ class Bench:
         return asyncpdf_previews(sample.path, out, self.analyses[sample.path], self.settings)
 
     def theirs(self, sample: Sample, out: Path) -> OldTool:
-        return oldtool_previews(sample.path, out, self.crops(sample))
+        return oldtool_previews(sample.path, out, self.crops(sample), self.same_output)
 
     def time_file(self, number: int, repeat: int) -> tuple[Row, Artefacts, OldTool]:
         """Both methods `repeat` times on one file, alternating which goes first."""
@@ -576,7 +578,7 @@ def run(args: argparse.Namespace) -> int:
             f"s; {args.repeat} runs per file and method; Python {platform.python_version()}, "
             f"Ghostscript {gs('--version').strip()}, pypdfium2 {pdfium_version()}"
         )
-        bench = Bench(settings, folder, samples, analyses)
+        bench = Bench(settings, folder, samples, analyses, args.same_output)
         bench.ours(samples[0], folder / "warm" / "asyncpdf")  # imports, caches, first calls
         bench.theirs(samples[0], folder / "warm" / "baseline")
         steps.times.clear()
@@ -617,6 +619,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--seed", type=int, default=2024, help="seed of the generated set")
     parser.add_argument("--steps", action="store_true", help="also time each step")
+    parser.add_argument(
+        "--same-output",
+        action="store_true",
+        help="the baseline also makes every sheet's proof and every separation's coverage",
+    )
     args = parser.parse_args(argv)
     if args.files < 1 or args.repeat < 1:
         parser.error("--files and --repeat must be at least 1")

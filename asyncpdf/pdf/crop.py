@@ -92,10 +92,9 @@ def paper_box_mm(
     if paper_long <= plate_long + _EPS_MM and paper_short <= plate_short + _EPS_MM:
         return _media_to_shown(box, width, height, rotate)
     clipped = _clip(box, (0.0, 0.0, width, height))
-    shown = (plate_long, plate_short) if edge == "bottom" else (plate_short, plate_long)
     raise PaperOffPlate(
         f"paper {paper_mm[0]:g} x {paper_mm[1]:g} mm does not fit the plate "
-        f"{shown[0]:g} x {shown[1]:g} mm in any orientation: "
+        f"{width:g} x {height:g} mm in any orientation: "
         + ("preview cropped to the plate's edge" if clipped else "preview not cropped"),
         _media_to_shown(clipped, width, height, rotate) if clipped else None,
     )
