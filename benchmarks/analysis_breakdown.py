@@ -56,7 +56,7 @@ def without(*parts: tuple[object, str, Any]) -> Iterator[None]:
 NO_TEXT = (TextReader, "form_text", lambda self, form, resources=None: "")
 NO_MARKS = (analysis, "page_marks", lambda page, reader=None: [])
 NO_INKS = (analysis, "page_inks", lambda page: ())
-NO_SIZES = (analysis, "media_size_mm", lambda page: (1000.0, 700.0))
+NO_SIZES = (analysis, "media_size_mm", lambda page, rotate=0: (1000.0, 700.0))
 
 VARIANTS: dict[str, Callable[[], AbstractContextManager[None]]] = {
     "asyncpdf": nullcontext,

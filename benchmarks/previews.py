@@ -50,6 +50,7 @@ from PIL import Image
 
 from asyncpdf.config import Settings, load_settings
 from asyncpdf.pdf import artefacts as artefacts_module
+from asyncpdf.pdf import coverage as coverage_module
 from asyncpdf.pdf.analysis import analyze_file
 from asyncpdf.pdf.artefacts import make_artefacts
 from asyncpdf.pdf.crop import MM_PER_PT, crop_boxes_mm, write_crop
@@ -81,6 +82,8 @@ SPOT_CMYK = {
     "Varnish": (0, 0, 0, 0),
 }
 PT = 1 / MM_PER_PT
+# A spot ink's patches on every page: tint, (x, y, width, height) as fractions of the plate.
+SPOT_PATCHES = ((1.0, (0.3, 0.12, 0.4, 0.04)), (0.4, (0.3, 0.7, 0.2, 0.03)))
 Figures = dict[str, float]
 
 
@@ -141,10 +144,7 @@ def _add_sheet_artwork(
                    f"{y * PT:.3f} cm /Ph0 Do Q"]  # fmt: skip
             if separation is not None:
                 resources.ColorSpace = pikepdf.Dictionary(CS0=separation)
-                for tint, (fx, fy, fw, fh) in (
-                    (1, (0.3, 0.12, 0.4, 0.04)),
-                    (0.4, (0.3, 0.7, 0.2, 0.03)),
-                ):
+                for tint, (fx, fy, fw, fh) in SPOT_PATCHES:
                     box = " ".join(
                         f"{v:.3f}"
                         for v in (
@@ -193,7 +193,7 @@ def asyncpdf_previews(
 ) -> Artefacts:
     """What `jobs.steps.make_previews` runs for a job, minus the service around it."""
     grippers = {press.name: press.gripper_mm for press in settings.presses}
-    crops, _warnings = crop_boxes_mm(analysis, grippers)
+    crops = crop_boxes_mm(analysis, grippers).boxes
     previews = settings.previews
     return make_artefacts(
         path,
@@ -204,6 +204,7 @@ def asyncpdf_previews(
         thumb_width_px=previews.thumb_width_px,
         timeout_s=settings.pool.job_timeout_s,
         pages_by_press=analysis.pages_by_press,
+        page_inks=[page.inks for page in analysis.pages],
     )
 
 
@@ -225,21 +226,24 @@ def timed(func: Callable[[], Any]) -> tuple[float, float, Any]:
 
 
 class StepTimer:
-    """Wall time of asyncpdf's inner steps, by wrapping what `artefacts` calls (--steps)."""
+    """Wall time of asyncpdf's inner steps, by wrapping what `artefacts` and `coverage` call
+    (--steps)."""
 
     NAMES = ("content_bbox_mm", "write_preview", "write_crop", "downsample", "ink_coverage",
-             "render_proof", "render_jpeg", "split_by_press")  # fmt: skip
+             "render_proofs", "render_jpeg", "split_by_press", "separations")  # fmt: skip
+    MODULES = (artefacts_module, coverage_module)
 
     def __init__(self) -> None:
         self.times: dict[str, list[float]] = {}
-        self._saved: dict[str, Any] = {}
+        self._saved: list[tuple[Any, str, Any]] = []
 
     def __enter__(self) -> StepTimer:
-        for name in self.NAMES:
-            func = getattr(artefacts_module, name, None)
-            if callable(func):
-                self._saved[name] = func
-                setattr(artefacts_module, name, self._wrap(name, func))
+        for module in self.MODULES:
+            for name in self.NAMES:
+                func = getattr(module, name, None)
+                if callable(func):
+                    self._saved.append((module, name, func))
+                    setattr(module, name, self._wrap(name, func))
         return self
 
     def _wrap(self, name: str, func: Callable[..., Any]) -> Callable[..., Any]:
@@ -253,8 +257,8 @@ class StepTimer:
         return wrapper
 
     def __exit__(self, *exc: object) -> None:
-        for name, func in self._saved.items():
-            setattr(artefacts_module, name, func)
+        for module, name, func in self._saved:
+            setattr(module, name, func)
 
 
 # --- same use ---------------------------------------------------------------------------------
@@ -319,7 +323,9 @@ def page_sizes_mm(path: Path) -> list[tuple[float, float]]:
 
 
 def reference_ink(path: Path, crops: Sequence[BoxMM | None], folder: Path) -> list[list[float]]:
-    """Ghostscript's ink_cov at full resolution on asyncpdf's crop of `path`."""
+    """Ghostscript's ink_cov at full resolution on asyncpdf's crop of `path`, process inks
+    only: each spot's CMYK alternate is made blank, so a spot counts on no process plate (as
+    asyncpdf measures a page with a spot plate, separation by separation)."""
     boxes = list(crops)
     wanted = [i for i, box in enumerate(boxes) if box is None]
     if wanted:
@@ -327,8 +333,51 @@ def reference_ink(path: Path, crops: Sequence[BoxMM | None], folder: Path) -> li
             boxes[index] = box
     crop = folder / "reference-crop.pdf"
     write_crop(path, crop, boxes)
+    with pikepdf.open(crop, allow_overwriting_input=True) as pdf:
+        for page in pdf.pages:
+            for space in page.obj.get("/Resources", {}).get("/ColorSpace", {}).values():
+                if isinstance(space, pikepdf.Array) and space[0] == pikepdf.Name.Separation:
+                    space[3].C1 = [0, 0, 0, 0]
+        pdf.save(crop)
     said = gs("-sDEVICE=ink_cov", f"-r{REFERENCE_INK_DPI}", "-o", "-", str(crop))
     return [[float(v) for v in m.groups()] for m in INK_LINE.finditer(said)]
+
+
+def spot_expected(plate_mm: tuple[float, float], page_mm: tuple[float, float]) -> float:
+    """The spot's coverage of a preview page, known by construction: the patches
+    `_add_sheet_artwork` draws (100 % and 40 %), which lie on the sheet and above the rest."""
+    width, height = plate_mm
+    ink_area = sum(tint * fw * width * fh * height for tint, (_, _, fw, fh) in SPOT_PATCHES)
+    return 100 * ink_area / (page_mm[0] * page_mm[1])
+
+
+def ink_same_use(
+    sample: Sample,
+    ours: Artefacts,
+    reference: list[list[float]],
+    sizes_mm: list[tuple[float, float]],
+    plate_mm: tuple[float, float],
+) -> tuple[list[str], float, float]:
+    """Problems with the ink coverage; how far the process inks are from `reference`, and the
+    spot from its known area, at worst (points)."""
+    if ours.ink_coverage is None or len(ours.ink_coverage) != len(reference):
+        return ["ink coverage missing or not for every page"], math.inf, math.inf
+    problems = []
+    got = [[page[ink] for ink in PROCESS_INKS] for page in ours.ink_coverage]
+    ink_off = max(
+        abs(a - b) for p, q in zip(got, reference, strict=True) for a, b in zip(p, q, strict=True)
+    )
+    if ink_off > INK_TOLERANCE:
+        problems.append(f"ink coverage {ink_off:.2f} points off the full-resolution measurement")
+    spot_off = 0.0
+    for page, size in zip(ours.ink_coverage, sizes_mm, strict=True):
+        if list(page)[:4] != list(PROCESS_INKS) or len(page) != 4 + bool(sample.spot):
+            problems.append(f"ink coverage of {list(page)}: not the page's plates in order")
+        elif sample.spot:
+            spot_off = max(spot_off, abs(page[sample.spot] - spot_expected(plate_mm, size)))
+    if spot_off > INK_TOLERANCE:
+        problems.append(f"spot coverage {spot_off:.2f} points off the known area")
+    return problems, ink_off, spot_off
 
 
 def same_use(
@@ -337,6 +386,7 @@ def same_use(
     theirs: OldTool,
     reference: list[list[float]],
     dpi: int,
+    plate_mm: tuple[float, float],
 ) -> tuple[list[str], Figures]:
     """What differs in use between asyncpdf's and the baseline's output; and the figures."""
     problems: list[str] = []
@@ -368,20 +418,9 @@ def same_use(
         or abs(ours.thumb_px[1] - theirs.thumb_px[1]) > 2
     ):
         problems.append(f"thumbnail {ours.thumb_px} px against the baseline's {theirs.thumb_px}")
-    ink_off = old_ink_off = math.inf
-    if ours.ink_coverage is None or len(ours.ink_coverage) != len(reference):
-        problems.append("ink coverage missing or not for every page")
-    else:
-        got = [[page[ink] for ink in "CMYK"] for page in ours.ink_coverage]
-        ink_off = max(
-            abs(a - b)
-            for p, q in zip(got, reference, strict=True)
-            for a, b in zip(p, q, strict=True)
-        )
-        if ink_off > INK_TOLERANCE:
-            problems.append(
-                f"ink coverage {ink_off:.2f} points off the full-resolution measurement"
-            )
+    ink_problems, ink_off, spot_off = ink_same_use(sample, ours, reference, mine, plate_mm)
+    problems += ink_problems
+    old_ink_off = math.inf
     if len(theirs.ink) == len(reference):
         old_ink_off = max(
             abs(a - b * 100)
@@ -392,8 +431,14 @@ def same_use(
         "crop_mm": crop_mm,
         "coarsest_dpi": coarsest,
         "ink_off": ink_off,
+        "spot_off": spot_off,
         "old_ink_off": old_ink_off,
+        "proof_kb": max(
+            (Path(ours.dir) / name).stat().st_size / 1024 for name in ours.sheet_proofs
+        ),
     }
+    if len(ours.sheet_proofs) != len(mine):
+        problems.append(f"{len(ours.sheet_proofs)} proofs for {len(mine)} sheets")
     return problems, figures
 
 
@@ -422,17 +467,19 @@ class Bench:
     folder: Path
     samples: list[Sample]
     analyses: dict[Path, Analysis]
+    #: The baseline makes what asyncpdf makes: every sheet's proof, every separation's ink.
+    same_output: bool = False
     old_steps: dict[str, list[float]] = field(default_factory=dict)
 
     def crops(self, sample: Sample) -> list[BoxMM | None]:
         grippers = {press.name: press.gripper_mm for press in self.settings.presses}
-        return crop_boxes_mm(self.analyses[sample.path], grippers)[0]
+        return crop_boxes_mm(self.analyses[sample.path], grippers).boxes
 
     def ours(self, sample: Sample, out: Path) -> Artefacts:
         return asyncpdf_previews(sample.path, out, self.analyses[sample.path], self.settings)
 
     def theirs(self, sample: Sample, out: Path) -> OldTool:
-        return oldtool_previews(sample.path, out, self.crops(sample))
+        return oldtool_previews(sample.path, out, self.crops(sample), self.same_output)
 
     def time_file(self, number: int, repeat: int) -> tuple[Row, Artefacts, OldTool]:
         """Both methods `repeat` times on one file, alternating which goes first."""
@@ -459,7 +506,8 @@ class Bench:
         reference = reference_ink(
             sample.path, self.crops(sample), self.folder / "out" / f"{number}-0"
         )
-        return same_use(sample, made, old, reference, self.settings.previews.dpi)
+        plate = self.analyses[sample.path].pages[0].media_mm
+        return same_use(sample, made, old, reference, self.settings.previews.dpi, plate)
 
 
 def print_row(row: Row) -> None:
@@ -499,9 +547,12 @@ def print_same_use(figures: list[Figures], dpi: int, failures: int) -> None:
         "\nsame use, worst over files: page sizes within "
         f"{max(f['crop_mm'] for f in figures):.2f} mm of the baseline's (≤ {CROP_TOLERANCE_MM:g}); "
         f"coarsest image {min(f['coarsest_dpi'] for f in figures):.0f} dpi (configured {dpi}); "
-        f"ink coverage within {max(f['ink_off'] for f in figures):.2f} points of ink_cov at "
-        f"{REFERENCE_INK_DPI} dpi (≤ {INK_TOLERANCE:g}); the baseline's inkcov is up to "
-        f"{max(f['old_ink_off'] for f in figures):.1f} points off that (a tint counts as full ink)"
+        f"process inks within {max(f['ink_off'] for f in figures):.2f} points of ink_cov at "
+        f"{REFERENCE_INK_DPI} dpi (≤ {INK_TOLERANCE:g}), spot inks within "
+        f"{max(f['spot_off'] for f in figures):.2f} points of their known area; the baseline's "
+        f"inkcov is up to {max(f['old_ink_off'] for f in figures):.1f} points off ink_cov (a "
+        f"tint counts as full ink); largest proof of a sheet "
+        f"{max(f['proof_kb'] for f in figures):.0f} KB"
     )
     if failures:
         print(f"same use: {failures} problem(s), see above")
@@ -527,7 +578,7 @@ def run(args: argparse.Namespace) -> int:
             f"s; {args.repeat} runs per file and method; Python {platform.python_version()}, "
             f"Ghostscript {gs('--version').strip()}, pypdfium2 {pdfium_version()}"
         )
-        bench = Bench(settings, folder, samples, analyses)
+        bench = Bench(settings, folder, samples, analyses, args.same_output)
         bench.ours(samples[0], folder / "warm" / "asyncpdf")  # imports, caches, first calls
         bench.theirs(samples[0], folder / "warm" / "baseline")
         steps.times.clear()
@@ -568,6 +619,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--seed", type=int, default=2024, help="seed of the generated set")
     parser.add_argument("--steps", action="store_true", help="also time each step")
+    parser.add_argument(
+        "--same-output",
+        action="store_true",
+        help="the baseline also makes every sheet's proof and every separation's coverage",
+    )
     args = parser.parse_args(argv)
     if args.files < 1 or args.repeat < 1:
         parser.error("--files and --repeat must be at least 1")

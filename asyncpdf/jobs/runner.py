@@ -302,6 +302,8 @@ class JobRunner:
             await change.store.jobs.record_artefacts(job.id, artefacts)
             for warning in artefacts.warnings:
                 await change.log(job.id, warning, "warning")
+            for said in artefacts.notes:
+                await change.log(job.id, said)
             if coverage := steps.ink_summary(artefacts):
                 await change.log(job.id, coverage)
             await self._plan(change, job, analysis, artefacts)

@@ -106,7 +106,7 @@ async def make_previews(
     """Preview, proof, thumbnail and ink coverage. A failure here is a warning: the bureau
     still gets its file, the press just gets no preview. `note` hears of a retry."""
     grippers = {p.name: p.gripper_mm for p in ctx.settings.presses}
-    crops, warnings = crop_boxes_mm(analysis, grippers)
+    crops = crop_boxes_mm(analysis, grippers)
     previews = ctx.settings.previews
     out_dir = ctx.settings.paths.previews / str(job_id)
     try:
@@ -115,19 +115,21 @@ async def make_previews(
                 ctx.make_artefacts,
                 source,
                 out_dir,
-                crops,
+                crops.boxes,
                 dpi=previews.dpi,
                 proof_width_px=previews.proof_width_px,
                 thumb_width_px=previews.thumb_width_px,
                 timeout_s=ctx.settings.pool.job_timeout_s,
                 pages_by_press=analysis.pages_by_press,
+                page_inks=[page.inks for page in analysis.pages],
                 retried=_about("previews", note),
             )
     except (AsyncPdfError, OSError, RuntimeError) as exc:
         # An OSError's text may name an open file object, not a path: its reason says enough.
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        return Artefacts(dir=str(out_dir), warnings=(*warnings, f"no preview: {reason}"))
-    return made.with_warnings(*warnings)
+        failed = Artefacts(dir=str(out_dir), warnings=(f"no preview: {reason}",))
+        return failed.with_warnings(*crops.warnings, notes=crops.notes)
+    return made.with_warnings(*crops.warnings, notes=crops.notes)
 
 
 def ink_summary(artefacts: Artefacts) -> str | None:

@@ -16,9 +16,11 @@ from typing import NamedTuple
 import pikepdf
 
 from asyncpdf.pdf import listing
+from asyncpdf.pdf.inks import ordered
 from asyncpdf.pdf.marks import page_marks, texts_by_name
 from asyncpdf.pdf.model import Analysis, PageAnalysis, SizeMM
 from asyncpdf.pdf.naming import NameParts, parse_name
+from asyncpdf.pdf.rotation import page_rotation
 from asyncpdf.pdf.rules import (
     Rules,
     configured_bureau,
@@ -64,12 +66,12 @@ def _size_and_head(path: Path) -> tuple[int, bytes] | None:
         os.close(fd)
 
 
-def media_size_mm(page: pikepdf.Page) -> SizeMM:
-    """The page's width and height as it is shown (after /Rotate), in mm to 0.1."""
+def media_size_mm(page: pikepdf.Page, rotate: int = 0) -> SizeMM:
+    """The page's width and height as it is shown (after ``rotate``, its /Rotate), in mm to
+    0.1."""
     box = pikepdf.Rectangle(page.mediabox)  # TypeError unless four numbers
     width, height = box.width * MM_PER_PT, box.height * MM_PER_PT
-    obj = page.obj
-    if "/Rotate" in obj and int(obj.Rotate) % 180:
+    if rotate % 180:
         width, height = height, width
     return (round(width, 1), round(height, 1))
 
@@ -86,11 +88,12 @@ def ink_name(raw: object) -> str:
 
 
 def page_inks(page: pikepdf.Page) -> tuple[str, ...]:
-    """Colorant names Signa writes into the page's PieceInfo (they survive an Acrobat re-save)."""
+    """Colorant names Signa writes into the page's PieceInfo (they survive an Acrobat re-save),
+    in ink order (`inks.ordered`: C, M, Y, K, then the spots as the file lists them)."""
     names = page.obj.get(COLORANTS)
     if not isinstance(names, pikepdf.Array):
         return ()
-    return tuple(ink_name(item) for item in names.as_list())
+    return ordered(ink_name(item) for item in names.as_list())
 
 
 def _creator(pdf: pikepdf.Pdf) -> str | None:
@@ -241,7 +244,8 @@ def _read_structure(
     # about) once, which matters for a file of thousands of pages.
     judged: dict[tuple[object, ...], _PageFacts] = {}
     for page in pdf.pages:
-        media = media_size_mm(page)
+        rotate = page_rotation(page)
+        media = media_size_mm(page, rotate)
         plate = plate_size(media)
         marks = tuple(page_marks(page, reader=reader))
         key = (*plate, *marks)
@@ -253,6 +257,7 @@ def _read_structure(
             PageAnalysis(
                 media_mm=media,
                 plate_mm=plate,
+                rotate=rotate,
                 inks=page_inks(page),
                 marks=marks,
                 press=facts.press,

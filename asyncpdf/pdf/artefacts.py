@@ -16,15 +16,22 @@ from pathlib import Path
 
 from asyncpdf.errors import GhostscriptError
 from asyncpdf.pdf import listing
-from asyncpdf.pdf.crop import write_crop, write_preview
+from asyncpdf.pdf.coverage import measure_coverage
+from asyncpdf.pdf.crop import shown_sizes_mm, write_crop, write_preview
 from asyncpdf.pdf.downsample import Downsampled
-from asyncpdf.pdf.ghostscript import content_bbox_mm, downsample, gs_path, ink_coverage
+from asyncpdf.pdf.ghostscript import content_bbox_mm, downsample, gs_path
 from asyncpdf.pdf.model import Artefacts, BoxMM
-from asyncpdf.pdf.render import render_proof
+from asyncpdf.pdf.render import render_proofs
 from asyncpdf.pdf.split import split_by_press
 
 NO_GHOSTSCRIPT = "ghostscript not installed: ink coverage not measured"
 PREVIEW, PROOF, THUMB = "preview.pdf", "proof.jpg", "thumb.jpg"
+
+
+def proof_name(sheet: int) -> str:
+    """The proof of sheet ``sheet`` (1-based): ``proof.jpg`` for the first, as before there
+    was one per sheet, then ``proof-2.jpg``…"""
+    return PROOF if sheet == 1 else f"proof-{sheet}.jpg"
 
 
 def make_artefacts(
@@ -37,17 +44,23 @@ def make_artefacts(
     thumb_width_px: int = 175,
     timeout_s: float = 120,
     pages_by_press: Mapping[str, Sequence[int]] | None = None,
+    page_inks: Sequence[Sequence[str]] | None = None,
 ) -> Artefacts:
-    """Write preview.pdf, proof.jpg and thumb.jpg into ``out_dir``; measure ink coverage.
+    """Write preview.pdf, a proof of every sheet (``proof_name``) and thumb.jpg into
+    ``out_dir``; measure ink coverage.
 
     ``crops_mm`` has one box (``crop.write_crop``'s convention) or None per page; a None page
     is cut to the box around what it draws, measured here by Ghostscript for those pages only
     (left whole where that cannot be measured, with a warning). The preview is the crop with
     its images downsampled to ``dpi``, written in one pass (``crop.write_preview``); images
     that pass cannot resample are left to Ghostscript's pdfwrite (its result kept only when
-    smaller). Proof and thumbnail show page 1 of the preview, rendered once. Ink coverage is
-    Ghostscript's, measured on the preview. Ghostscript missing or failing is a warning, not an
-    error: ``ink_coverage`` is then None. Each Ghostscript call is bounded by ``timeout_s``.
+    smaller). Each page of the preview (a sheet) gets its proof, rendered once; the thumbnail
+    is the first proof made smaller. Ink coverage is
+    Ghostscript's, measured on the preview per plate: ``page_inks`` names each page's plates
+    (the analysis' inks; not given or empty: every separation the page draws), see
+    ``coverage.measure_coverage``.
+    Ghostscript missing or failing is a warning, not an error: ``ink_coverage`` is then None.
+    Each Ghostscript call is bounded by ``timeout_s``.
     With ``pages_by_press`` naming two or more presses, each also gets a preview of its own
     pages (``press_previews``).
     """
@@ -70,17 +83,24 @@ def make_artefacts(
             preview = _rest_downsampled(preview, made, temp, dpi, timeout_s, warnings)
         else:
             warnings.append(_without_ghostscript(made))
-        proof, thumb = temp(PROOF), temp(THUMB)
-        # The proof renders in a thread of this worker while Ghostscript measures the ink: two
+        names = [proof_name(sheet) for sheet in range(1, len(crops_mm) + 1)]
+        proofs, thumb = [temp(name) for name in names], temp(THUMB)
+        # The proofs render in a thread of this worker while Ghostscript measures the ink: two
         # independent readers of the finished preview. Ghostscript is started from this (the
         # main) thread, whose end is what kills it with the worker (lifetime.die_with_parent).
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="proof") as beside:
             rendering = beside.submit(
-                render_proof, preview, proof, thumb, proof_width_px, thumb_width_px
+                render_proofs, preview, proofs, thumb, proof_width_px, thumb_width_px
             )
-            ink = _ink(preview, len(crops_mm), timeout_s, warnings) if has_gs else None
+            inks = list(page_inks) if page_inks is not None else [()] * len(crops_mm)
+            sheets = shown_sizes_mm(preview)
+            ink = (
+                measure_coverage(preview, out_dir, inks, sheets, timeout_s, warnings)
+                if has_gs
+                else None
+            )
             proof_px, thumb_px = rendering.result()
-        for done, name in ((preview, PREVIEW), (proof, PROOF), (thumb, THUMB)):
+        for done, name in ((preview, PREVIEW), *zip(proofs, names, strict=True), (thumb, THUMB)):
             os.replace(done, out_dir / name)
     finally:
         for path in temps:
@@ -91,11 +111,13 @@ def make_artefacts(
         preview=PREVIEW,
         press_previews=press_previews,
         proof=PROOF,
+        proofs=tuple(names),
         thumb=THUMB,
         preview_bytes=(out_dir / PREVIEW).stat().st_size,
         proof_px=proof_px,
         thumb_px=thumb_px,
         ink_coverage=tuple(ink) if ink is not None else None,
+        sheets_mm=tuple(sheets),
         warnings=tuple(warnings),
     )
 
@@ -162,16 +184,3 @@ def _rest_downsampled(
         return preview
     # A vector-only plate gains nothing from pdfwrite and can even grow: keep the smaller.
     return target if target.stat().st_size < preview.stat().st_size else preview
-
-
-def _ink(
-    preview: Path, pages: int, timeout_s: float, warnings: list[str]
-) -> list[dict[str, float]] | None:
-    try:
-        coverage = ink_coverage(preview, timeout_s)
-    except GhostscriptError as exc:
-        warnings.append(f"ink coverage not measured: {exc}")
-        return None
-    if len(coverage) != pages:
-        warnings.append(f"ink coverage measured on {len(coverage)} of {pages} pages")
-    return coverage

@@ -40,18 +40,24 @@ def gs_path() -> str | None:
     return shutil.which("gs")
 
 
-def _tail(text: str) -> str:
+def said_by(text: str) -> str:
+    """The tail of what Ghostscript said, on one line."""
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     joined = " | ".join(lines)
     return joined[-_TAIL_CHARS:]
 
 
-def _run(what: str, source: Path, args: list[str], timeout_s: float) -> tuple[str, str]:
-    """Run gs on ``source``; return (stdout, stderr) or raise GhostscriptError."""
-    # Ghostscript runs anything that is not a PDF as PostScript: never hand it one.
+def readable_pdf(what: str, source: Path) -> None:
+    """Raise GhostscriptError unless ``source`` starts like a PDF: Ghostscript runs anything
+    else as PostScript, so it is never handed one."""
     with source.open("rb") as stream:
         if b"%PDF-" not in stream.read(1024):
             raise GhostscriptError(f"ghostscript {what}: {source.name} is not a PDF")
+
+
+def _run(what: str, source: Path, args: list[str], timeout_s: float) -> tuple[str, str]:
+    """Run gs on ``source``; return (stdout, stderr) or raise GhostscriptError."""
+    readable_pdf(what, source)
     exe = gs_path()
     if exe is None:
         raise GhostscriptError(f"ghostscript {what}: gs is not installed")
@@ -72,7 +78,7 @@ def _run(what: str, source: Path, args: list[str], timeout_s: float) -> tuple[st
     stdout = done.stdout.decode("utf-8", "replace")
     stderr = done.stderr.decode("utf-8", "replace")
     if done.returncode != 0:
-        said = _tail(stderr + "\n" + stdout)
+        said = said_by(stderr + "\n" + stdout)
         raise GhostscriptError(
             f"ghostscript {what} failed (exit {done.returncode}): {said}", done.returncode, said
         )
@@ -80,11 +86,11 @@ def _run(what: str, source: Path, args: list[str], timeout_s: float) -> tuple[st
 
 
 def _no_pages(what: str, stdout: str, stderr: str) -> GhostscriptError:
-    said = _tail(stderr + "\n" + stdout)
+    said = said_by(stderr + "\n" + stdout)
     return GhostscriptError(f"ghostscript {what} processed no page: {said}", 0, said)
 
 
-def _output_name(path: Path) -> str:
+def output_name(path: Path) -> str:
     # gs expands %d-style templates in output file names; a literal % must be doubled.
     return str(path).replace("%", "%%")
 
@@ -103,9 +109,9 @@ def downsample(source: Path, target: Path, dpi: int, timeout_s: float) -> None:
         ]
         if kind != "Mono":  # bicubic would turn 1-bit images grey; gs subsamples those
             args.append(f"-d{kind}ImageDownsampleType=/Bicubic")
-    args.append(f"-sOutputFile={_output_name(target)}")
+    args.append(f"-sOutputFile={output_name(target)}")
     stdout, stderr = _run("downsample", source, args, timeout_s)
-    said = _tail(stderr + "\n" + stdout)
+    said = said_by(stderr + "\n" + stdout)
     # A file gs could not read still yields exit 0 and no output (or an empty PDF).
     if not target.is_file() or target.stat().st_size == 0:
         raise GhostscriptError(f"ghostscript downsample wrote nothing: {said}", 0, said)
@@ -122,22 +128,29 @@ def downsample(source: Path, target: Path, dpi: int, timeout_s: float) -> None:
         )
 
 
-def ink_coverage(source: Path, timeout_s: float) -> list[dict[str, float]]:
-    """Ink coverage per page as {"C", "M", "Y", "K"} percentages 0-100 (2 decimals).
+def page_list(pages: Sequence[int] | None) -> list[str]:
+    return [] if pages is None else ["-sPageList=" + ",".join(str(page + 1) for page in pages)]
+
+
+def ink_coverage(
+    source: Path, timeout_s: float, pages: Sequence[int] | None = None
+) -> list[dict[str, float]]:
+    """Ink coverage per page (or per page of ``pages``, 0-based) as {"C", "M", "Y", "K"}
+    percentages 0-100 (2 decimals).
 
     Uses the ``ink_cov`` device, which weighs each pixel by its tint (a 50 % cyan page is 50 %),
     i.e. the prepress meaning of coverage; ``inkcov`` would count any touched pixel as 100 %.
-    Spot colours count through their CMYK alternate.
+    Spot colours count through their CMYK alternate (as a RIP puts them on process plates).
     """
-    args = ["-sDEVICE=ink_cov", f"-r{INK_DPI}", "-o", "-"]
+    args = ["-sDEVICE=ink_cov", f"-r{INK_DPI}", *page_list(pages), "-o", "-"]
     stdout, stderr = _run("ink coverage", source, args, timeout_s)
-    pages = [
+    found = [
         {ink: round(float(value), 2) for ink, value in zip("CMYK", match.groups(), strict=True)}
         for match in _INK_LINE.finditer(stdout)
     ]
-    if not pages:
+    if not found:
         raise _no_pages("ink coverage", stdout, stderr)
-    return pages
+    return found
 
 
 def content_bbox_mm(
@@ -149,9 +162,7 @@ def content_bbox_mm(
     Like Ghostscript itself, boxes are in the page as shown (after /Rotate) and clipped to the
     page; ``None`` for a page that draws nothing.
     """
-    args = ["-sDEVICE=bbox"]
-    if pages is not None:
-        args.append("-sPageList=" + ",".join(str(page + 1) for page in pages))
+    args = ["-sDEVICE=bbox", *page_list(pages)]
     stdout, stderr = _run("bbox", source, args, timeout_s)
     boxes: list[tuple[float, float, float, float] | None] = []
     for match in _BBOX_LINE.finditer(stderr):

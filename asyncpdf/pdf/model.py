@@ -12,8 +12,9 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from asyncpdf.errors import AsyncPdfError
+from asyncpdf.pdf.inks import average, ink_use_m2, ordered
 
-ANALYSIS_VERSION = 3
+ANALYSIS_VERSION = 4
 BoxMM = tuple[float, float, float, float]
 SizeMM = tuple[float, float]
 
@@ -26,6 +27,7 @@ def _pair(value: Sequence[float] | None) -> SizeMM | None:
 class PageAnalysis:
     """One page: one plate set ("complect") for one press."""
 
+    #: The page as shown: its MediaBox's sides, swapped by a /Rotate of 90 or 270.
     media_mm: SizeMM
     #: Whole mm, longer side first.
     plate_mm: tuple[int, int]
@@ -36,6 +38,8 @@ class PageAnalysis:
     paper_mm: SizeMM | None = None
     #: "mark"; None when no mark gives the paper size (the preview then measures the content).
     paper_from: str | None = None
+    #: The page's /Rotate: 0, 90, 180 or 270 (it turns the display, not the plate).
+    rotate: int = 0
 
     @property
     def plates(self) -> int:
@@ -51,6 +55,7 @@ class PageAnalysis:
             "press": self.press,
             "paper_mm": list(self.paper_mm) if self.paper_mm else None,
             "paper_from": self.paper_from,
+            "rotate": self.rotate,
         }
 
     @classmethod
@@ -63,11 +68,13 @@ class PageAnalysis:
         return cls(
             media_mm=media,
             plate_mm=(int(data["plate_mm"][0]), int(data["plate_mm"][1])),
-            inks=tuple(data.get("inks") or ()),
+            inks=ordered(data.get("inks") or ()),
             marks=_marks(data.get("marks")),
             press=data.get("press"),
             paper_mm=_pair(data.get("paper_mm")) if from_mark else None,
             paper_from="mark" if from_mark else None,
+            # Before version 4 /Rotate was not kept: such a page's previews are made unrotated.
+            rotate=int(data.get("rotate") or 0),
         )
 
 
@@ -117,8 +124,8 @@ class Analysis:
 
     @property
     def inks(self) -> tuple[str, ...]:
-        """Every ink of every page, in order, each once."""
-        return tuple(dict.fromkeys(ink for page in self.pages for ink in page.inks))
+        """Every ink of every page, each once, in ink order (C, M, Y, K, then the spots)."""
+        return ordered(ink for page in self.pages for ink in page.inks)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -143,7 +150,7 @@ class Analysis:
     def from_json(cls, data: Mapping[str, Any], version: int = ANALYSIS_VERSION) -> Analysis:
         if version == 1:
             data = _pages_from_v1(data)
-        elif version not in (2, ANALYSIS_VERSION):
+        elif version not in (2, 3, ANALYSIS_VERSION):
             raise AsyncPdfError(f"analysis schema version {version} is newer than this asyncpdf")
         return cls(
             file=data["file"],
@@ -201,20 +208,37 @@ class Artefacts:
     preview: str | None = None
     #: press → its own preview, when one file carries plates for several presses.
     press_previews: Mapping[str, str] = field(default_factory=dict)
+    #: The first sheet's proof (the grid's click, the API's ``proof.jpg``).
     proof: str | None = None
+    #: Every sheet's proof, in page order; empty in records made before there was one per sheet.
+    proofs: tuple[str, ...] = ()
     thumb: str | None = None
     preview_bytes: int = 0
     proof_px: tuple[int, int] | None = None
     thumb_px: tuple[int, int] | None = None
-    #: Per page: ink → coverage %, None where it was not measured.
+    #: Per page: ink → coverage %, in ink order; None where it was not measured.
     ink_coverage: tuple[Mapping[str, float], ...] | None = None
+    #: Per page: the preview page (the sheet) as shown, in mm; empty in older records.
+    sheets_mm: tuple[SizeMM, ...] = ()
     warnings: tuple[str, ...] = ()
+    #: Choices the file left open and how they were made (not warnings), e.g. the gripper edge.
+    notes: tuple[str, ...] = ()
 
     def preview_for(self, press: str) -> str | None:
         return self.press_previews.get(press, self.preview)
 
-    def with_warnings(self, *more: str) -> Artefacts:
-        return replace(self, warnings=(*more, *self.warnings))
+    def ink_use_m2(self, presses: Sequence[str | None]) -> dict[str, dict[str, float]]:
+        """Press → ink → m² of solid ink over this job's plates (``inks.ink_use_m2``);
+        ``presses`` names each page's press."""
+        return ink_use_m2(presses, self.sheets_mm, self.ink_coverage or ())
+
+    @property
+    def sheet_proofs(self) -> tuple[str, ...]:
+        """The proof of every sheet there is, in page order (older records: the first only)."""
+        return self.proofs or ((self.proof,) if self.proof else ())
+
+    def with_warnings(self, *more: str, notes: Sequence[str] = ()) -> Artefacts:
+        return replace(self, warnings=(*more, *self.warnings), notes=(*notes, *self.notes))
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -222,6 +246,7 @@ class Artefacts:
             "preview": self.preview,
             "press_previews": dict(self.press_previews),
             "proof": self.proof,
+            "proofs": list(self.sheet_proofs),
             "thumb": self.thumb,
             "preview_bytes": self.preview_bytes,
             "proof_px": list(self.proof_px) if self.proof_px else None,
@@ -229,7 +254,10 @@ class Artefacts:
             "ink_coverage": [dict(page) for page in self.ink_coverage]
             if self.ink_coverage is not None
             else None,
+            "average_coverage": average(self.ink_coverage or ()),
+            "sheets_mm": [list(size) for size in self.sheets_mm],
             "warnings": list(self.warnings),
+            "notes": list(self.notes),
         }
 
     @classmethod
@@ -244,10 +272,13 @@ class Artefacts:
             preview=data.get("preview"),
             press_previews=dict(data.get("press_previews") or {}),
             proof=data.get("proof"),
+            proofs=tuple(data.get("proofs") or ()),
+            sheets_mm=tuple((float(w), float(h)) for w, h in data.get("sheets_mm") or ()),
             thumb=data.get("thumb"),
             preview_bytes=int(data.get("preview_bytes") or 0),
             proof_px=pixels("proof_px"),
             thumb_px=pixels("thumb_px"),
             ink_coverage=tuple(dict(page) for page in coverage) if coverage is not None else None,
             warnings=tuple(data.get("warnings") or ()),
+            notes=tuple(data.get("notes") or ()),
         )

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import PurePath
 
+from asyncpdf.pdf.inks import LETTERS, ordered, process_name
 from asyncpdf.pdf.model import Analysis
 
 _ORDER = re.compile(r"^(\d+)[\s_\-]*")
@@ -54,21 +55,16 @@ def without_tag(file_name: str, tag: str) -> str:
     return "_".join(kept) + path.suffix if any(kept) else file_name
 
 
-PROCESS_INKS = {"cyan": "C", "magenta": "M", "yellow": "Y", "black": "K"}
-
-
 def inks_short(inks: Iterable[str]) -> str:
-    """`CMY-ReflexBlueC`: process letters in CMYK order, then spots without PANTONE and spaces.
+    """`CMY-ReflexBlueC`: process letters in CMYK order, then spots without PANTONE and spaces,
+    in ink order (`inks.ordered`).
 
     Empty for exactly CMYK, the case nobody needs told.
     """
-    seen = list(dict.fromkeys(inks))
-    present = {PROCESS_INKS[ink.casefold()] for ink in seen if ink.casefold() in PROCESS_INKS}
-    letters = "".join(letter for letter in "CMYK" if letter in present)
+    seen = ordered(inks)
+    letters = "".join(LETTERS[name] for ink in seen if (name := process_name(ink)))
     spots = [
-        ink.replace("PANTONE", "").replace(" ", "")
-        for ink in seen
-        if ink.casefold() not in PROCESS_INKS
+        ink.replace("PANTONE", "").replace(" ", "") for ink in seen if process_name(ink) is None
     ]
     if letters == "CMYK" and not spots:
         return ""

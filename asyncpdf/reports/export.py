@@ -90,9 +90,14 @@ def history_csv(
 
 def monthly_csv(figures: YearFigures) -> str:
     """A header row, then one row per month: month, plates, area_m2, plates:<press> for each
-    press, cost:<bureau> for each bureau."""
+    press, cost:<bureau> for each bureau, ink_m2:<press>:<ink> for each press's inks."""
     data = figures.as_json()
     presses, costs = data["plates_by_press"], data["cost_by_bureau"]
+    inks = {
+        f"ink_m2:{press}:{ink}": values
+        for press, by_ink in data["ink_m2_by_press"].items()
+        for ink, values in by_ink.items()
+    }
     out = io.StringIO()
     out.write(BOM)
     writer = csv.writer(out)
@@ -103,6 +108,7 @@ def monthly_csv(figures: YearFigures) -> str:
             "area_m2",
             *(f"plates:{name}" for name in presses),
             *(f"cost:{name}" for name in costs),
+            *inks,
         ]
     )
     for i, month in enumerate(data["months"]):
@@ -113,6 +119,7 @@ def monthly_csv(figures: YearFigures) -> str:
                 data["area_m2"][i],
                 *(values[i] for values in presses.values()),
                 *(values[i] for values in costs.values()),
+                *(values[i] for values in inks.values()),
             ]
         )
     return out.getvalue()

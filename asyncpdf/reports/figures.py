@@ -1,4 +1,5 @@
-"""A year's figures per month: plates, m² of plate, plates per press and plate cost per bureau.
+"""A year's figures per month: plates, m² of plate, plates per press, plate cost per bureau and
+ink use per press (m² of solid ink per ink: plates × sheet area × coverage).
 
 A bureau with `in_reports: false` (a test bureau) is kept out of all of them and shown apart,
 with its own plates, m² and cost for the year. Nothing is guessed: a press the config does not
@@ -8,12 +9,13 @@ know counts in plates only, and a press with no `plate_cost` in plates and m² o
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from asyncpdf.config import Settings
-from asyncpdf.store.reports import MonthlyPlates
+from asyncpdf.pdf.inks import ordered
+from asyncpdf.store.reports import MonthlyInk, MonthlyPlates
 
 MONTHS = 12
 #: Where plates of jobs whose bureau is not recorded are counted.
@@ -52,6 +54,8 @@ class YearFigures:
     apart: Mapping[str, tuple[int, float, float]] = field(default_factory=dict)
     #: The config's `currency`, shown beside costs.
     currency: str = ""
+    #: Press → ink → m² of solid ink per month; presses by name, inks in ink order.
+    ink_m2_by_press: Mapping[str, Mapping[str, tuple[float, ...]]] = field(default_factory=dict)
 
     @property
     def presses(self) -> list[str]:
@@ -73,6 +77,10 @@ class YearFigures:
             "area_m2": _rounded(self.area_m2),
             "plates_by_press": {name: list(v) for name, v in self.plates_by_press.items()},
             "cost_by_bureau": {name: _rounded(v) for name, v in self.cost_by_bureau.items()},
+            "ink_m2_by_press": {
+                press: {ink: _rounded(values) for ink, values in inks.items()}
+                for press, inks in self.ink_m2_by_press.items()
+            },
             "totals": {
                 "plates": sum(self.plates),
                 "area_m2": round(sum(self.area_m2), DECIMALS),
@@ -92,7 +100,27 @@ class YearFigures:
         }
 
 
-def year_figures(year: int, rows: Iterable[MonthlyPlates], settings: Settings) -> YearFigures:
+def ink_by_press(
+    months: Sequence[str], rows: Iterable[MonthlyInk]
+) -> dict[str, dict[str, tuple[float, ...]]]:
+    """Press → ink → m² per month of `months`; presses by name, inks in ink order."""
+    index = {month: i for i, month in enumerate(months)}
+    found: dict[str, dict[str, list[float]]] = {}
+    for row in rows:
+        by_ink = found.setdefault(row.press, {})
+        by_ink.setdefault(row.ink, [0.0] * len(months))[index[row.month]] += row.area_m2
+    return {
+        press: {ink: tuple(found[press][ink]) for ink in ordered(found[press])}
+        for press in sorted(found)
+    }
+
+
+def year_figures(
+    year: int,
+    rows: Iterable[MonthlyPlates],
+    settings: Settings,
+    ink_rows: Iterable[MonthlyInk] = (),
+) -> YearFigures:
     """The figures of `year` from its rows (each of a month of that year)."""
     months = month_labels(year)
     index = {month: i for i, month in enumerate(months)}
@@ -145,4 +173,5 @@ def year_figures(year: int, rows: Iterable[MonthlyPlates], settings: Settings) -
         warnings=tuple(warnings),
         apart={name: (int(p), a, c) for name, (p, a, c) in apart.items()},
         currency=settings.currency,
+        ink_m2_by_press=ink_by_press(months, ink_rows),
     )

@@ -16,6 +16,7 @@ import aiosqlite
 from asyncpdf.errors import IllegalTransition, NotFound
 from asyncpdf.jobs.lifecycle import UNFINISHED, JobState, check_job
 from asyncpdf.jobs.records import Job, JobHeader
+from asyncpdf.pdf.inks import ordered
 from asyncpdf.pdf.model import ANALYSIS_VERSION, Analysis, Artefacts
 from asyncpdf.store.reads import fetch_all, fetch_one
 
@@ -76,7 +77,8 @@ def header_of(row: aiosqlite.Row) -> JobHeader:
         presses=tuple(json.loads(row[16])) if row[16] else (),
         complects=row[17],
         plates=row[18],
-        inks=tuple(json.loads(row[19])) if row[19] else (),
+        # Ordered on reading too: rows written before the order was fixed have the file's.
+        inks=ordered(json.loads(row[19])) if row[19] else (),
         subfolder=row[20],
         original_removed_at=row[21],
     )
@@ -292,7 +294,7 @@ class JobTable:
         )
         if not changed:
             raise NotFound(f"no job {job_id}")
-        for table in ("job_log", "deliveries", "outbox", "job_plates"):
+        for table in ("job_log", "deliveries", "outbox", "job_plates", "job_inks"):
             await self._db.execute(f"DELETE FROM {table} WHERE job_id = ?", (job_id,))
 
     async def record_artefacts(self, job_id: int, artefacts: Artefacts) -> None:
@@ -302,6 +304,20 @@ class JobTable:
         )
         if not changed:
             raise IllegalTransition(f"job {job_id} already has its previews")
+        row = await fetch_one(
+            self._db, "SELECT analysis, analysis_version FROM jobs WHERE id = ?", (job_id,)
+        )
+        if row is not None and row[0] is not None:
+            analysis = Analysis.from_json(json.loads(row[0]), row[1])
+            use = artefacts.ink_use_m2([page.press for page in analysis.pages])
+            await self._db.executemany(
+                "INSERT OR REPLACE INTO job_inks (job_id, press, ink, area_m2) VALUES (?, ?, ?, ?)",
+                [
+                    (job_id, press, ink, m2)
+                    for press, inks in use.items()
+                    for ink, m2 in inks.items()
+                ],
+            )
 
     async def _row(self, columns: str, job_id: int) -> Any:
         if not 0 < job_id <= MAX_ID:

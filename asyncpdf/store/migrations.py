@@ -133,4 +133,15 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE jobs ADD COLUMN kept_ctime_ns INTEGER;
     CREATE INDEX jobs_kept_inode ON jobs(kept_inode);
     """,
+    # Each job's ink use per press and ink (m² of solid ink: plates × sheet area × coverage),
+    # written with its previews, for the monthly report.
+    """
+    CREATE TABLE job_inks (
+        job_id INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+        press TEXT NOT NULL,
+        ink TEXT NOT NULL,
+        area_m2 REAL NOT NULL,
+        PRIMARY KEY (job_id, press, ink)
+    );
+    """,
 )

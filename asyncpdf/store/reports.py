@@ -30,6 +30,17 @@ class MonthlyPlates:
     plates: int
 
 
+@dataclass(frozen=True)
+class MonthlyInk:
+    """m² of solid ink (plates × sheet area × coverage) of one ink on one press in one local
+    month."""
+
+    month: str
+    press: str
+    ink: str
+    area_m2: float
+
+
 class ReportQueries:
     def __init__(self, read: aiosqlite.Connection) -> None:
         self._read = read
@@ -51,6 +62,23 @@ class ReportQueries:
             (JobState.DONE.value, start, end, f"{year:04d}"),
         )
         return [MonthlyPlates(*row) for row in rows]
+
+    async def ink_use(self, year: int) -> list[MonthlyInk]:
+        """The year's ink use per (month, press, ink), ordered by month and press."""
+        start = calendar.timegm((year, 1, 1, 0, 0, 0)) - _DAY_S
+        end = calendar.timegm((year + 1, 1, 1, 0, 0, 0)) + _DAY_S
+        rows = await fetch_all(
+            self._read,
+            f"SELECT {_LOCAL_MONTH} AS month, job_inks.press, job_inks.ink,"
+            " SUM(job_inks.area_m2)"
+            " FROM job_inks JOIN jobs ON jobs.id = job_inks.job_id"
+            f" WHERE {_COUNTED} AND jobs.created_at >= ? AND jobs.created_at < ?"
+            f" AND {_LOCAL_YEAR} = ?"
+            " GROUP BY month, job_inks.press, job_inks.ink"
+            " ORDER BY month, job_inks.press",
+            (JobState.DONE.value, start, end, f"{year:04d}"),
+        )
+        return [MonthlyInk(*row) for row in rows]
 
     async def years(self) -> list[int]:
         """The local years that have finished jobs, oldest first."""

@@ -70,6 +70,15 @@ ORDER_NAMES = (
 )  # fmt: skip
 PROCESS_INKS = ("Cyan", "Magenta", "Yellow", "Black")
 SPOT_INKS = ("PANTONE Warm Red C", "PANTONE Reflex Blue C", "PANTONE 871 C")
+# Spot inks' CMYK alternates (the tint at 100 %), as a swatch book gives them; others: grey.
+SPOT_CMYK = {
+    "PANTONE Warm Red C": (0.0, 0.75, 0.9, 0.0),
+    "PANTONE Reflex Blue C": (1.0, 0.73, 0.0, 0.02),
+    "PANTONE 871 C": (0.2, 0.3, 0.7, 0.15),
+    "PANTONE 185 C": (0.0, 0.93, 0.79, 0.0),
+    "Varnish": (0.0, 0.0, 0.0, 0.0),
+}
+_OTHER_SPOT_CMYK = (0.0, 0.0, 0.0, 0.5)
 SIGNA_VERSIONS = (SIGNA_CREATOR, "PrinectSignaStation 2020 (20.10)", "PrinectSignaStation 2023")
 
 
@@ -87,17 +96,35 @@ class Mark:
 
 
 @dataclass(frozen=True)
+class Fill:
+    """A rectangle (x0, y0, x1, y1 in mm of the MediaBox) in one ink at a tint: a process ink
+    (`Cyan`, `Magenta`, `Yellow`, `Black`) through DeviceCMYK, any other name through its own
+    Separation colour space with a CMYK alternate, as Signa files carry spot colours."""
+
+    box_mm: tuple[float, float, float, float]
+    ink: str = "Black"
+    tint: float = 1.0
+
+
+@dataclass(frozen=True)
 class SamplePage:
     """One plate. `inks=None` leaves out the PieceInfo (a re-saved, non-Signa file).
 
+    `plate_mm` is the MediaBox (width, height): (550, 650) is a portrait plate. `rotate` is its
+    /Rotate; `crop_box_mm` and `trim_box_mm` add those boxes (x0, y0, x1, y1 in mm).
     With `cyan_box_mm` (x0, y0, x1, y1) the page's only artwork is that box in 100% cyan on
-    white, so ink coverage is known; marks still draw their text in black.
+    white, so ink coverage is known; with `fills`, those rectangles are its only artwork; marks
+    still draw their text in black.
     """
 
     plate_mm: tuple[float, float]
     inks: tuple[str, ...] | None = PROCESS_INKS
     marks: tuple[Mark, ...] = ()
     cyan_box_mm: tuple[float, float, float, float] | None = None
+    fills: tuple[Fill, ...] = ()
+    rotate: int = 0
+    crop_box_mm: tuple[float, float, float, float] | None = None
+    trim_box_mm: tuple[float, float, float, float] | None = None
 
 
 def signa_marks(
@@ -301,6 +328,37 @@ def _placement(mark: Mark) -> str:
     return " ".join(_num(value) for value in matrix)
 
 
+def _separation(pdf: pikepdf.Pdf, ink: str) -> pikepdf.Object:
+    tint = pikepdf.Dictionary(
+        FunctionType=2,
+        Domain=[0, 1],
+        C0=[0, 0, 0, 0],
+        C1=list(SPOT_CMYK.get(ink, _OTHER_SPOT_CMYK)),
+        N=1,
+    )
+    return pdf.make_indirect(
+        pikepdf.Array([Name.Separation, Name("/" + ink), Name.DeviceCMYK, tint])
+    )
+
+
+def _fills(pdf: pikepdf.Pdf, fills: Sequence[Fill], colour_spaces: pikepdf.Dictionary) -> list[str]:
+    """The fills' operators; each spot ink's colour space goes into `colour_spaces` once."""
+    ops = []
+    keys: dict[str, str] = {}
+    for fill in fills:
+        x0, y0, x1, y1 = (_mm(value) for value in fill.box_mm)
+        rect = f"{_num(x0)} {_num(y0)} {_num(x1 - x0)} {_num(y1 - y0)} re f"
+        if fill.ink in PROCESS_INKS:
+            tints = [fill.tint if ink == fill.ink else 0.0 for ink in PROCESS_INKS]
+            ops.append(" ".join(_num(t) for t in tints) + " k " + rect)
+            continue
+        if fill.ink not in keys:
+            keys[fill.ink] = f"CS{len(keys)}"
+            colour_spaces["/" + keys[fill.ink]] = _separation(pdf, fill.ink)
+        ops.append(f"/{keys[fill.ink]} cs {_num(fill.tint)} scn " + rect)
+    return ops
+
+
 def _artwork(page: SamplePage, width: float, height: float) -> list[str]:
     if page.cyan_box_mm is not None:
         x0, y0, x1, y1 = (_mm(value) for value in page.cyan_box_mm)
@@ -339,7 +397,11 @@ def _add_page(
     width, height = (_mm(value) for value in page.plate_mm)
     if width <= 0 or height <= 0:
         raise ValueError(f"plate size must be positive, not {page.plate_mm}")
-    ops = ["q", *_artwork(page, width, height), "Q"]
+    colour_spaces = pikepdf.Dictionary()
+    artwork = (
+        _fills(pdf, page.fills, colour_spaces) if page.fills else _artwork(page, width, height)
+    )
+    ops = ["q", *artwork, "Q"]
     xobjects = pikepdf.Dictionary()
     for number, mark in enumerate(page.marks, start=1):
         key = f"pssMO{number}_0"
@@ -353,6 +415,13 @@ def _add_page(
         )
     plate = pdf.add_blank_page(page_size=(width, height))
     plate.obj.Resources = pikepdf.Dictionary(XObject=xobjects)
+    if colour_spaces:
+        plate.obj.Resources.ColorSpace = colour_spaces
+    if page.rotate:
+        plate.obj.Rotate = page.rotate
+    for key, box in (("/CropBox", page.crop_box_mm), ("/TrimBox", page.trim_box_mm)):
+        if box is not None:
+            plate.obj[key] = pikepdf.Array([_mm(value) for value in box])
     plate.obj.Contents = pikepdf.Stream(pdf, "\n".join(ops).encode("ascii"))
     if page.inks is not None:
         names = pikepdf.Array([Name("/" + ink) for ink in page.inks])

@@ -1,4 +1,5 @@
-"""A job's files over HTTP: its proof, thumbnail and preview (per press too) and its original.
+"""A job's files over HTTP: its proofs (one per sheet), thumbnail and preview (per press too)
+and its original.
 
 Paths come only from the job's record, and the database could be edited: each one is resolved
 (links followed) and served only when it is a plain file inside the previews folder or the
@@ -15,8 +16,9 @@ from urllib.parse import quote
 
 from aiohttp import web
 
-from asyncpdf.errors import NotFound
+from asyncpdf.errors import BadRequest, NotFound
 from asyncpdf.jobs.records import Job
+from asyncpdf.pdf.model import Artefacts
 from asyncpdf.times import iso
 from asyncpdf.web.keys import SERVICE
 
@@ -58,15 +60,24 @@ def _artefact(job: Job, request: web.Request, what: str) -> Path:
         name = artefacts.preview_for(press) if press in presses else None
         if name is None:
             raise NotFound(f"job {job.id} has no preview for press {press!r}")
+    elif what == "proof.jpg":
+        name = _proof(job, artefacts, request.query.get("sheet", "1"))
     else:
-        name = {
-            "proof.jpg": artefacts.proof,
-            "thumb.jpg": artefacts.thumb,
-            "preview.pdf": artefacts.preview,
-        }[what]
+        name = artefacts.thumb if what == "thumb.jpg" else artefacts.preview
     if name is None:
         raise NotFound(f"job {job.id} has no {what}")
     return Path(artefacts.dir) / name
+
+
+def _proof(job: Job, artefacts: Artefacts, sheet: str) -> str:
+    """The proof of sheet ``sheet`` (1-based, as the query gives it)."""
+    proofs = artefacts.sheet_proofs
+    if not (sheet.isascii() and sheet.isdigit()) or int(sheet) < 1:
+        raise BadRequest(f"sheet must be a whole number from 1, not {sheet!r}")
+    if int(sheet) > len(proofs):
+        made = f"proofs of {len(proofs)} sheet(s)" if proofs else "no proof"
+        raise NotFound(f"job {job.id} has no proof of sheet {sheet}: it has {made}")
+    return proofs[int(sheet) - 1]
 
 
 async def artefact(request: web.Request) -> web.FileResponse:

@@ -43,7 +43,8 @@ def _year(raw: str | None) -> int:
 async def _figures(request: web.Request, year: int) -> YearFigures:
     service = request.app[SERVICE]
     rows = await service.store.reports.plates(year)
-    return year_figures(year, rows, service.settings)
+    inks = await service.store.reports.ink_use(year)
+    return year_figures(year, rows, service.settings, inks)
 
 
 async def report(request: web.Request) -> web.Response:

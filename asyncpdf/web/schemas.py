@@ -147,6 +147,7 @@ class Page(Shape):
     press: str | None
     paper_mm: SizeMm | None
     paper_from: Literal["mark"] | None
+    rotate: Literal[0, 90, 180, 270]
 
 
 class Analysis(Shape):
@@ -172,14 +173,23 @@ class Artefacts(Shape):
     preview: str | None
     press_previews: dict[str, str]
     proof: str | None
+    proofs: list[str] = Field(description="every sheet's proof, in page order")
     thumb: str | None
     preview_bytes: int
     proof_px: Pixels | None
     thumb_px: Pixels | None
     ink_coverage: list[dict[str, float]] | None = Field(
-        description="per page: ink → coverage in percent"
+        description="per page: ink → coverage in percent, in ink order (C, M, Y, K, then the "
+        "spots as the file lists them)"
+    )
+    sheets_mm: list[SizeMm] = Field(
+        description="per page: the preview page (the paper sheet) as shown, in mm"
+    )
+    average_coverage: dict[str, float] = Field(
+        description="ink → its mean coverage over the job's plates that carry it"
     )
     warnings: list[str]
+    notes: list[str] = Field(description="choices the file left open, e.g. the gripper edge")
 
 
 class Delivery(Shape):
@@ -342,6 +352,10 @@ class Reports(Shape):
     area_m2: MonthlyFigures
     plates_by_press: dict[str, Monthly]
     cost_by_bureau: dict[str, MonthlyFigures]
+    ink_m2_by_press: dict[str, dict[str, MonthlyFigures]] = Field(
+        description="press → ink (in ink order) → m² of solid ink a month: plates × sheet area "
+        "× coverage"
+    )
     totals: ReportTotals
     warnings: list[str]
     currency: str

@@ -199,7 +199,8 @@ async def check_job_page(page: Page, service: Service, name: str) -> None:
     await expect(page.locator("#title")).to_contain_text(name)
     await expect(page.locator("#state")).to_have_text("done")
     await image_shown(page, "#proof")
-    assert (await page.locator("#proof-link").get_attribute("href") or "").endswith("/proof.jpg")
+    href = await page.locator("#proof-link").get_attribute("href") or ""
+    assert href.endswith("/proof.jpg?sheet=1")
     pages = page.locator("#pages tbody tr")
     assert await pages.count() >= 1
     await expect(pages.first.locator("td[data-label=Press]")).not_to_have_text("—")
@@ -224,6 +225,9 @@ async def check_report(page: Page) -> None:
         "href", f"/api/reports.csv?year={year}"
     )
     await expect(page.locator("#report-totals")).to_contain_text("23 plates")
+    # Ink use per press: a row per ink, process inks as their letters first.
+    await expect(page.locator("#ink-use table").first).to_be_visible()
+    await expect(page.locator("#ink-use table tbody tr th .ink-C").first).to_be_visible()
 
 
 async def check_phone(page: Page, service: Service, job_url: str) -> None:

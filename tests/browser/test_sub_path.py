@@ -194,7 +194,7 @@ async def test_pages_under_a_sub_path(make_service, tmp_path: Path) -> None:
             await expect(page.locator("#connection")).to_have_text("live")
             await image_shown(page, "#proof")
             proof = await page.locator("#proof-link").get_attribute("href") or ""
-            assert re.fullmatch(rf"{PREFIX}/api/jobs/\d+/proof\.jpg", proof), proof
+            assert re.fullmatch(rf"{PREFIX}/api/jobs/\d+/proof\.jpg\?sheet=1", proof), proof
             await expect(page.locator("#pages tbody tr").first).to_be_visible()
 
             await page.get_by_role("link", name="Reports", exact=True).click()

@@ -5,6 +5,7 @@ elsewhere, is a JSON 404 and nothing outside the service's folders is ever read.
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import shutil
 import sqlite3
@@ -15,13 +16,14 @@ from urllib.parse import quote
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
+from PIL import Image
 
 from asyncpdf import __version__
 from asyncpdf.config import Paths
 from asyncpdf.jobs.lifecycle import JobState
 from asyncpdf.jobs.records import JobHeader
 from asyncpdf.jobs.spool import Spool
-from asyncpdf.testing.samples import make_samples
+from asyncpdf.testing.samples import SamplePage, make_samples, signa_marks, write_sample
 from asyncpdf.web.files import content_disposition
 from asyncpdf.web.keys import SERVICE
 from tests.support import wait_for
@@ -31,9 +33,13 @@ JPEG_MAGIC = b"\xff\xd8\xff"
 FILES = ("proof.jpg", "thumb.jpg", "preview.pdf", "original")
 
 
-async def _done_job(client: Client, tmp_path: Path) -> tuple[dict[str, Any], bytes]:
-    """Drop one sample, renamed with a Cyrillic order name, and wait for its job to be done."""
-    (sample,) = make_samples(tmp_path / "samples", count=1, seed=5)
+async def _done_job(
+    client: Client, tmp_path: Path, sample: Path | None = None
+) -> tuple[dict[str, Any], bytes]:
+    """Drop one sample (a generated one unless given), renamed with a Cyrillic order name,
+    and wait for its job to be done."""
+    if sample is None:
+        (sample,) = make_samples(tmp_path / "samples", count=1, seed=5)
     order, _, bureau = sample.stem.split("_")
     dropped = client.app[SERVICE].settings.paths.hotfolder / f"{order}_Каталог «осень»_{bureau}.pdf"
     shutil.copy(sample, dropped)
@@ -103,6 +109,33 @@ async def test_a_done_jobs_files_and_the_status(client: Client, tmp_path: Path) 
     assert status["targets"][f"bureau {bureau}"]["files_sent"] == 1
     assert status["watcher_last_event"] is not None
     assert status["watcher_last_event"].endswith("+00:00")
+
+
+async def test_every_sheet_has_its_proof(client: Client, tmp_path: Path) -> None:
+    marks = signa_marks("Korol", "Speedmaster", (900, 640))
+    sheets = [SamplePage((1030, 770), marks=marks, rotate=rotate) for rotate in (0, 90, 180)]
+    sample = write_sample(tmp_path / "77_Three sheets_Korol.pdf", sheets)
+    job, _ = await _done_job(client, tmp_path, sample)
+    base = f"/api/jobs/{job['id']}"
+    detail = await (await client.get(base)).json()
+    assert detail["artefacts"]["proofs"] == ["proof.jpg", "proof-2.jpg", "proof-3.jpg"]
+    sizes = []
+    for sheet in (1, 2, 3):
+        response = await client.get(f"{base}/proof.jpg", params={"sheet": str(sheet)})
+        assert response.status == 200 and response.content_type == "image/jpeg"
+        with Image.open(io.BytesIO(await response.read())) as proof:
+            sizes.append(proof.size)
+    # Shown as each plate is shown: the second sheet turned a quarter, the third upside down.
+    assert sizes[0] == sizes[2] and sizes[0][0] > sizes[0][1] and sizes[1][0] < sizes[1][1]
+    assert await (await client.get(f"{base}/proof.jpg")).read() == (
+        await (await client.get(f"{base}/proof.jpg?sheet=1")).read()
+    )
+    message = await _not_found(client, f"{base}/proof.jpg?sheet=4")
+    assert message == f"job {job['id']} has no proof of sheet 4: it has proofs of 3 sheet(s)"
+    for wrong in ("0", "two", "-1"):
+        response = await client.get(f"{base}/proof.jpg", params={"sheet": wrong})
+        assert response.status == 400
+        assert (await response.json())["error"]["code"] == "bad_request"
 
 
 async def test_files_that_are_gone_or_elsewhere_are_not_served(

@@ -215,7 +215,7 @@ async def test_upload_is_claimed_and_called_back(api: Client, tmp_path: Path) ->
     (call,) = receiver.calls
     assert call["job"]["id"] == job_id and call["job"]["state"] == "done"
     assert call["job"]["name"] == sample.name
-    assert detail["log"][0]["message"] == f"received {sample.name!r} (uploaded through the API)"
+    assert detail["log"][0]["message"] == f"received “{sample.name}” (uploaded through the API)"
     (notice,) = detail["notifications"]
     assert notice["channel"] == "callback" and notice["state"] == "sent"
     # The first call was refused (503), the second taken; the query's token is never logged.

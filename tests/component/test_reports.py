@@ -195,6 +195,24 @@ async def test_a_finished_job_counts_this_year(priced: Client, tmp_path: Path) -
     assert report["cost_by_bureau"] == {
         job["bureau"]: [round(cost, 2) if i == month else 0.0 for i in range(12)]
     }
+    # Ink use: every plate's sheet area × its coverage, per press and ink.
+    artefacts = (await (await priced.get(f"/api/jobs/{job['id']}")).json())["artefacts"]
+    expected: dict[str, dict[str, float]] = {}
+    for page, sheet, coverage in zip(
+        pages, artefacts["sheets_mm"], artefacts["ink_coverage"], strict=True
+    ):
+        assert list(coverage) == page["inks"]  # each plate of the page, in ink order
+        by_ink = expected.setdefault(page["press"], {})
+        for ink, percent in coverage.items():
+            by_ink[ink] = by_ink.get(ink, 0.0) + sheet[0] * sheet[1] / 1e6 * percent / 100
+    used = {
+        press: {ink: values[month] for ink, values in inks.items()}
+        for press, inks in report["ink_m2_by_press"].items()
+    }
+    assert used == {
+        press: {ink: round(m2, 2) for ink, m2 in inks.items()} for press, inks in expected.items()
+    }
+    assert any(m2 > 0 for inks in used.values() for m2 in inks.values())
 
 
 @pytest.mark.parametrize("year", ["abc", "1969", "20245", "", "2024.0"])

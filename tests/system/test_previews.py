@@ -54,15 +54,16 @@ async def test_job_makes_cropped_preview_proof_thumb_and_ink_coverage(
         assert (folder / name).read_bytes()[:2] == b"\xff\xd8"
 
     for page_coverage in made["ink_coverage"]:
-        assert page_coverage["C"] == pytest.approx(50, abs=1.5)
-        assert page_coverage["M"] == page_coverage["Y"] == page_coverage["K"] == 0
+        assert list(page_coverage) == ["Cyan", "Magenta", "Yellow", "Black"]
+        assert page_coverage["Cyan"] == pytest.approx(50, abs=1.5)
+        assert page_coverage["Magenta"] == page_coverage["Yellow"] == page_coverage["Black"] == 0
 
     deliveries = {d["kind"]: d for d in detail["deliveries"]}
     assert deliveries["press Speedmaster"]["state"] == "sent"
     delivered = tmp_path / "press" / "Speedmaster" / "555_Half cyan.pdf"
     assert delivered.read_bytes() == (folder / made["preview"]).read_bytes()
     assert (service.outbox("Vonoel") / "555_Half cyan.pdf").read_bytes() == sample.read_bytes()
-    assert any("ink coverage: C 50" in line["message"] for line in detail["log"])
+    assert any("ink coverage: Cyan 50" in line["message"] for line in detail["log"])
 
 
 async def test_each_press_gets_only_its_own_pages(make_service, http, tmp_path: Path) -> None:

@@ -26,7 +26,7 @@ def analysis(*pages: PageAnalysis) -> Analysis:
 
 
 def test_paper_from_the_mark_sits_on_the_gripper() -> None:
-    crops, warnings = crop_boxes_mm(analysis(page("Speedmaster", (900, 640), "mark")), GRIPPERS)
+    crops, warnings, _ = crop_boxes_mm(analysis(page("Speedmaster", (900, 640), "mark")), GRIPPERS)
     assert crops == [(65.0, 43.0, 965.0, 683.0)]
     assert warnings == []
 
@@ -37,7 +37,7 @@ def test_without_a_paper_mark_the_preview_measures_the_content_and_says_so() -> 
         page("Speedmaster", None, None),
         page(None, (900, 640), "mark"),
     )
-    crops, warnings = crop_boxes_mm(data, GRIPPERS)
+    crops, warnings, _ = crop_boxes_mm(data, GRIPPERS)
     assert crops == [(65.0, 43.0, 965.0, 683.0), None, None]
     assert warnings == [
         "pages 2, 3: no mark gives the paper size and press: the preview is cut to what the "
@@ -46,12 +46,12 @@ def test_without_a_paper_mark_the_preview_measures_the_content_and_says_so() -> 
 
 
 def test_paper_larger_than_the_plate_is_clipped_with_a_warning() -> None:
-    crops, warnings = crop_boxes_mm(analysis(page("Speedmaster", (1100, 640), "mark")), GRIPPERS)
+    crops, warnings, _ = crop_boxes_mm(analysis(page("Speedmaster", (1100, 640), "mark")), GRIPPERS)
     assert crops[0] == pytest.approx((0, 43, 1030, 683))
     assert len(warnings) == 1 and warnings[0].startswith("page 1:")
 
 
 def test_nonsense_paper_is_a_warning_not_a_crash() -> None:
-    crops, warnings = crop_boxes_mm(analysis(page("Speedmaster", (0, 0), "mark")), GRIPPERS)
+    crops, warnings, _ = crop_boxes_mm(analysis(page("Speedmaster", (0, 0), "mark")), GRIPPERS)
     assert crops == [(0.0, 0.0, 1030.0, 770.0)]
     assert "page 1" in warnings[0]

@@ -1,5 +1,5 @@
 """The preview's images downsampled in process (asyncpdf.pdf.downsample, through
-crop.write_preview), and the proof rendered once for the thumbnail too (render.render_proof)."""
+crop.write_preview), and the proof rendered once for the thumbnail too (render.render_proofs)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import io
 import random
 import zlib
 from pathlib import Path
+from typing import Any
 
 import pikepdf
 import pytest
@@ -16,7 +17,7 @@ from asyncpdf.pdf import render
 from asyncpdf.pdf.crop import write_preview
 from asyncpdf.pdf.downsample import Downsampled, downsample_images
 from asyncpdf.pdf.ghostscript import gs_path, ink_coverage
-from asyncpdf.pdf.render import render_proof
+from asyncpdf.pdf.render import render_proofs
 
 PT = 72 / 25.4
 Name = pikepdf.Name
@@ -292,15 +293,15 @@ def test_the_thumbnail_is_the_proof_made_smaller(
     source = tmp_path / "sheet.pdf"
     pdf.save(source)
     rendered: list[int] = []
-    real = render.render_page
+    real = render._rendered
 
-    def counted(path: Path, width_px: int, page_index: int = 0) -> Image.Image:
+    def counted(pdf: Any, width_px: int, page_index: int = 0) -> Image.Image:
         rendered.append(width_px)
-        return real(path, width_px, page_index)
+        return real(pdf, width_px, page_index)
 
-    monkeypatch.setattr(render, "render_page", counted)
+    monkeypatch.setattr(render, "_rendered", counted)
     proof, thumb = tmp_path / "proof.jpg", tmp_path / "thumb.jpg"
-    assert render_proof(source, proof, thumb, 2500, 175) == ((2500, 1778), (175, 124))
+    assert render_proofs(source, [proof], thumb, 2500, 175) == ((2500, 1778), (175, 124))
     assert rendered == [2500]  # one rendering for both
     with Image.open(proof) as big, Image.open(thumb) as small:
         expected = big.resize(small.size, Image.Resampling.LANCZOS)
@@ -308,5 +309,5 @@ def test_the_thumbnail_is_the_proof_made_smaller(
         assert max(difference) < 3  # JPEG's own noise
     # A thumbnail wider than the proof is rendered on its own, not blown up.
     rendered.clear()
-    assert render_proof(source, proof, thumb, 100, 175) == ((100, 72), (175, 125))
+    assert render_proofs(source, [proof], thumb, 100, 175) == ((100, 72), (175, 125))
     assert rendered == [100, 175]

@@ -75,7 +75,7 @@ def test_artefacts_round_trip(tmp_path: Path) -> None:
     source = write_sample(tmp_path / "12_Two presses_Korol.pdf", pages)
     analysis = analyze_file(source, RULES)
     assert analysis.error is None and analysis.presses == ("Speedmaster", "Dominant")
-    crops, warnings = crop_boxes_mm(analysis, {p.name: p.gripper_mm for p in SETTINGS.presses})
+    crops, warnings, _ = crop_boxes_mm(analysis, {p.name: p.gripper_mm for p in SETTINGS.presses})
     assert warnings == []
     made = make_artefacts(
         source, tmp_path / "previews", crops, pages_by_press=analysis.pages_by_press

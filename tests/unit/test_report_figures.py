@@ -14,7 +14,7 @@ from asyncpdf.reports.export import monthly_csv
 from asyncpdf.reports.figures import NO_BUREAU, month_labels, year_figures
 from asyncpdf.reports.totals import totals
 from asyncpdf.store.history import PlateCount
-from asyncpdf.store.reports import MonthlyPlates
+from asyncpdf.store.reports import MonthlyInk, MonthlyPlates
 
 SETTINGS = Settings(
     presses=(
@@ -90,6 +90,7 @@ def test_the_json_rounds_m2_and_cost_and_totals_the_year() -> None:
         "area_m2",
         "plates_by_press",
         "cost_by_bureau",
+        "ink_m2_by_press",
         "totals",
         "warnings",
         "currency",
@@ -164,3 +165,25 @@ def test_a_bureau_out_of_the_reports_is_shown_apart_and_costs_carry_the_currency
         "Leonov": True,
     }
     assert grid["currency"] == "EUR"
+
+
+def test_ink_use_per_press_and_ink_in_ink_order() -> None:
+    inks = [
+        MonthlyInk("2026-02", "Speedmaster", "PANTONE 185 C", 0.5),
+        MonthlyInk("2026-02", "Speedmaster", "Cyan", 1.25),
+        MonthlyInk("2026-05", "Speedmaster", "Cyan", 0.75),
+        MonthlyInk("2026-05", "Dominant", "Black", 0.111),
+    ]
+    figures = year_figures(2026, ROWS, SETTINGS, inks)
+    data = figures.as_json()["ink_m2_by_press"]
+    assert list(data) == ["Dominant", "Speedmaster"]
+    assert list(data["Speedmaster"]) == ["Cyan", "PANTONE 185 C"]
+    assert data["Speedmaster"]["Cyan"] == _months(m02=1.25, m05=0.75)
+    assert data["Dominant"]["Black"] == _months(m05=0.11)
+    table = list(csv.reader(io.StringIO(monthly_csv(figures).removeprefix("\ufeff"))))
+    assert table[0][-3:] == [
+        "ink_m2:Dominant:Black",
+        "ink_m2:Speedmaster:Cyan",
+        "ink_m2:Speedmaster:PANTONE 185 C",
+    ]
+    assert table[2][-3:] == ["0.0", "1.25", "0.5"]

@@ -83,24 +83,12 @@ function showButtons(job) {
   byId("delete-note").hidden = !finished;
 }
 
-function showProof(artefacts) {
-  const link = byId("proof-link");
-  const image = byId("proof");
-  const src = artefacts?.proof ? `${API}/proof.jpg` : null;
-  link.hidden = !src;
-  byId("proof-caption").textContent = src ? "Click for full size." : noProofText(detail.job);
-  if (src && image.getAttribute("src") !== src) {
-    image.src = src;
-    link.href = src;
-  }
-}
-
 function fact(term, ...value) {
   return [el("dt", {}, term), el("dd", {}, ...value)];
 }
 
-// Facts about the plates only for a file that was read; the checksum folded into Details.
-function showSummary(job) {
+function showSummary(job, artefacts) {
+  const average = artefacts?.average_coverage;
   const plates = analysed(job) ? [
     fact("Order", job.order || "—"),
     fact("Bureau", job.bureau || "—"),
@@ -108,6 +96,8 @@ function showSummary(job) {
     fact("Complects", String(job.complects)),
     fact("Plates", String(job.plates ?? "—")),
     fact("Inks", ...inkBadges(job.inks)),
+    average && Object.keys(average).length
+      ? fact("Average coverage", coverage(average)) : [],
   ] : [];
   const facts = [
     ...plates,
@@ -155,6 +145,99 @@ function showWarnings(log, artefacts) {
   const items = [...new Set(texts)].map((text) => el("li", {}, text));
   const none = el("li", { className: "none" }, "None.");
   byId("warnings").replaceChildren(...(items.length ? items : [none]));
+}
+
+// --- the proofs: one per sheet, paged by buttons, arrow keys, swipes and the strip ------------
+
+const SWIPE_PX = 40;
+const proofs = { count: 0, sheet: 1, swiped: false };
+const proofSrc = (sheet) => `${API}/proof.jpg?sheet=${sheet}`;
+
+// Older records have one proof (`proof`); newer ones one per sheet (`proofs`).
+function showProofs(artefacts) {
+  const count = artefacts?.proofs?.length || (artefacts?.proof ? 1 : 0);
+  if (count !== proofs.count) {
+    proofs.count = count;
+    proofs.sheet = Math.min(proofs.sheet, Math.max(count, 1));
+    const thumbs = Array.from({ length: count }, (_, index) =>
+      el("li", {},
+        el("button", { type: "button", title: `Sheet ${index + 1}`, dataset: { sheet: index + 1 } },
+          el("img", { src: proofSrc(index + 1), alt: `sheet ${index + 1}`, loading: "lazy",
+            draggable: false }))));
+    byId("proof-strip").replaceChildren(...thumbs);
+  }
+  byId("proof-pager").hidden = count < 2;
+  byId("proof-strip").hidden = count < 2;
+  showSheet(proofs.sheet);
+}
+
+function showSheet(sheet) {
+  const { count } = proofs;
+  const link = byId("proof-link");
+  link.hidden = count === 0;
+  byId("proof-caption").textContent = count ? "Click for full size." : noProofText(detail.job);
+  if (!count) return;
+  proofs.sheet = Math.min(Math.max(sheet, 1), count);
+  const src = proofSrc(proofs.sheet);
+  const image = byId("proof");
+  if (image.getAttribute("src") !== src) {
+    image.src = src;
+    image.alt = `proof of sheet ${proofs.sheet}`;
+    link.href = src;
+  }
+  byId("proof-sheet").textContent = `Sheet ${proofs.sheet} of ${count}`;
+  byId("proof-prev").disabled = proofs.sheet === 1;
+  byId("proof-next").disabled = proofs.sheet === count;
+  for (const button of byId("proof-strip").querySelectorAll("button")) {
+    const current = Number(button.dataset.sheet) === proofs.sheet;
+    button.classList.toggle("current", current);
+    if (current) button.setAttribute("aria-current", "true");
+    else button.removeAttribute("aria-current");
+  }
+}
+
+function turn(step) {
+  showSheet(proofs.sheet + step);
+  byId("proof-strip").querySelector(".current")?.scrollIntoView({ block: "nearest", inline: "nearest" });
+}
+
+function watchProofs() {
+  byId("proof-prev").addEventListener("click", () => turn(-1));
+  byId("proof-next").addEventListener("click", () => turn(1));
+  byId("proof-strip").addEventListener("click", (event) => {
+    const button = event.target.closest("button[data-sheet]");
+    if (button) showSheet(Number(button.dataset.sheet));
+  });
+  document.addEventListener("keydown", (event) => {
+    if (event.altKey || event.ctrlKey || event.metaKey || proofs.count < 2) return;
+    if (event.target.closest?.("input, textarea, select, [contenteditable]")) return;
+    if (event.key === "ArrowLeft" || event.key === "ArrowRight") {
+      event.preventDefault();
+      turn(event.key === "ArrowLeft" ? -1 : 1);
+    }
+  });
+  // A sideways swipe (or drag) over the proof turns the sheet; an upright one scrolls.
+  const viewer = byId("proof-viewer");
+  let start = null;
+  viewer.addEventListener("pointerdown", (event) => {
+    start = { x: event.clientX, y: event.clientY, id: event.pointerId };
+  });
+  viewer.addEventListener("pointercancel", () => { start = null; });
+  viewer.addEventListener("pointerup", (event) => {
+    if (!start || event.pointerId !== start.id) return;
+    const dx = event.clientX - start.x;
+    const dy = event.clientY - start.y;
+    start = null;
+    if (Math.abs(dx) >= SWIPE_PX && Math.abs(dx) > 2 * Math.abs(dy)) {
+      proofs.swiped = true;
+      turn(dx < 0 ? 1 : -1);
+    }
+  });
+  // A swipe that ends on the proof is not a click for full size.
+  viewer.addEventListener("click", (event) => {
+    if (proofs.swiped) event.preventDefault();
+    proofs.swiped = false;
+  }, true);
 }
 
 // --- deliveries and pages -------------------------------------------------------------------
@@ -222,8 +305,8 @@ function render() {
   const { job, analysis, artefacts, deliveries, log } = detail;
   showHead(job);
   showButtons(job);
-  showProof(artefacts);
-  showSummary(job);
+  showProofs(artefacts);
+  showSummary(job, artefacts);
   showDownloads(job, analysis, artefacts);
   showWarnings(log, artefacts);
   showDeliveries(job, deliveries);
@@ -323,4 +406,5 @@ function gateButtons() {
 
 startLine();
 gateButtons();
+watchProofs();
 connectLive({ refresh: load, onEvent });

@@ -1,7 +1,7 @@
 "use strict";
 // A year's report: the four charts the server draws as SVG, the monthly figures from
 // api/reports as a table, the report's warnings and the CSV exports. The year is in the URL.
-import { el, formatNumber, getJson, localDay, url } from "./common.js";
+import { el, formatNumber, getJson, inkBadge, localDay, url } from "./common.js";
 import { startLine } from "./line.js";
 
 const yearSelect = document.getElementById("year");
@@ -86,6 +86,27 @@ function showTable(report) {
   table.tFoot.replaceChildren(row((col) => col.total));
 }
 
+// --- ink use: per press, a row per ink (in ink order), a column per month -------------------
+
+function showInkUse(report) {
+  const presses = Object.entries(report.ink_m2_by_press || {});
+  const tables = presses.map(([press, inks]) => {
+    const heads = ["Ink", "Year", ...report.months.map(monthName)];
+    const rows = Object.entries(inks).map(([ink, values]) => el("tr", {},
+      el("th", { scope: "row" }, inkBadge(ink)),
+      el("td", { dataset: { label: "Year" } },
+        formatNumber(values.reduce((a, b) => a + b, 0), 2)),
+      ...values.map((value, i) => el("td", { dataset: { label: heads[i + 2] } },
+        formatNumber(value, 2)))));
+    return el("table", { className: "cards monthly ink-use" },
+      el("caption", {}, `${press}, m²`),
+      el("thead", {}, el("tr", {}, heads.map((head) => el("th", { scope: "col" }, head)))),
+      el("tbody", {}, ...rows));
+  });
+  const none = el("p", { className: "note" }, "No ink measured on this year's jobs.");
+  document.getElementById("ink-use").replaceChildren(...(tables.length ? tables : [none]));
+}
+
 function showReport(report) {
   const year = report.year;
   document.title = `asyncpdf — reports ${year}`;
@@ -102,6 +123,7 @@ function showReport(report) {
   warnings.replaceChildren(...report.warnings.map((text) => el("li", {}, text)));
   warnings.hidden = report.warnings.length === 0;
   showTable(report);
+  showInkUse(report);
 }
 
 // Bureaus kept out of the figures (a test bureau), with what they would have added.

@@ -1,0 +1,185 @@
+"""Coverage of every ink, spots included, in one ink order everywhere."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import IO
+
+import pytest
+
+from asyncpdf.config import load_settings
+from asyncpdf.errors import GhostscriptError
+from asyncpdf.pdf import separations as separations_module
+from asyncpdf.pdf.analysis import analyze_file
+from asyncpdf.pdf.artefacts import make_artefacts
+from asyncpdf.pdf.coverage import measure_coverage
+from asyncpdf.pdf.crop import crop_boxes_mm
+from asyncpdf.pdf.ghostscript import gs_path, ink_coverage
+from asyncpdf.pdf.inks import LETTERS, average, coverage_by_ink, ordered
+from asyncpdf.pdf.model import Analysis, PageAnalysis
+from asyncpdf.pdf.naming import inks_short
+from asyncpdf.pdf.separations import separations
+from asyncpdf.testing.samples import Fill, SamplePage, signa_marks, write_sample
+
+SETTINGS = load_settings(Path(__file__).resolve().parents[2] / "config.yaml")
+RULES = SETTINGS.rules()
+GRIPPERS = {press.name: press.gripper_mm for press in SETTINGS.presses}
+# On a Speedmaster plate (gripper 43 mm) a 1000 x 700 mm sheet lies at (15, 43)-(1015, 743).
+SHEET = (15.0, 43.0, 1015.0, 743.0)
+FILE_ORDER = ("PANTONE 185 C", "Black", "Varnish", "Cyan", "Magenta", "Yellow")
+
+requires_gs = pytest.mark.skipif(gs_path() is None, reason="Debian's ghostscript is not installed")
+
+
+def test_process_inks_come_first_then_the_spots_as_listed() -> None:
+    assert ordered(FILE_ORDER) == (
+        "Cyan", "Magenta", "Yellow", "Black", "PANTONE 185 C", "Varnish",
+    )  # fmt: skip
+    assert ordered(["Varnish", "black", "PANTONE Warm Red C", "Varnish"]) == (
+        "black",
+        "Varnish",
+        "PANTONE Warm Red C",
+    )
+    assert inks_short(["PANTONE Reflex Blue C", "Black", "Cyan"]) == "CK-ReflexBlueC"
+
+
+def test_coverage_is_given_under_the_pages_own_ink_names() -> None:
+    measured = {"Cyan": 4.0, "Magenta": 1.0, "Yellow": 0.0, "Black": 2.5, "PANTONE 185 C": 25.0}
+    shown, stray = coverage_by_ink(("PANTONE 185 C", "Varnish", "Black"), measured)
+    assert list(shown.items()) == [("Black", 2.5), ("PANTONE 185 C", 25.0), ("Varnish", 0.0)]
+    assert stray == []
+    shown, stray = coverage_by_ink(("Cyan",), {"Cyan": 1.0, "PANTONE 871 C": 3.0})
+    assert shown == {"Cyan": 1.0} and stray == ["PANTONE 871 C"]
+    # A file that does not list its plates: every separation, process first.
+    shown, _ = coverage_by_ink((), {"Varnish": 1.0, "Cyan": 2.0, "Black": 0.0})
+    assert list(shown) == ["Cyan", "Black", "Varnish"]
+
+
+def test_average_over_the_plates_that_carry_each_ink() -> None:
+    pages = [{"Cyan": 10.0, "PANTONE 185 C": 20.0}, {"Cyan": 20.0}, None, {"Black": 3.0}]
+    assert list(average(pages).items()) == [("Cyan", 15.0), ("Black", 3.0), ("PANTONE 185 C", 20.0)]
+
+
+def known_page(inks: tuple[str, ...] | None = FILE_ORDER) -> SamplePage:
+    """On the sheet, side by side (a fill knocks out what lies under it): 25 % of it in 100 %
+    PANTONE 185 C, 10 % in Varnish, 18 % in 50 % cyan (9 points)."""
+    x0, y0, x1, y1 = SHEET
+    fills = (
+        Fill((x0, y0, x0 + 500, y0 + 350), "PANTONE 185 C"),
+        Fill((x0, y1 - 70, x1, y1), "Varnish"),
+        Fill((x1 - 200, y0, x1, y1 - 70), "Cyan", 0.5),
+    )
+    marks = signa_marks("Korol", "Speedmaster", (1000, 700))
+    return SamplePage((1030, 770), inks, marks, fills=fills)
+
+
+@requires_gs
+def test_every_plate_has_its_coverage_spots_included(tmp_path: Path) -> None:
+    source = write_sample(tmp_path / "1_Spots_Korol.pdf", [known_page()])
+    analysis = analyze_file(source, RULES)
+    assert analysis.pages[0].inks == ordered(FILE_ORDER)
+    crops = crop_boxes_mm(analysis, GRIPPERS)
+    made = make_artefacts(
+        source, tmp_path / "out", crops.boxes, page_inks=[p.inks for p in analysis.pages]
+    )
+    assert made.ink_coverage is not None
+    (page,) = made.ink_coverage
+    assert list(page) == ["Cyan", "Magenta", "Yellow", "Black", "PANTONE 185 C", "Varnish"]
+    expected = [9.0, 0.0, 0.0, 0.0, 25.0, 10.0]
+    assert list(page.values()) == pytest.approx(expected, abs=0.5)
+    assert made.warnings == ()
+
+
+@requires_gs
+def test_separations_agree_with_ink_cov_on_process_inks(tmp_path: Path) -> None:
+    # The samples' usual artwork: CMYK blocks in several tints and a colour bar.
+    marks = signa_marks("Korol", "Speedmaster", (1000, 700))
+    pages = [SamplePage((1030, 770), marks=marks), SamplePage((1030, 770), rotate=90)]
+    source = write_sample(tmp_path / "1_Process_Korol.pdf", pages)
+    by_plane = separations(source, tmp_path, 60)
+    by_ink_cov = ink_coverage(source, 60)
+    assert len(by_plane) == len(by_ink_cov) == 2
+    for planes, letters in zip(by_plane, by_ink_cov, strict=True):
+        assert set(planes) == {"Cyan", "Magenta", "Yellow", "Black"}
+        for name in planes:
+            assert planes[name] == pytest.approx(letters[LETTERS[name]], abs=0.5)
+    assert list(tmp_path.glob(".separations-*")) == []
+
+
+@requires_gs
+def test_a_spot_drawn_on_no_plate_of_its_page_is_a_warning(tmp_path: Path) -> None:
+    source = write_sample(tmp_path / "1_Stray_Korol.pdf", [known_page(("Cyan", "PANTONE 185 C"))])
+    analysis = analyze_file(source, RULES)
+    crops = crop_boxes_mm(analysis, GRIPPERS)
+    made = make_artefacts(
+        source, tmp_path / "out", crops.boxes, page_inks=[p.inks for p in analysis.pages]
+    )
+    assert made.ink_coverage is not None and list(made.ink_coverage[0]) == [
+        "Cyan",
+        "PANTONE 185 C",
+    ]
+    assert made.warnings == (
+        "page 1: Varnish is drawn, but no plate of the page is Varnish: its coverage is not "
+        "counted",
+    )
+
+
+def test_one_ink_order_for_the_job_its_pages_and_records_stored_before() -> None:
+    first = PageAnalysis((1030, 770), (1030, 770), inks=("Varnish", "Black", "Cyan"))
+    second = PageAnalysis((1030, 770), (1030, 770), inks=("PANTONE 185 C", "Yellow"))
+    analysis = Analysis(file="1_x_Korol.pdf", size=1, pages=(first, second))
+    assert analysis.inks == ("Cyan", "Yellow", "Black", "Varnish", "PANTONE 185 C")
+    # A record stored in the file's order reads back in ink order.
+    stored = {**first.to_json(), "inks": ["Varnish", "Black", "Cyan"]}
+    assert PageAnalysis.from_json(stored).inks == ("Cyan", "Black", "Varnish")
+    assert inks_short(analysis.inks) == "CYK-Varnish-185C"
+
+
+@requires_gs
+def test_separations_without_a_roomy_dev_shm_use_the_scratch_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = write_sample(tmp_path / "1_Spots_Korol.pdf", [known_page(), known_page()])
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    read_from: list[str] = []
+    real = separations_module._read_page
+
+    def reading(stream: IO[bytes]) -> dict[str, float]:
+        read_from.append(str(getattr(stream, "name", "")))
+        return real(stream)
+
+    monkeypatch.setattr(separations_module, "_in_memory", lambda: None)
+    monkeypatch.setattr(separations_module, "_read_page", reading)
+    pages = separations(source, scratch, 60)
+    on_the_plate = 100 * 500 * 350 / (1030 * 770)  # not cropped: the whole plate
+    assert [page["PANTONE 185 C"] for page in pages] == pytest.approx([on_the_plate] * 2, abs=0.5)
+    assert len(read_from) == 2 and all(name.startswith(str(scratch)) for name in read_from)
+    assert list(scratch.iterdir()) == []  # each page removed once read, the folder too
+
+
+@requires_gs
+def test_separations_fail_with_a_reason(tmp_path: Path) -> None:
+    source = write_sample(tmp_path / "1_Spots_Korol.pdf", [known_page()])
+    with pytest.raises(GhostscriptError, match=r"timed out after 0\.01 s"):
+        separations(source, tmp_path, 0.01)
+    not_pdf = tmp_path / "x.pdf"
+    not_pdf.write_bytes(b"%!PS-Adobe-3.0\n")
+    with pytest.raises(GhostscriptError, match="is not a PDF"):
+        separations(not_pdf, tmp_path, 60)
+    assert list(tmp_path.glob(".separations-*")) == []
+
+
+@requires_gs
+def test_a_page_too_large_to_separate_is_said_not_measured(tmp_path: Path) -> None:
+    # The decision is by the sheet's size: a 3 x 2 m "sheet" is a hostile or mistaken file's.
+    source = write_sample(tmp_path / "1_Spots_Korol.pdf", [known_page(), known_page()])
+    warnings: list[str] = []
+    inks = [ordered(FILE_ORDER)] * 2
+    found = measure_coverage(source, tmp_path, inks, [(3000, 2000), (1030, 770)], 60, warnings)
+    assert found is not None and found[0] == {} and found[1]["PANTONE 185 C"] > 20
+    assert warnings == [
+        "page 1 (3000 x 2000 mm) is too large to measure its inks separation by separation: "
+        "its coverage is not measured",
+        "ink coverage measured on 1 of 2 pages",
+    ]
