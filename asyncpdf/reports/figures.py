@@ -101,12 +101,16 @@ class YearFigures:
 
 
 def ink_by_press(
-    months: Sequence[str], rows: Iterable[MonthlyInk]
+    months: Sequence[str], rows: Iterable[MonthlyInk], settings: Settings
 ) -> dict[str, dict[str, tuple[float, ...]]]:
-    """Press → ink → m² per month of `months`; presses by name, inks in ink order."""
+    """Press → ink → m² per month of `months`; presses by name, inks in ink order. A bureau
+    with `in_reports: false` counts here no more than in the plates."""
     index = {month: i for i, month in enumerate(months)}
     found: dict[str, dict[str, list[float]]] = {}
     for row in rows:
+        bureau = settings.bureau(row.bureau) if row.bureau else None
+        if bureau is not None and not bureau.in_reports:
+            continue
         by_ink = found.setdefault(row.press, {})
         by_ink.setdefault(row.ink, [0.0] * len(months))[index[row.month]] += row.area_m2
     return {
@@ -173,5 +177,5 @@ def year_figures(
         warnings=tuple(warnings),
         apart={name: (int(p), a, c) for name, (p, a, c) in apart.items()},
         currency=settings.currency,
-        ink_m2_by_press=ink_by_press(months, ink_rows),
+        ink_m2_by_press=ink_by_press(months, ink_rows, settings),
     )

@@ -37,8 +37,17 @@ class MonthlyInk:
 
     month: str
     press: str
+    bureau: str | None
     ink: str
     area_m2: float
+
+
+def _year_span(year: int) -> tuple[int, int]:
+    """UTC seconds that surely hold the local year `year`, a day more on either side; from
+    the year's last day, not the next year's first: 9999 has no next year."""
+    start = calendar.timegm((year, 1, 1, 0, 0, 0)) - _DAY_S
+    end = calendar.timegm((year, 12, 31, 0, 0, 0)) + 2 * _DAY_S
+    return start, end
 
 
 class ReportQueries:
@@ -47,9 +56,7 @@ class ReportQueries:
 
     async def plates(self, year: int) -> list[MonthlyPlates]:
         """The year's plates per (month, press, bureau), ordered by those."""
-        start = calendar.timegm((year, 1, 1, 0, 0, 0)) - _DAY_S
-        # From the year's last day, not the next year's first: 9999 has no next year.
-        end = calendar.timegm((year, 12, 31, 0, 0, 0)) + 2 * _DAY_S
+        start, end = _year_span(year)
         rows = await fetch_all(
             self._read,
             f"SELECT {_LOCAL_MONTH} AS month, job_plates.press, jobs.bureau,"
@@ -65,16 +72,15 @@ class ReportQueries:
 
     async def ink_use(self, year: int) -> list[MonthlyInk]:
         """The year's ink use per (month, press, ink), ordered by month and press."""
-        start = calendar.timegm((year, 1, 1, 0, 0, 0)) - _DAY_S
-        end = calendar.timegm((year + 1, 1, 1, 0, 0, 0)) + _DAY_S
+        start, end = _year_span(year)
         rows = await fetch_all(
             self._read,
-            f"SELECT {_LOCAL_MONTH} AS month, job_inks.press, job_inks.ink,"
+            f"SELECT {_LOCAL_MONTH} AS month, job_inks.press, jobs.bureau, job_inks.ink,"
             " SUM(job_inks.area_m2)"
             " FROM job_inks JOIN jobs ON jobs.id = job_inks.job_id"
             f" WHERE {_COUNTED} AND jobs.created_at >= ? AND jobs.created_at < ?"
             f" AND {_LOCAL_YEAR} = ?"
-            " GROUP BY month, job_inks.press, job_inks.ink"
+            " GROUP BY month, job_inks.press, jobs.bureau, job_inks.ink"
             " ORDER BY month, job_inks.press",
             (JobState.DONE.value, start, end, f"{year:04d}"),
         )

@@ -78,13 +78,18 @@ async def sign_in(request: web.Request) -> web.Response:
     raise web.HTTPSeeOther(_back_to(request.query.get("next")))
 
 
-def setup(app: web.Application) -> None:
+async def _say_nobody_can_sign_in(app: web.Application) -> None:
+    # The operator's page only says nobody can sign in; how to change that is for here, once
+    # the service has started (a start that fails stays one line).
     if not app[GUARD].users:
-        # The operator's page only says nobody can sign in; how to change that is for here.
         log.warning(
             "nobody can sign in to the page: web.auth.users is empty, so its buttons (run "
             "again, retry, delete, upload, import mode) stay disabled; %s",
             HASH_HINT,
         )
+
+
+def setup(app: web.Application) -> None:
+    app.on_startup.append(_say_nobody_can_sign_in)
     app.router.add_get("/api/line", line)
     app.router.add_get("/signin", sign_in)

@@ -241,7 +241,7 @@ async def test_fifty_files_put_over_samba_each_end_done_once(
     assert TEMPORARY not in log and "WRL0001" not in log, log
     received = [line for line in log.splitlines() if ": received " in line]
     for name in sent:
-        assert sum(line.endswith(f"received {name!r}") for line in received) == 1, name
+        assert sum(line.endswith(f"received “{name}”") for line in received) == 1, name
     assert len(received) == COUNT, received
     assert sorted(job["name"] for job in jobs) == sorted(sent), "one job per file, as named"
     assert {job["state"] for job in jobs} == {"done"}, [

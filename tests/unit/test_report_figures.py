@@ -147,8 +147,13 @@ def test_a_bureau_out_of_the_reports_is_shown_apart_and_costs_carry_the_currency
         MonthlyPlates("2026-01", "Speedmaster", "Leonov", 10),
         MonthlyPlates("2026-01", "Speedmaster", "Admin", 100),
     )
-    data = year_figures(2026, rows, settings).as_json()
+    inks = (
+        MonthlyInk("2026-01", "Speedmaster", "Leonov", "Cyan", 1.0),
+        MonthlyInk("2026-01", "Speedmaster", "Admin", "Cyan", 9.0),
+    )
+    data = year_figures(2026, rows, settings, inks).as_json()
     assert data["totals"]["plates"] == 10 and data["totals"]["cost"] == 25.0
+    assert data["ink_m2_by_press"] == {"Speedmaster": {"Cyan": _months(m01=1.0)}}
     assert list(data["cost_by_bureau"]) == ["Leonov"]
     assert data["plates_by_press"] == {"Speedmaster": _months(m01=10)}
     assert data["apart"] == [
@@ -169,10 +174,10 @@ def test_a_bureau_out_of_the_reports_is_shown_apart_and_costs_carry_the_currency
 
 def test_ink_use_per_press_and_ink_in_ink_order() -> None:
     inks = [
-        MonthlyInk("2026-02", "Speedmaster", "PANTONE 185 C", 0.5),
-        MonthlyInk("2026-02", "Speedmaster", "Cyan", 1.25),
-        MonthlyInk("2026-05", "Speedmaster", "Cyan", 0.75),
-        MonthlyInk("2026-05", "Dominant", "Black", 0.111),
+        MonthlyInk("2026-02", "Speedmaster", "Leonov", "PANTONE 185 C", 0.5),
+        MonthlyInk("2026-02", "Speedmaster", "Leonov", "Cyan", 1.25),
+        MonthlyInk("2026-05", "Speedmaster", None, "Cyan", 0.75),
+        MonthlyInk("2026-05", "Dominant", "Leonov", "Black", 0.111),
     ]
     figures = year_figures(2026, ROWS, SETTINGS, inks)
     data = figures.as_json()["ink_m2_by_press"]
