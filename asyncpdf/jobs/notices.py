@@ -29,6 +29,7 @@ from asyncpdf.notify import (
     shown_url,
 )
 from asyncpdf.store import Store
+from asyncpdf.supervisor import Supervisor
 
 log = logging.getLogger(__name__)
 #: Notices sent at once.
@@ -64,9 +65,9 @@ class NoticeSender(DueWork[Notification]):
         self._journal = journal
         self._session: aiohttp.ClientSession | None = None
 
-    def start(self) -> None:
+    def start(self, supervisor: Supervisor) -> None:
         self._session = aiohttp.ClientSession()
-        super().start()
+        super().start(supervisor)
 
     async def stop(self) -> None:
         await super().stop()

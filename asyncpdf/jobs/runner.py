@@ -1,23 +1,28 @@
-"""The job runner: claims settled files, feeds a bounded number of job tasks from an
-asyncio.Queue, and takes each job as far as it can go without waiting on a target: analysed,
-its bureau delivery handed to the scheduler at once, its previews made, its press deliveries
-handed on. A job ends when its last delivery has settled (`settle`), whoever settles it.
+"""The job runner: claims settled files in batches, and takes each job through the two lanes
+(`lanes.py`) as far as it can go without waiting on a target: in the analysis lane analysed and
+its bureau delivery handed to the scheduler at once; in the previews lane its previews made and
+its press deliveries handed on. A job ends when its previews are made and its last delivery has
+settled (`settle`), whoever settles it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TypeVar
 
 from asyncpdf.errors import AnalysisFailed, AsyncPdfError, Duplicate, NotFound, RejectedFile
 from asyncpdf.health import Health
 from asyncpdf.jobs import steps
+from asyncpdf.jobs.held import Held
 from asyncpdf.jobs.journal import Change, Journal
+from asyncpdf.jobs.lanes import Lanes
 from asyncpdf.jobs.lifecycle import (
     UNFINISHED,
     DeliveryState,
@@ -27,21 +32,28 @@ from asyncpdf.jobs.lifecycle import (
 )
 from asyncpdf.jobs.pool import Note
 from asyncpdf.jobs.records import Delivery, Job, JobHeader
-from asyncpdf.jobs.spool import Settled, Spool
+from asyncpdf.jobs.spool import Claim, Settled, Spool
 from asyncpdf.metrics import Metrics
 from asyncpdf.notify import CALLBACK, recipients
 from asyncpdf.pdf.analysis import shown_name
 from asyncpdf.pdf.model import Analysis, Artefacts
 from asyncpdf.store import Store
+from asyncpdf.supervisor import Supervisor
 from asyncpdf.uninterrupted import uninterrupted
 
+T = TypeVar("T")
+
 log = logging.getLogger(__name__)
-SHUTDOWN_GRACE_S = 10.0
 IMPORT_MODE = "import_mode"
 IMPORTED = (
     "import mode: analysed, previewed and recorded; nothing is uploaded and only admins are "
     "notified"
 )
+
+
+#: What became of a file offered for a claim: its job's id, None when it went away first, or
+#: the error that left it where it was (to be tried again).
+Claimed = int | Exception | None
 
 
 @dataclass(frozen=True)
@@ -71,8 +83,10 @@ class JobRunner:
         metrics: Metrics,
         wake_deliveries: Callable[[], None],
         wake_notices: Callable[[], None],
+        held: Held,
     ) -> None:
         self._ctx = ctx
+        self._held = held
         self._settings = ctx.settings
         self._store = store
         self._journal = journal
@@ -80,12 +94,15 @@ class JobRunner:
         self._metrics = metrics
         self._wake_deliveries = wake_deliveries
         self._wake_notices = wake_notices
-        self.queue: asyncio.Queue[int] = asyncio.Queue()
-        self._tasks: list[asyncio.Task[None]] = []
-        self._busy: set[int] = set()
+        workers = ctx.settings.pool
+        self.lanes = Lanes(self._route, self._preview, workers.jobs, workers.jobs)
         # Ending a job reads its deliveries, then writes: one at a time.
         self._ending = asyncio.Lock()
-        self._stopping = False
+
+    @property
+    def queue(self) -> asyncio.Queue[int]:
+        """Jobs waiting for the analysis lane."""
+        return self.lanes.queue
 
     async def import_mode(self) -> bool:
         return await self._store.switches.get(IMPORT_MODE, self._settings.delivery.import_mode)
@@ -109,57 +126,90 @@ class JobRunner:
         imported: bool | None = None,
         origin: Origin = Origin(),
     ) -> int | None:
-        """Take a settled file from the hotfolder: one job, one atomic rename into the spool,
-        recorded together (a failure leaves the file where it was, to be claimed again).
-        Return the job's id, or None when the file went away first. The job is made in
-        import mode when `imported`, or by default when the switch is on as it is claimed;
-        `origin` says where a file that did not come through the hotfolder came from."""
+        """Take one settled file, as `claim_all` does; return its job's id, or None when the
+        file went away first. The error that left it where it was is raised."""
+        [claimed] = await self.claim_all([(source, settled)], imported=imported, origin=origin)
+        if isinstance(claimed, Exception):
+            raise claimed
+        return claimed
+
+    async def claim_all(
+        self,
+        found: Sequence[tuple[Path, Settled | None]],
+        *,
+        imported: bool | None = None,
+        origin: Origin = Origin(),
+    ) -> list[Claimed]:
+        """Take settled files from the hotfolder: one job each, the renames into the spool and
+        the jobs recorded in one transaction (if it fails, every file is put back, to be
+        claimed again, and the error raised). Return what became of each file. The jobs are
+        made in import mode when `imported`, or by default when the switch is on as they are
+        claimed; `origin` says where a file that did not come through the hotfolder came
+        from."""
         if imported is None:
             imported = await self.import_mode()
-        # A claim is a rename and one transaction: cut off between the two (a stop cancelling
-        # the watcher), the file would sit in the spool without a job. It is let finish.
-        return await uninterrupted(self._claim(source, settled, imported, origin))
+        # Renames and one transaction: cut off between the two (a stop cancelling the
+        # watcher), files would sit in the spool without a job. It is let finish.
+        return await uninterrupted(self._claim_all(list(found), imported, origin))
 
-    async def _claim(
-        self, source: Path, settled: Settled | None, imported: bool, origin: Origin
-    ) -> int | None:
-        name = shown_name(source)
-        subfolder = self._spool.subfolder_of(source)
+    async def _claim_all(
+        self, found: list[tuple[Path, Settled | None]], imported: bool, origin: Origin
+    ) -> list[Claimed]:
+        claims: list[Claim] = []
+        taken: list[Claim] = []
         try:
             async with self._journal.change() as change:
-                job_id = await change.store.jobs.create(
-                    name,
-                    source.name,
-                    imported=imported,
-                    rerun_of=origin.rerun_of,
-                    callback_url=origin.callback_url,
-                    subfolder=subfolder,
-                )
-                try:
-                    refused = await self._spool.claim(source, job_id, name, settled)
-                    where = f" from the sub-folder {subfolder!r}" if subfolder else ""
-                    await change.log(job_id, f"received {name!r}{where}{origin.described}")
-                    if imported:
-                        await change.log(job_id, IMPORTED)
-                    if name != source.name:
-                        await change.log(
-                            job_id, "the file name is not UTF-8: its other bytes are shown as �"
-                        )
-                    if refused is None:
-                        await change.move(job_id, JobState.RECEIVED, JobState.QUEUED)
+                for source, settled in found:
+                    name = shown_name(source)
+                    job_id = await change.store.jobs.create(
+                        name,
+                        source.name,
+                        imported=imported,
+                        rerun_of=origin.rerun_of,
+                        callback_url=origin.callback_url,
+                        subfolder=self._spool.subfolder_of(source),
+                    )
+                    claims.append(Claim(source, job_id, name, settled))
+                outcomes = await self._spool.claim_all(claims)
+                for claim, outcome in zip(claims, outcomes, strict=True):
+                    if isinstance(outcome, Exception):
+                        await change.store.jobs.forget(claim.job_id)
                     else:
-                        change.touched(job_id)
-                except BaseException:
-                    await self._spool.unclaim(source, job_id, name)
-                    raise
-        except FileNotFoundError:
-            log.info("%r went away before it could be claimed", source.name)
-            return None
-        if refused is not None:
-            await self._end(job_id, JobState.REJECTED, refused)
+                        taken.append(claim)
+                        await self._received(change, claim, outcome, imported, origin)
+        except BaseException:
+            await self._spool.unclaim_all(taken)
+            raise
+        claimed: list[Claimed] = []
+        for claim, outcome in zip(claims, outcomes, strict=True):
+            if isinstance(outcome, FileNotFoundError):
+                log.info("%r went away before it could be claimed", claim.source.name)
+                claimed.append(None)
+            elif isinstance(outcome, Exception):
+                claimed.append(outcome)
+            else:
+                if outcome is None:
+                    self.lanes.route(claim.job_id)
+                else:
+                    await self._end(claim.job_id, JobState.REJECTED, outcome)
+                claimed.append(claim.job_id)
+        return claimed
+
+    async def _received(
+        self, change: Change, claim: Claim, refused: str | None, imported: bool, origin: Origin
+    ) -> None:
+        job_id, name, source = claim.job_id, claim.name, claim.source
+        subfolder = self._spool.subfolder_of(source)
+        where = f" from the sub-folder {subfolder!r}" if subfolder else ""
+        await change.log(job_id, f"received {name!r}{where}{origin.described}")
+        if imported:
+            await change.log(job_id, IMPORTED)
+        if name != source.name:
+            await change.log(job_id, "the file name is not UTF-8: its other bytes are shown as �")
+        if refused is None:
+            await change.move(job_id, JobState.RECEIVED, JobState.QUEUED)
         else:
-            await self.queue.put(job_id)
-        return job_id
+            change.touched(job_id)
 
     async def recover(self) -> int:
         """Resume every unfinished job and give every spool file exactly one job; return how
@@ -191,7 +241,7 @@ class JobRunner:
             return None
         return job if job.name == path.name else None
 
-    async def _resume(self, job: JobHeader) -> None:
+    async def _resume(self, job: JobHeader, why: str = "after restart") -> None:
         held = await asyncio.to_thread(self._spool.holds, job.id, job.name)
         if job.state is JobState.RECEIVED and not held:
             hot = self._spool.hotfolder_path(job.file_name, job.subfolder)
@@ -205,78 +255,164 @@ class JobRunner:
             await self._end(job.id, JobState.FAILED, "the file is missing from the spool")
             return
         async with self._journal.change() as change:
-            await change.log(job.id, f"resuming after restart (was {job.state.value})")
+            await change.log(job.id, f"resuming {why} (was {job.state.value})")
             if job.state in (JobState.RECEIVED, JobState.ANALYSING):
                 await change.move(job.id, job.state, JobState.QUEUED)
-        await self.queue.put(job.id)
+        self.lanes.route(job.id)
 
-    async def _process(self, job_id: int) -> None:
-        job = await self._store.jobs.get(job_id)
-        source = self._spool.path(job.id, job.name)
-        try:
-            if job.state is JobState.QUEUED:
-                job = await self._analyse(job, source)
+    async def _route(self, job_ids: list[int]) -> list[int]:
+        """The analysis lane's step for a batch of jobs: each analysed (if not yet) and its
+        bureau delivery planned, the batch in two transactions; return the jobs whose previews
+        are still to make."""
+        jobs: list[Job] = []
+        for job_id in job_ids:
+            if (job := await self._guarded(job_id, self._store.jobs.get(job_id))) is not None:
+                jobs.append(job)
+        queued = [job for job in jobs if job.state is JobState.QUEUED]
+        routed = [job for job in jobs if job.state is not JobState.QUEUED]
+        if queued:
+            routed += await self._guarded_all(queued, self._analyse_all(queued)) or []
+        return [job.id for job in routed if await self._guarded(job.id, self._go_on(job))]
+
+    async def _go_on(self, job: Job) -> bool:
+        """True when the job's previews are still to make; a job that has them (resumed) has
+        its press deliveries planned and may end."""
+        if job.state is not JobState.DELIVERING or job.analysis is None:
+            return False
+        if job.artefacts is None:
+            return True
+        async with self._journal.change() as change:
+            await self._plan(change, job, job.analysis, job.artefacts)
+        await self.settle(job.id)
+        return False
+
+    async def _preview(self, job_id: int) -> None:
+        """The previews lane's step: the previews made, the press deliveries planned."""
+
+        async def preview() -> None:
+            job = await self._store.jobs.get(job_id)
             if job.state is not JobState.DELIVERING or job.analysis is None:
                 return
             if job.artefacts is None:
-                await self._previews(job, source, job.analysis)
-            else:
-                async with self._journal.change() as change:
-                    await self._plan(change, job, job.analysis, job.artefacts)
+                await self._previews(job, self._spool.path(job.id, job.name), job.analysis)
             await self.settle(job.id)
-        except AsyncPdfError as exc:
-            await self._end(job_id, JobState(exc.outcome), str(exc))
-        except sqlite3.Error as exc:
-            # Not the file's fault: the job stays as the database last has it and is taken up
-            # again at the next start.
-            log.error(
-                "job %d: the database refused a write (%s); it resumes at the next start",
-                job_id,
-                exc,
-            )
-        except Exception as exc:
-            log.exception("job %d: internal error", job_id)
-            await self._end(job_id, JobState.FAILED, f"internal error: {exc!r}")
 
-    async def _analyse(self, job: Job, source: Path) -> Job:
-        """Analyse (unless a stop came after the analysis was saved); hand the original to the
-        bureau as soon as its route is known."""
+        await self._guarded(job_id, preview())
+
+    async def _guarded(self, job_id: int, step: Awaitable[T]) -> T | None:
+        """`step`'s result; a failure ends the job with its reason (None then)."""
+        return await self._guarded_all([job_id], step)
+
+    async def _guarded_all(self, jobs: Sequence[int | JobHeader], step: Awaitable[T]) -> T | None:
+        """`step`'s result; a failure ends each of the jobs with its reason (None then). Should
+        the database refuse the write, the jobs are held, to go on once it takes writes."""
+        ids = [job if isinstance(job, int) else job.id for job in jobs]
+        try:
+            return await step
+        except Exception as exc:
+            try:
+                await self._failed(ids, exc)
+            except sqlite3.Error as refused:
+                self._hold(ids, refused)
+        return None
+
+    async def _failed(self, ids: list[int], exc: Exception) -> None:
+        if isinstance(exc, sqlite3.Error):
+            # Not the file's fault: the job stays as the database last has it.
+            self._hold(ids, exc)
+            return
+        if isinstance(exc, AsyncPdfError):
+            state, reason = JobState(exc.outcome), str(exc)
+        else:
+            log.exception("jobs %s: internal error", ", ".join(map(str, ids)), exc_info=exc)
+            state, reason = JobState.FAILED, f"internal error: {exc!r}"
+        for job_id in ids:
+            await self._end(job_id, state, reason)
+
+    def _hold(self, ids: list[int], error: sqlite3.Error) -> None:
+        for job_id in ids:
+            self._held.hold(f"job {job_id}", functools.partial(self._retake, job_id), error)
+
+    async def _retake(self, job_id: int) -> None:
+        """A held job goes on from where the database has it."""
+        job = await self._store.jobs.header(job_id)
+        if not job.state.terminal:
+            await self._resume(job, "now that the database takes writes again")
+
+    async def _analyse_all(self, jobs: list[Job]) -> list[Job]:
+        """Analyse the queued jobs (unless a stop came after an analysis was saved) and hand
+        each original to its bureau as soon as its route is known; return the routed ones."""
         async with self._journal.change() as change:
-            await change.move(job.id, JobState.QUEUED, JobState.ANALYSING)
-            await change.log(job.id, "analysing")
-        note = self._warning_for(job.id)
-        found = await steps.analyse(self._ctx, source, note) if job.analysis is None else None
-        analysis = found.analysis if found else job.analysis
-        assert analysis is not None
-        sha256 = found.sha256 if found else job.sha256
-        first = None
+            for job in jobs:
+                await change.move(job.id, JobState.QUEUED, JobState.ANALYSING)
+                await change.log(job.id, "analysing")
+        found = await asyncio.gather(*(self._guarded(job.id, self._analysed(job)) for job in jobs))
+        analysed = [(job, got) for job, got in zip(jobs, found, strict=True) if got is not None]
+        try:
+            recorded = await self._record_all(analysed)
+        except Exception:
+            if len(analysed) < 2:
+                raise
+            # One job's trouble must not hold the others: each on its own.
+            recorded = []
+            for pair in analysed:
+                recorded += await self._guarded(pair[0].id, self._record_all([pair])) or []
+        routed: list[Job] = []
+        for job, outcome in recorded:
+            if isinstance(outcome, AsyncPdfError):
+                await self._end(job.id, JobState(outcome.outcome), str(outcome))
+            else:
+                routed.append(outcome)
+        return routed
+
+    async def _analysed(self, job: Job) -> steps.Analysed | Analysis:
+        """The file's analysis made now, or the one saved before a stop."""
+        if job.analysis is not None:
+            return job.analysis
+        source = self._spool.path(job.id, job.name)
+        return await steps.analyse(self._ctx, source, self._warning_for(job.id))
+
+    async def _record_all(
+        self, analysed: list[tuple[Job, steps.Analysed | Analysis]]
+    ) -> list[tuple[Job, Job | AsyncPdfError]]:
+        """Record the analyses and plan the bureau deliveries in one transaction; for each job,
+        the job as routed, or why it ends (raised by the caller once this has committed)."""
+        recorded: list[tuple[Job, Job | AsyncPdfError]] = []
         async with self._journal.change() as change:
-            if found:
-                await change.store.jobs.record_analysis(
-                    job.id, analysis, size=found.size, sha256=found.sha256
-                )
-                if job.imported:
-                    await change.store.jobs.dated(job.id, found.mtime)
-                for warning in analysis.warnings:
-                    await change.log(job.id, warning, "warning")
-            if analysis.error is None:
-                # In this transaction: of two copies of one file, the second sees the first.
-                first = await self._delivered_before(change, job.id, sha256)
-            if analysis.error is None and first is None:
-                await change.log(job.id, steps.summary(analysis))
-                await change.move(job.id, JobState.ANALYSING, JobState.DELIVERING)
-                await self._plan(change, job, analysis, None)
+            for job, found in analysed:
+                recorded.append((job, await self._record(change, job, found)))
+        return recorded
+
+    async def _record(
+        self, change: Change, job: Job, found: steps.Analysed | Analysis
+    ) -> Job | AsyncPdfError:
+        if isinstance(found, Analysis):
+            analysis, sha256 = found, job.sha256
+        else:
+            analysis, sha256 = found.analysis, found.sha256
+            await change.store.jobs.record_analysis(
+                job.id, analysis, size=found.size, sha256=found.sha256
+            )
+            if job.imported:
+                await change.store.jobs.dated(job.id, found.mtime)
+            for warning in analysis.warnings:
+                await change.log(job.id, warning, "warning")
         if analysis.rejected:
-            raise RejectedFile(analysis.error)
+            return RejectedFile(analysis.error)
         if analysis.error:
-            raise AnalysisFailed(analysis.error)
+            return AnalysisFailed(analysis.error)
+        # In this transaction: of two copies of one file, the second sees the first.
+        first = await self._delivered_before(change, job.id, sha256)
         if first is not None:
-            raise Duplicate(
+            return Duplicate(
                 f"the same file (sha256 {sha256}) as job {first}, which was delivered: not "
                 "sent again (delivery.duplicates is 'skip'; set 'deliver' to send such files "
                 "again)"
             )
-        return await self._store.jobs.get(job.id)
+        await change.log(job.id, steps.summary(analysis))
+        await change.move(job.id, JobState.ANALYSING, JobState.DELIVERING)
+        await self._plan(change, job, analysis, None)
+        return replace(job, state=JobState.DELIVERING, analysis=analysis, sha256=sha256)
 
     def _warning_for(self, job_id: int) -> Note:
         async def warn(message: str) -> None:
@@ -344,7 +480,14 @@ class JobRunner:
         )
 
     async def settle(self, job_id: int) -> None:
-        """End a delivering job once its previews are made and every delivery has settled."""
+        """End a delivering job once its previews are made and every delivery has settled
+        (held, should the database refuse the write)."""
+        try:
+            await self._settle(job_id)
+        except sqlite3.Error as exc:
+            self._hold([job_id], exc)
+
+    async def _settle(self, job_id: int) -> None:
         async with self._ending:
             job = await self._store.jobs.get(job_id)
             if job.state is not JobState.DELIVERING:
@@ -410,54 +553,12 @@ class JobRunner:
             await change.store.outbox.add(job_id, [(CALLBACK, url)])
             change.after_commit(self._wake_notices)
 
-    async def _work(self) -> None:
-        while not self._stopping:
-            job_id = await self.queue.get()
-            self._busy.add(job_id)
-            try:
-                await self._process(job_id)
-            except Exception:
-                # Even ending the job failed (the database or the disk is failing): say so
-                # and take the next job; the job resumes at the next start.
-                log.exception("job %d: could not be ended", job_id)
-            finally:
-                self._busy.discard(job_id)
-                self.queue.task_done()
-
-    def start(self) -> None:
-        self._tasks = [self._start_task(n) for n in range(self._settings.pool.jobs)]
-
-    def _start_task(self, number: int) -> asyncio.Task[None]:
-        task = asyncio.create_task(self._work(), name=f"job-task-{number}")
-        task.add_done_callback(lambda done: self._restart(number, done))
-        return task
-
-    def _restart(self, number: int, task: asyncio.Task[None]) -> None:
-        if self._stopping or task.cancelled():
-            return
-        log.error("job task %d ended (%r); starting it again", number, task.exception())
-        self._tasks[number] = self._start_task(number)
+    def start(self, supervisor: Supervisor) -> None:
+        self.lanes.start(supervisor)
 
     def health(self) -> Health:
-        dead = sum(task.done() for task in self._tasks)
-        detail = (
-            f"{len(self._tasks) - dead} job tasks, {len(self._busy)} busy, "
-            f"{self.queue.qsize()} queued"
-        )
-        return Health(dead == 0 and bool(self._tasks), detail)
+        return self.lanes.health()
 
     async def stop(self) -> None:
         """Stop intake, give running jobs a bounded time, then cancel; they resume at start-up."""
-        self._stopping = True
-        waiting = [t for t in self._tasks if not t.done()]
-        if self._busy:
-            idle = asyncio.create_task(self._wait_idle())
-            await asyncio.wait([idle], timeout=SHUTDOWN_GRACE_S)
-            idle.cancel()
-        for task in waiting:
-            task.cancel()
-        await asyncio.gather(*waiting, return_exceptions=True)
-
-    async def _wait_idle(self) -> None:
-        while self._busy:
-            await asyncio.sleep(0.1)
+        await self.lanes.stop()

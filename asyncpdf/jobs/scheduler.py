@@ -7,17 +7,21 @@ up again after a restart like any other.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import sqlite3
 import time
 from collections.abc import Awaitable, Callable, Coroutine
+from pathlib import Path
 from typing import Any
 
-from asyncpdf.delivery import deliver
+from asyncpdf.delivery import Delivered, deliver
 from asyncpdf.errors import AsyncPdfError, DeliveryError
 from asyncpdf.health import Health
 from asyncpdf.jobs import steps
 from asyncpdf.jobs.due import DueWork
-from asyncpdf.jobs.journal import Journal
+from asyncpdf.jobs.held import Held
+from asyncpdf.jobs.journal import Change, Journal, Write
 from asyncpdf.jobs.lifecycle import DeliveryState, in_seconds, retry_delay
 from asyncpdf.jobs.records import Delivery
 from asyncpdf.jobs.targets import Targets
@@ -25,6 +29,8 @@ from asyncpdf.store import Store
 
 log = logging.getLogger(__name__)
 
+#: Smaller files get no progress lines (20, 40, 60, 80 %) in the job's log.
+PROGRESS_MIN_BYTES = 1 << 20
 PlanFor = Callable[[Delivery], Awaitable[steps.Plan]]
 
 
@@ -37,6 +43,7 @@ class DeliveryScheduler(DueWork[Delivery]):
         plan_for: PlanFor,
         settled: Callable[[int], Awaitable[None]],
         targets: Targets,
+        held: Held | None = None,
     ) -> None:
         super().__init__("delivery-scheduler", ctx.settings.delivery.parallel)
         self._settings = ctx.settings.delivery
@@ -45,6 +52,7 @@ class DeliveryScheduler(DueWork[Delivery]):
         self._plan_for = plan_for
         self._settled = settled
         self.targets = targets
+        self._held = held
 
     def health(self) -> Health:
         running = super().health()
@@ -63,80 +71,116 @@ class DeliveryScheduler(DueWork[Delivery]):
         return await self._store.deliveries.next_due_at()
 
     async def _begin(self, delivery: Delivery) -> Coroutine[Any, Any, None]:
-        async with self._store.transaction():
-            sending = await self._store.deliveries.move(
-                delivery, DeliveryState.SENDING, attempts=delivery.attempts + 1
-            )
-        return self._attempt(sending)
+        [work] = await self._begin_all([delivery])
+        return work
+
+    async def _begin_all(self, due: list[Delivery]) -> list[Coroutine[Any, Any, None]]:
+        """Mark the due deliveries as being sent, all in one transaction."""
+        sending: list[Delivery] = []
+
+        async def begin(change: Change) -> None:
+            sending.clear()
+            for delivery in due:
+                sending.append(
+                    await change.store.deliveries.move(
+                        delivery, DeliveryState.SENDING, attempts=delivery.attempts + 1
+                    )
+                )
+                await change.log(
+                    delivery.job_id,
+                    f"{delivery.kind}: sending {delivery.remote_name!r} to {delivery.target} "
+                    f"(attempt {delivery.attempts + 1} of {self._settings.attempts})",
+                )
+
+        if due:
+            await self._journal.grouped(begin)
+        return [self._attempt(delivery) for delivery in sending]
 
     async def _attempt(self, delivery: Delivery) -> None:
         job_id, kind = delivery.job_id, delivery.kind
         plan: steps.Plan | None = None
         try:
             plan = await self._plan_for(delivery)
-            await self._journal.log(
-                job_id,
-                f"{kind}: sending {plan.remote_name!r} to {plan.shown_target} "
-                f"(attempt {delivery.attempts} of {self._settings.attempts})",
-            )
 
             async def progress(percent: int) -> None:
                 await self._journal.log(job_id, f"{kind}: {percent} % sent")
 
+            # A file sent in one piece reaches every mark at once: its marks say nothing.
+            size = await asyncio.to_thread(_size, plan.source)
             sent = await deliver(
                 plan.url,
                 plan.source,
                 plan.remote_name,
                 self._settings.existing,
-                progress=progress,
+                progress=progress if size > PROGRESS_MIN_BYTES else None,
             )
         except DeliveryError as exc:
             if plan is not None:
                 self.targets.failed(plan.target, str(exc))
-            if exc.permanent:
-                await self._fail(delivery, str(exc))
-            else:
-                await self._retry_or_fail(delivery, str(exc))
+            write = (
+                self._failed(delivery, str(exc))
+                if exc.permanent
+                else self._retry_or_fail(delivery, str(exc))
+            )
         except AsyncPdfError as exc:
-            await self._fail(delivery, str(exc))
+            write = self._failed(delivery, str(exc))
         except Exception as exc:
             log.exception("job %d: %s: internal error", job_id, kind)
-            await self._fail(delivery, f"internal error: {exc!r}")
+            write = self._failed(delivery, f"internal error: {exc!r}")
         else:
             self.targets.sent(plan.target, sent.bytes)
-            async with self._journal.change() as change:
-                await change.store.deliveries.move(
-                    delivery,
-                    DeliveryState.SENT,
-                    error=None,
-                    bytes=sent.bytes,
-                    seconds=sent.seconds,
-                    remote_name=sent.remote_name,
-                )
-                change.touched(job_id)
-                await change.log(
-                    job_id, f"{kind}: delivered {sent.bytes} bytes in {sent.seconds:.2f} s"
-                )
-                if sent.remote_name != delivery.remote_name:
-                    await change.log(
-                        job_id,
-                        f"{kind}: another file is called {delivery.remote_name!r} at the "
-                        f"target; delivered as {sent.remote_name!r}",
-                        "warning",
-                    )
-        try:
-            await self._settled(job_id)
-        except Exception:
-            # The job could not be ended now (the database is failing); it is at the next
-            # start, and this delivery's receipt is already written.
-            log.exception("job %d: could not be ended after its %s", job_id, kind)
+            write = self._receipt(delivery, sent)
+        await self._record(delivery, write)
 
-    async def _retry_or_fail(self, delivery: Delivery, reason: str) -> None:
+    async def _record(self, delivery: Delivery, write: Write) -> None:
+        """Write what came of the attempt, then let the job end if it was its last; should
+        the database refuse, it is held and written once the database takes writes again."""
+
+        async def record() -> None:
+            await self._journal.grouped(write)
+            await self._settled(delivery.job_id)
+
+        try:
+            await record()
+        except sqlite3.Error as exc:
+            if self._held is None:
+                raise
+            self._held.hold(f"job {delivery.job_id}: {delivery.kind}", record, exc)
+        except Exception:
+            log.exception("job %d: %s: could not be recorded", delivery.job_id, delivery.kind)
+
+    def _receipt(self, delivery: Delivery, sent: Delivered) -> Write:
+        job_id, kind = delivery.job_id, delivery.kind
+
+        async def receipt(change: Change) -> None:
+            await change.store.deliveries.move(
+                delivery,
+                DeliveryState.SENT,
+                error=None,
+                bytes=sent.bytes,
+                seconds=sent.seconds,
+                remote_name=sent.remote_name,
+            )
+            change.touched(job_id)
+            await change.log(
+                job_id, f"{kind}: delivered {sent.bytes} bytes in {sent.seconds:.2f} s"
+            )
+            if sent.remote_name != delivery.remote_name:
+                await change.log(
+                    job_id,
+                    f"{kind}: another file is called {delivery.remote_name!r} at the "
+                    f"target; delivered as {sent.remote_name!r}",
+                    "warning",
+                )
+
+        return receipt
+
+    def _retry_or_fail(self, delivery: Delivery, reason: str) -> Write:
         if delivery.attempts >= self._settings.attempts:
-            await self._fail(delivery, f"{reason} (gave up after {delivery.attempts} attempts)")
-            return
+            return self._failed(delivery, f"{reason} (gave up after {delivery.attempts} attempts)")
         delay = retry_delay(delivery.attempts, self._settings.backoff_s, self._settings.max_delay_s)
-        async with self._journal.change() as change:
+
+        async def waiting(change: Change) -> None:
             await change.store.deliveries.move(
                 delivery,
                 DeliveryState.WAITING,
@@ -150,8 +194,20 @@ class DeliveryScheduler(DueWork[Delivery]):
                 "warning",
             )
 
-    async def _fail(self, delivery: Delivery, reason: str) -> None:
-        async with self._journal.change() as change:
+        return waiting
+
+    def _failed(self, delivery: Delivery, reason: str) -> Write:
+        async def failed(change: Change) -> None:
             await change.store.deliveries.move(delivery, DeliveryState.FAILED, error=reason)
             change.touched(delivery.job_id)
             await change.log(delivery.job_id, f"{delivery.kind}: failed: {reason}", "error")
+
+        return failed
+
+
+def _size(path: Path) -> int:
+    """The file's size; 0 where it cannot be read (the upload then says why)."""
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0

@@ -74,7 +74,7 @@ async def analyse(ctx: Context, source: Path, note: Note | None = None) -> Analy
     try:
         async with ctx.stage("analysis"):
             result = await ctx.pool.run(
-                ctx.analyse_file, source, ctx.rules, retried=_about("analysis", note)
+                ctx.analyse_file, source, ctx.rules, retried=_about("analysis", note), short=True
             )
     except BaseException:
         if digest is not None:

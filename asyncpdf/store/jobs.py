@@ -132,6 +132,15 @@ class JobTable:
         assert cursor.lastrowid is not None
         return cursor.lastrowid
 
+    async def forget(self, job_id: int) -> None:
+        """Remove a job made in this transaction whose file could not be claimed after all
+        (its id is not given again)."""
+        changed = await self._update(
+            "DELETE FROM jobs WHERE id = ? AND state = ?", (job_id, JobState.RECEIVED.value)
+        )
+        if not changed:
+            raise IllegalTransition(f"job {job_id} is no longer received; not forgotten")
+
     async def move(
         self, job_id: int, current: JobState, new: JobState, *, error: str | None = None
     ) -> None:

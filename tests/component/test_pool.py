@@ -45,6 +45,20 @@ async def test_hanging_worker_times_out_and_pool_recovers(pool: Pool) -> None:
     assert await pool.run(pow, 2, 3) == 8
 
 
+async def test_workers_are_replaced_after_many_calls_without_a_hang() -> None:
+    """A burst of calls past the number after which workers are replaced: all are answered
+    (Python 3.11's own `max_tasks_per_child` could leave them queued with no worker), in
+    both lanes."""
+    pool = Pool(workers=1, timeout_s=30, short_workers=1)
+    try:
+        squares = await asyncio.gather(*(pool.run(pow, n, 2) for n in range(250)))
+        assert squares == [n * n for n in range(250)]
+        pids = await asyncio.gather(*(pool.run(os.getpid, short=True) for _ in range(20)))
+        assert os.getpid() not in pids
+    finally:
+        await asyncio.to_thread(pool.close)
+
+
 async def test_innocent_calls_survive_a_crash_beside_them(pool: Pool) -> None:
     innocent = asyncio.create_task(pool.run(slow_square, 7))
     await asyncio.sleep(0.2)

@@ -170,7 +170,9 @@ async def test_targets_down_deliveries_wait_in_the_store_and_new_files_are_still
             return len(states) >= 50 and set(states) == {DeliveryState.WAITING}
 
         await wait_for(all_waiting, 240, "50 jobs with every delivery waiting")
-        assert service.runner.health().detail.startswith("4 job tasks, 0 busy, 0 queued")
+        assert service.runner.health().detail == (
+            "8 job tasks; analysis: 0 busy, 0 queued; previews: 0 busy, 0 queued"
+        )
         (waiting, *_) = await service.store.deliveries.of_job(1)
         assert waiting.attempts == 1 and "cannot write" in (waiting.error or "")
         assert waiting.next_attempt_at is not None
@@ -269,7 +271,7 @@ async def test_health_answers_while_every_worker_is_busy(tmp_path: Path) -> None
             await shop.claim(index, f"{index}_hang_Leonov.pdf")
 
         async def busy() -> bool:
-            return service.runner.health().detail.startswith("4 job tasks, 4 busy")
+            return service.runner.health().detail.startswith("8 job tasks; analysis: 4 busy")
 
         await wait_for(busy, 30, "every job task busy on a hanging file")
         # The pool's workers are each inside a 60 s call; health must not queue behind them.
@@ -281,6 +283,7 @@ async def test_health_answers_while_every_worker_is_busy(tmp_path: Path) -> None
             "jobs": True,
             "deliveries": True,
             "notices": True,
+            "loops": True,
             "disk": True,
             "spool": True,
         }
