@@ -45,8 +45,6 @@ from asyncpdf.supervisor import Supervisor
 
 log = logging.getLogger("asyncpdf")
 WATCHER = "watcher"
-#: Pool workers kept for analyses (short calls), beside `pool.workers` for previews.
-ANALYSIS_WORKERS = 1
 
 
 def raise_open_files_limit() -> int:
@@ -136,7 +134,9 @@ class Service:
             pool.workers,
             pool.job_timeout_s,
             pool.worker_memory_mb,
-            short_workers=ANALYSIS_WORKERS,
+            # As many for analyses (short calls) as for previews: while a burst is analysed
+            # the previews wait, and the analyses have every core.
+            short_workers=pool.workers,
         )
         self._stack.push_async_callback(asyncio.to_thread, self.pool.close)
         await self.pool.warm(self._analyse.__module__)

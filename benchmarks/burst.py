@@ -74,7 +74,6 @@ from asyncpdf.jobs import steps
 from asyncpdf.jobs.pool import Pool
 from asyncpdf.jobs.spool import REASON_SUFFIX
 from asyncpdf.metrics import Metrics
-from asyncpdf.service import ANALYSIS_WORKERS
 from asyncpdf.testing.samples import make_samples
 from tests.support import shop_config
 
@@ -643,7 +642,7 @@ def pool_alone(config_path: str, listing: str) -> None:
         limits.workers,
         limits.job_timeout_s,
         limits.worker_memory_mb,
-        short_workers=ANALYSIS_WORKERS,
+        short_workers=limits.workers,
     )
     try:
         ctx = steps.Context(settings, settings.rules(), pool, metrics)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from asyncpdf.events import Event, EventBus
@@ -42,7 +43,8 @@ class Change:
         self.callbacks: list[Callable[[], None]] = []
 
     async def log(self, job_id: int, message: str, level: str = "info") -> None:
-        self.lines.append(await self.store.log.add(job_id, level, message))
+        # Written with the change's events, all lines in one statement.
+        self.lines.append(LogLine(job_id=job_id, ts=time.time(), level=level, message=message))
         if level == WARNING:
             await self.store.jobs.count_warning(job_id)
             self.jobs.add(job_id)
@@ -65,7 +67,9 @@ class Change:
         self.deleted.add(job_id)
 
     async def events(self) -> list[Event]:
-        """The change's events, numbered, written in its transaction."""
+        """The change's log lines and events, numbered, written in its transaction."""
+        if self.lines:
+            await self.store.log.add_all(self.lines)
         events: list[Event] = [{"type": "log", **line.as_json()} for line in self.lines]
         rows = await self.store.history.rows_of(sorted(self.jobs), in_transaction=True)
         events.extend({"type": "job", "job": row.as_json()} for row in rows)

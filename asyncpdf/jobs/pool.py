@@ -6,7 +6,8 @@ calls run in the others at a lower CPU priority (nice), so while both want the c
 analyses and the service's own loop come first. A pool made without short workers runs every
 call in its one lane.
 
-Workers are spawned (not forked from the event loop's process), ignore SIGINT so Ctrl-C
+Workers are spawned (not forked from the event loop's process; a batch command with nothing
+to keep from them may fork its one worker, see `start_method`), ignore SIGINT so Ctrl-C
 reaches only the service, which then shuts the pool down in order, and die with the service
 when it is killed outright. Each may be given an address-space limit, which the Ghostscript it
 starts inherits: a small file that inflates to gigabytes (a decompression bomb) then fails its
@@ -64,8 +65,10 @@ class Pool:
         memory_mb: int | None = None,
         *,
         short_workers: int = 0,
+        start_method: str = "spawn",
     ) -> None:
         self._workers = workers
+        self._start_method = start_method
         self._short_workers = short_workers
         self._timeout_s = timeout_s
         self._memory_mb = memory_mb
@@ -85,7 +88,7 @@ class Pool:
     ) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(
             max_workers=workers or self._workers,
-            mp_context=multiprocessing.get_context("spawn"),
+            mp_context=multiprocessing.get_context(self._start_method),
             initializer=_start_worker,
             initargs=(self._memory_mb, os.getpid(), self._nice if nice is None else nice),
         )
