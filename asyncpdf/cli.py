@@ -182,10 +182,10 @@ async def _analyze(settings: Settings, files: Sequence[Path], as_json: bool) -> 
     has no service state to keep from them, and they start with the analysis imported instead
     of a new interpreter importing it again."""
     # Imported here: the other commands need none of it, and analyze nothing else.
-    from asyncpdf.jobs.pool import Pool
     from asyncpdf.pdf.analysis import analyze_file
     from asyncpdf.pdf.model import Analysis
     from asyncpdf.pdf.summary import describe
+    from asyncpdf.pipeline.pool import Pool
 
     rules = settings.rules()
     limits = settings.pool

@@ -19,9 +19,9 @@ timed), then in one run:
   has left the spool (watched in the shop's folders, so that asking the API does not add load),
   `GET /healthz` is timed every 10 ms (a fresh connection each, as a probe makes it) and the
   service's resident memory is sampled; then the jobs and their logs are read from the API.
-- pool alone: the same files through `asyncpdf.jobs.pool.Pool` with the same workers, job
+- pool alone: the same files through `asyncpdf.pipeline.pool.Pool` with the same workers, job
   timeout and memory limit, and the same step functions the service runs
-  (`asyncpdf.jobs.steps.analyse` and `make_previews`: the analysis with its checksum, then the
+  (`asyncpdf.pipeline.steps.analyse` and `make_previews`: the analysis with its checksum, then the
   previews), as many files at once as the service has job tasks; no service, no database, no
   delivery. It runs in a process of its own.
 
@@ -70,10 +70,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from asyncpdf.config import DeliverySettings, Watch, load_settings
 from asyncpdf.config import Pool as PoolSettings
-from asyncpdf.jobs import steps
-from asyncpdf.jobs.pool import Pool
-from asyncpdf.jobs.spool import REASON_SUFFIX
+from asyncpdf.intake.spool import REASON_SUFFIX
 from asyncpdf.metrics import Metrics
+from asyncpdf.pipeline import steps
+from asyncpdf.pipeline.pool import Pool
 from asyncpdf.testing.samples import make_samples
 from tests.support import shop_config
 

@@ -21,11 +21,11 @@ from asyncpdf.backfill.report import (
     quiet_logs,
 )
 from asyncpdf.config import Settings
+from asyncpdf.domain.lifecycle import UNFINISHED, JobState
+from asyncpdf.domain.records import JobHeader
 from asyncpdf.errors import EXIT_FAILED, EXIT_OK, AlreadyRunning, CannotStart
-from asyncpdf.jobs.lifecycle import UNFINISHED, JobState
-from asyncpdf.jobs.records import JobHeader
-from asyncpdf.jobs.spool import file_sha256
-from asyncpdf.jobs.staging import copy_to_staging, new_staging, remove_staging
+from asyncpdf.intake.spool import file_sha256
+from asyncpdf.intake.staging import copy_to_staging, new_staging, remove_staging
 from asyncpdf.service import Service
 from asyncpdf.uninterrupted import uninterrupted
 

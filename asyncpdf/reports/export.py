@@ -11,7 +11,7 @@ import io
 from collections.abc import Iterable
 from typing import Any
 
-from asyncpdf.jobs.records import JobRow
+from asyncpdf.domain.records import JobRow
 from asyncpdf.reports.figures import YearFigures
 
 BOM = "\ufeff"

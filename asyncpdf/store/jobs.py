@@ -11,9 +11,9 @@ from typing import Any
 
 import aiosqlite
 
+from asyncpdf.domain.lifecycle import UNFINISHED, JobState, check_job
+from asyncpdf.domain.records import Job, JobHeader
 from asyncpdf.errors import IllegalTransition, NotFound
-from asyncpdf.jobs.lifecycle import UNFINISHED, JobState, check_job
-from asyncpdf.jobs.records import Job, JobHeader
 from asyncpdf.pdf.model import ANALYSIS_VERSION, Analysis, Artefacts
 from asyncpdf.store.reads import fetch_all, fetch_one
 

@@ -6,7 +6,7 @@ import time
 
 import aiosqlite
 
-from asyncpdf.jobs.records import LogLine
+from asyncpdf.domain.records import LogLine
 from asyncpdf.store.reads import fetch_all
 
 

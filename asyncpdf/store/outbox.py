@@ -9,7 +9,7 @@ from dataclasses import replace
 
 import aiosqlite
 
-from asyncpdf.jobs.records import Notification
+from asyncpdf.domain.records import Notification
 from asyncpdf.store.reads import fetch_all, fetch_one
 
 _COLUMNS = "id, job_id, channel, address, state, attempts, next_attempt_at, error, sent_at"

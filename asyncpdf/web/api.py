@@ -8,8 +8,8 @@ from datetime import date
 from aiohttp import web
 
 from asyncpdf import __version__
+from asyncpdf.domain.lifecycle import JobState
 from asyncpdf.errors import BadRequest
-from asyncpdf.jobs.lifecycle import JobState
 from asyncpdf.pdf.analysis import shown_path
 from asyncpdf.reports.export import history_csv
 from asyncpdf.reports.totals import totals

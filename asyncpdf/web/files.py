@@ -15,8 +15,8 @@ from urllib.parse import quote
 
 from aiohttp import web
 
+from asyncpdf.domain.records import Job
 from asyncpdf.errors import NotFound
-from asyncpdf.jobs.records import Job
 from asyncpdf.times import iso
 from asyncpdf.web.keys import SERVICE
 

@@ -9,7 +9,7 @@ import asyncio
 import os
 from pathlib import Path
 
-from asyncpdf.jobs.lifecycle import JobState
+from asyncpdf.domain.lifecycle import JobState
 from tests.support import Shop
 
 

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from asyncpdf.domain.lifecycle import DeliveryState, JobState
 from asyncpdf.errors import ChangedSinceSettled, ConfigError
-from asyncpdf.jobs.lifecycle import DeliveryState, JobState
-from asyncpdf.jobs.spool import Settled
+from asyncpdf.intake.spool import Settled
 from asyncpdf.service import Service
 from tests.support import Shop, wait_for
 

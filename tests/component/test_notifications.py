@@ -19,8 +19,8 @@ from typing import Any
 
 import pytest
 
-from asyncpdf.jobs.lifecycle import JobState
-from asyncpdf.jobs.records import Job, LogLine, Notification
+from asyncpdf.domain.lifecycle import JobState
+from asyncpdf.domain.records import Job, LogLine, Notification
 from asyncpdf.testing.samples import SamplePage, signa_marks, write_sample
 from tests.support import BUREAUS, Shop, wait_for
 from tests.support.endpoints import (

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from asyncpdf.errors import JobTimeout, OutOfMemory, WorkerCrashed
-from asyncpdf.jobs.pool import Pool
+from asyncpdf.pipeline.pool import Pool
 from tests.support.workers import allocate, crash, hang, slow_square
 
 
@@ -81,7 +81,7 @@ async def test_a_call_that_needs_too_much_memory_fails_alone() -> None:
 
 SERVICE = """
 import asyncio, os, sys, time
-from asyncpdf.jobs.pool import Pool
+from asyncpdf.pipeline.pool import Pool
 
 async def main():
     pool = Pool(workers=1, timeout_s=10)

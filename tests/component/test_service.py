@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
+from asyncpdf.domain.lifecycle import DeliveryState, JobState
 from asyncpdf.errors import AlreadyRunning, IllegalTransition
-from asyncpdf.jobs.lifecycle import DeliveryState, JobState
-from asyncpdf.jobs.spool import Spool
+from asyncpdf.intake.spool import Spool
 from asyncpdf.pdf.naming import parse_name, without_tag
 from asyncpdf.service import Service
 from asyncpdf.store import Store

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from asyncpdf.jobs.lifecycle import JobState
+from asyncpdf.domain.lifecycle import JobState
 from asyncpdf.supervisor import Supervisor
 from tests.support import Shop, wait_for
 from tests.support.endpoints import WEBHOOK, Endpoints

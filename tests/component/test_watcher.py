@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from asyncpdf.config import DEFAULT_IGNORE
-from asyncpdf.jobs.spool import Settled
-from asyncpdf.jobs.watcher import Watcher, is_ignored
+from asyncpdf.intake.spool import Settled
+from asyncpdf.intake.watcher import Watcher, is_ignored
 
 pytestmark = pytest.mark.timeout(60)
 

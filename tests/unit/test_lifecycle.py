@@ -6,8 +6,7 @@ import random
 
 import pytest
 
-from asyncpdf.errors import IllegalTransition
-from asyncpdf.jobs.lifecycle import (
+from asyncpdf.domain.lifecycle import (
     DELIVERY_TRANSITIONS,
     JOB_TRANSITIONS,
     TERMINAL,
@@ -19,6 +18,7 @@ from asyncpdf.jobs.lifecycle import (
     retry_delay,
     still_to_send,
 )
+from asyncpdf.errors import IllegalTransition
 
 D = DeliveryState
 

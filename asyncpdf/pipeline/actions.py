@@ -14,13 +14,13 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
+from asyncpdf.domain.lifecycle import DeliveryState, JobState
+from asyncpdf.domain.records import Job
 from asyncpdf.errors import AsyncPdfError, Conflict
-from asyncpdf.jobs.journal import Journal
-from asyncpdf.jobs.lifecycle import DeliveryState, JobState
-from asyncpdf.jobs.records import Job
-from asyncpdf.jobs.runner import JobRunner, Origin
-from asyncpdf.jobs.spool import Spool
-from asyncpdf.jobs.staging import copy_to_staging, new_staging, remove_staging
+from asyncpdf.intake.spool import Spool
+from asyncpdf.intake.staging import copy_to_staging, new_staging, remove_staging
+from asyncpdf.journal import Journal
+from asyncpdf.pipeline.runner import JobRunner, Origin
 from asyncpdf.store import Store
 
 log = logging.getLogger(__name__)

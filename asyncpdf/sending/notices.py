@@ -12,12 +12,10 @@ from typing import Any
 
 import aiohttp
 
+from asyncpdf.domain.lifecycle import DeliveryState, in_seconds, retry_delay
+from asyncpdf.domain.records import Delivery, Job, Notification
 from asyncpdf.errors import NotifyError
-from asyncpdf.jobs.due import DueWork
-from asyncpdf.jobs.journal import Journal
-from asyncpdf.jobs.lifecycle import DeliveryState, in_seconds, retry_delay
-from asyncpdf.jobs.records import Delivery, Job, Notification
-from asyncpdf.jobs.steps import BUREAU
+from asyncpdf.journal import Journal
 from asyncpdf.notify import (
     CALLBACK,
     Channel,
@@ -28,6 +26,8 @@ from asyncpdf.notify import (
     channels,
     shown_url,
 )
+from asyncpdf.pipeline.steps import BUREAU
+from asyncpdf.sending.due import DueWork
 from asyncpdf.store import Store
 from asyncpdf.supervisor import Supervisor
 

@@ -15,9 +15,9 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 
+from asyncpdf.domain.lifecycle import JobState
+from asyncpdf.domain.records import LogLine
 from asyncpdf.events import Event, EventBus
-from asyncpdf.jobs.lifecycle import JobState
-from asyncpdf.jobs.records import LogLine
 from asyncpdf.metrics import Metrics
 from asyncpdf.store import Store
 

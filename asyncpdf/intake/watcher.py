@@ -29,7 +29,7 @@ from stat import S_ISDIR, S_ISLNK, S_ISREG
 from asyncinotify import Inotify, Mask, Watch
 
 from asyncpdf.errors import ChangedSinceSettled
-from asyncpdf.jobs.spool import Settled
+from asyncpdf.intake.spool import Settled
 
 log = logging.getLogger(__name__)
 #: Claims settled files; for each, what became of it: an Exception leaves it to be tried again.

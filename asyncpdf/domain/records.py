@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from asyncpdf.jobs.lifecycle import DeliveryState, JobState
+from asyncpdf.domain.lifecycle import DeliveryState, JobState
 from asyncpdf.pdf.model import Analysis, Artefacts
 from asyncpdf.times import iso
 

@@ -17,26 +17,26 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TypeVar
 
-from asyncpdf.errors import AnalysisFailed, AsyncPdfError, Duplicate, NotFound, RejectedFile
-from asyncpdf.health import Health
-from asyncpdf.jobs import steps
-from asyncpdf.jobs.held import Held
-from asyncpdf.jobs.journal import Change, Journal
-from asyncpdf.jobs.lanes import Lanes
-from asyncpdf.jobs.lifecycle import (
+from asyncpdf.domain.lifecycle import (
     UNFINISHED,
     DeliveryState,
     JobState,
     job_outcome,
     still_to_send,
 )
-from asyncpdf.jobs.pool import Note
-from asyncpdf.jobs.records import Delivery, Job, JobHeader
-from asyncpdf.jobs.spool import Claim, Settled, Spool
+from asyncpdf.domain.records import Delivery, Job, JobHeader
+from asyncpdf.errors import AnalysisFailed, AsyncPdfError, Duplicate, NotFound, RejectedFile
+from asyncpdf.health import Health
+from asyncpdf.intake.spool import Claim, Settled, Spool
+from asyncpdf.journal import Change, Journal
 from asyncpdf.metrics import Metrics
 from asyncpdf.notify import CALLBACK, recipients
 from asyncpdf.pdf.analysis import shown_name
 from asyncpdf.pdf.model import Analysis, Artefacts
+from asyncpdf.pipeline import steps
+from asyncpdf.pipeline.held import Held
+from asyncpdf.pipeline.lanes import Lanes
+from asyncpdf.pipeline.pool import Note
 from asyncpdf.store import Store
 from asyncpdf.supervisor import Supervisor
 from asyncpdf.uninterrupted import uninterrupted

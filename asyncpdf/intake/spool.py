@@ -21,9 +21,9 @@ from pathlib import Path
 from typing import NamedTuple
 
 from asyncpdf.config import Paths
+from asyncpdf.domain.lifecycle import JobState
+from asyncpdf.domain.records import JobHeader
 from asyncpdf.errors import ChangedSinceSettled, ConfigError
-from asyncpdf.jobs.lifecycle import JobState
-from asyncpdf.jobs.records import JobHeader
 from asyncpdf.pdf.analysis import shown_path
 
 _HASH_CHUNK = 1 << 20

@@ -16,15 +16,15 @@ from pathlib import Path
 from typing import Any
 
 from asyncpdf.delivery import Delivered, deliver
+from asyncpdf.domain.lifecycle import DeliveryState, in_seconds, retry_delay
+from asyncpdf.domain.records import Delivery
 from asyncpdf.errors import AsyncPdfError, DeliveryError
 from asyncpdf.health import Health
-from asyncpdf.jobs import steps
-from asyncpdf.jobs.due import DueWork
-from asyncpdf.jobs.held import Held
-from asyncpdf.jobs.journal import Change, Journal, Write
-from asyncpdf.jobs.lifecycle import DeliveryState, in_seconds, retry_delay
-from asyncpdf.jobs.records import Delivery
-from asyncpdf.jobs.targets import Targets
+from asyncpdf.journal import Change, Journal, Write
+from asyncpdf.pipeline import steps
+from asyncpdf.pipeline.held import Held
+from asyncpdf.sending.due import DueWork
+from asyncpdf.sending.targets import Targets
 from asyncpdf.store import Store
 
 log = logging.getLogger(__name__)

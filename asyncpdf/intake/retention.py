@@ -10,10 +10,10 @@ import logging
 import time
 from pathlib import Path
 
-from asyncpdf.jobs.journal import Journal
-from asyncpdf.jobs.lifecycle import JobState
-from asyncpdf.jobs.records import JobHeader
-from asyncpdf.jobs.spool import Spool
+from asyncpdf.domain.lifecycle import JobState
+from asyncpdf.domain.records import JobHeader
+from asyncpdf.intake.spool import Spool
+from asyncpdf.journal import Journal
 from asyncpdf.store import Store
 from asyncpdf.supervisor import Supervisor
 
