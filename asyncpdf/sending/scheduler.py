@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from asyncpdf.delivery import Delivered, deliver
-from asyncpdf.domain.lifecycle import DeliveryState, in_seconds, retry_delay
+from asyncpdf.domain.lifecycle import DeliveryState, RetryPolicy, in_seconds
 from asyncpdf.domain.records import Delivery
 from asyncpdf.errors import AsyncPdfError, DeliveryError
 from asyncpdf.health import Health
@@ -47,6 +47,9 @@ class DeliveryScheduler(DueWork[Delivery]):
     ) -> None:
         super().__init__("delivery-scheduler", ctx.settings.delivery.parallel)
         self._settings = ctx.settings.delivery
+        self._retries = RetryPolicy(
+            self._settings.attempts, self._settings.backoff_s, self._settings.max_delay_s
+        )
         self._store = store
         self._journal = journal
         self._plan_for = plan_for
@@ -176,9 +179,9 @@ class DeliveryScheduler(DueWork[Delivery]):
         return receipt
 
     def _retry_or_fail(self, delivery: Delivery, reason: str) -> Write:
-        if delivery.attempts >= self._settings.attempts:
+        delay = self._retries.next_in(delivery.attempts)
+        if delay is None:
             return self._failed(delivery, f"{reason} (gave up after {delivery.attempts} attempts)")
-        delay = retry_delay(delivery.attempts, self._settings.backoff_s, self._settings.max_delay_s)
 
         async def waiting(change: Change) -> None:
             await change.store.deliveries.move(
