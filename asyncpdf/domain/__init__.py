@@ -1,1 +1,2 @@
-"""See README.md, "Layout"."""
+"""The bottom layer: job, delivery and notice states with their transition tables, the typed
+records, and the decisions over them (outcome, still to send, retry policy). No I/O."""

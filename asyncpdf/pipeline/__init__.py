@@ -1,2 +1,3 @@
-"""The life of a job: watcher → spool → runner (steps in the pool) → delivery scheduler, with
-the lifecycle of job and delivery states in one module."""
+"""The pipeline: claimed jobs through the analysis lane (analysed, the bureau delivery planned
+and woken) and the previews lane (previews made in the pool, press deliveries planned), ended
+by one finisher once their deliveries have settled."""
