@@ -20,6 +20,7 @@ from asyncpdf import __version__
 from asyncpdf.config import Settings
 from asyncpdf.disk import DiskSpace
 from asyncpdf.domain.records import Delivery
+from asyncpdf.door import Door
 from asyncpdf.errors import AsyncPdfError
 from asyncpdf.events import EventBus
 from asyncpdf.health import Health
@@ -61,7 +62,10 @@ def raise_open_files_limit() -> int:
     return hard
 
 
-class Service:
+class Service(Door):
+    """Every part, opened in order and closed in reverse; `web/`, `backfill/` and `cli.py`
+    use its named queries and commands (`door.py`), not its parts."""
+
     def __init__(
         self,
         settings: Settings,

@@ -46,7 +46,7 @@ class JobActions:
         # One action at a time: each reads the job, then changes it.
         self._lock = asyncio.Lock()
 
-    async def retry(self, job_id: int) -> list[str]:
+    async def retry(self, job_id: int, who: str | None = None) -> list[str]:
         """Send the job's failed deliveries again: the job goes back to delivering, its file
         back into the spool, and it ends again (and is notified again) when they settle.
         Return the kinds retried."""
@@ -71,7 +71,7 @@ class JobActions:
                     for delivery in failed:
                         await change.store.deliveries.retry(delivery)
                     kinds = ", ".join(d.kind for d in failed)
-                    await change.log(job_id, f"retrying on request: {kinds}")
+                    await change.log(job_id, f"retrying on request{_of(who)}: {kinds}")
                     change.touched(job_id)
                     change.after_commit(self._wake_deliveries)
             except BaseException:
@@ -79,7 +79,7 @@ class JobActions:
                 raise
         return [d.kind for d in failed]
 
-    async def rerun(self, job_id: int) -> int:
+    async def rerun(self, job_id: int, who: str | None = None) -> int:
         """A new job from a copy of the finished job's kept file, analysed and delivered by
         the config as it is now, linked to this one; return its id."""
         job = await self._finished(job_id, "run again")
@@ -87,7 +87,7 @@ class JobActions:
         if kept is None:
             raise Conflict(f"job {job_id} cannot be run again: its file is no longer kept")
         new = await self.claim_copy(kept, Origin(rerun_of=job_id))
-        await self._journal.log(job_id, f"run again as job {new}")
+        await self._journal.log(job_id, f"run again as job {new}{_of(who, 'on request')}")
         return new
 
     async def claim_copy(self, source: Path, origin: Origin) -> int:
@@ -105,7 +105,7 @@ class JobActions:
             raise AsyncPdfError(f"{staged.name} went away from the spool before it was claimed")
         return job_id
 
-    async def delete(self, job_id: int) -> Path | None:
+    async def delete(self, job_id: int, who: str | None = None) -> Path | None:
         """Delete the finished job's record and previews; its file stays where it was kept.
         Return where that is, if it is still there."""
         async with self._lock:
@@ -114,7 +114,9 @@ class JobActions:
             async with self._journal.change() as change:
                 await change.delete(job_id)
             await asyncio.to_thread(self._remove_previews, job)
-        log.info("job %d: record deleted; its file stays as %s", job_id, kept or "(gone)")
+        log.info(
+            "job %d: record deleted%s; its file stays as %s", job_id, _of(who), kept or "(gone)"
+        )
         return kept
 
     async def _finished(self, job_id: int, what: str) -> Job:
@@ -130,3 +132,10 @@ class JobActions:
         folder = self._previews / str(job.id)
         if folder.is_dir() and not folder.is_symlink():
             shutil.rmtree(folder, ignore_errors=True)
+
+
+def _of(who: str | None, before: str = "") -> str:
+    """ " of alice" (after `before`, e.g. " on request of alice"), or "" when nobody is named."""
+    if who is None:
+        return ""
+    return f"{' ' + before if before else ''} of {who}"

@@ -40,17 +40,17 @@ async def upload(request: web.Request) -> web.Response:
     service = request.app[SERVICE]
     if not request.content_type.startswith("multipart/"):
         raise BadRequest(USAGE)
-    low = await service.disk.too_low()
+    low = await service.too_full()
     if low is not None:
         raise NoSpace(low)
     limit_mb = service.settings.max_file_mb
-    staging = new_staging(service.spool.folder)
+    staging = new_staging(service.staging_folder())
     try:
         staged, callback_url = await _receive(await request.multipart(), staging, limit_mb)
         origin = Origin(uploaded=True, callback_url=callback_url)
-        job_id = await service.actions.claim_staged(staged, origin)
+        job_id = await service.claim_staged(staged, origin)
     finally:
-        await asyncio.to_thread(remove_staging, service.spool.folder, staging)
+        await asyncio.to_thread(remove_staging, service.staging_folder(), staging)
     return accepted(job_id)
 
 
