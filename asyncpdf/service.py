@@ -19,7 +19,6 @@ from types import TracebackType
 from asyncpdf import __version__
 from asyncpdf.config import Settings
 from asyncpdf.disk import DiskSpace
-from asyncpdf.domain.records import Delivery
 from asyncpdf.door import Door
 from asyncpdf.errors import AsyncPdfError
 from asyncpdf.events import EventBus
@@ -39,6 +38,7 @@ from asyncpdf.pipeline.held import Held
 from asyncpdf.pipeline.pool import Pool
 from asyncpdf.pipeline.runner import JobRunner
 from asyncpdf.sending.notices import NoticeSender
+from asyncpdf.sending.plans import Plans
 from asyncpdf.sending.scheduler import DeliveryScheduler
 from asyncpdf.sending.targets import Targets
 from asyncpdf.store import Store
@@ -158,7 +158,7 @@ class Service(Door):
             ctx,
             self.store,
             journal,
-            self._plan_for,
+            Plans(settings, self.store, self.spool).of,
             self._settled,
             Targets(self.metrics),
             self.held,
@@ -246,9 +246,6 @@ class Service(Door):
 
     async def _too_full(self) -> str | None:
         return await self.disk.too_low()
-
-    async def _plan_for(self, delivery: Delivery) -> steps.Plan:
-        return await self.runner.plan_for(delivery)
 
     async def _settled(self, job_id: int) -> None:
         await self.runner.settle(job_id)

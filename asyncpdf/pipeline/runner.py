@@ -19,21 +19,19 @@ from typing import TypeVar
 
 from asyncpdf.domain.lifecycle import (
     UNFINISHED,
-    DeliveryState,
     JobState,
-    job_outcome,
     still_to_send,
 )
-from asyncpdf.domain.records import Delivery, Job, JobHeader
+from asyncpdf.domain.records import Job, JobHeader
 from asyncpdf.errors import AnalysisFailed, AsyncPdfError, Duplicate, NotFound, RejectedFile
 from asyncpdf.health import Health
 from asyncpdf.intake.spool import Claim, Settled, Spool
 from asyncpdf.journal import Change, Journal
 from asyncpdf.metrics import Metrics
-from asyncpdf.notify import CALLBACK, recipients
 from asyncpdf.pdf.analysis import shown_name
 from asyncpdf.pdf.model import Analysis, Artefacts
 from asyncpdf.pipeline import steps
+from asyncpdf.pipeline.finisher import Finisher
 from asyncpdf.pipeline.held import Held
 from asyncpdf.pipeline.lanes import Lanes
 from asyncpdf.pipeline.pool import Note
@@ -96,8 +94,9 @@ class JobRunner:
         self._wake_notices = wake_notices
         workers = ctx.settings.pool
         self.lanes = Lanes(self._route, self._preview, workers.jobs, workers.jobs)
-        # Ending a job reads its deliveries, then writes: one at a time.
-        self._ending = asyncio.Lock()
+        self.finisher = Finisher(
+            self._settings, store, journal, spool, metrics, wake_notices=wake_notices
+        )
 
     @property
     def queue(self) -> asyncio.Queue[int]:
@@ -467,18 +466,6 @@ class JobRunner:
             self._settings, job.name, self._spool.path(job.id, job.name), analysis, artefacts
         )
 
-    async def plan_for(self, delivery: Delivery) -> steps.Plan:
-        """Where a delivery goes, from the config as it is now (no password is stored)."""
-        job = await self._store.jobs.get(delivery.job_id)
-        if job.analysis is None:
-            raise AsyncPdfError(f"job {job.id} has no analysis to deliver by")
-        for plan in self._plans(job, job.analysis, job.artefacts):
-            if plan.kind == delivery.kind:
-                return plan
-        raise AsyncPdfError(
-            f"{delivery.kind} is no longer a target of this job (changed in the config?)"
-        )
-
     async def settle(self, job_id: int) -> None:
         """End a delivering job once its previews are made and every delivery has settled
         (held, should the database refuse the write)."""
@@ -488,70 +475,10 @@ class JobRunner:
             self._hold([job_id], exc)
 
     async def _settle(self, job_id: int) -> None:
-        async with self._ending:
-            job = await self._store.jobs.get(job_id)
-            if job.state is not JobState.DELIVERING:
-                return
-            deliveries = await self._store.deliveries.of_job(job_id)
-            outcome = job_outcome([d.state for d in deliveries], job.artefacts is not None)
-            if outcome is None:
-                return
-            state, _ = outcome
-            reason = "; ".join(
-                f"{d.kind}: {d.error}" for d in deliveries if d.state is DeliveryState.FAILED
-            )
-            await self._end_locked(job, state, reason or None)
+        await self.finisher.settle(job_id)
 
     async def _end(self, job_id: int, state: JobState, reason: str) -> None:
-        async with self._ending:
-            job = await self._store.jobs.header(job_id)
-            if not job.state.terminal:
-                await self._end_locked(job, state, reason)
-
-    async def _end_locked(self, job: JobHeader, state: JobState, reason: str | None) -> None:
-        # The store says where the file belongs; the move after it is redone at start-up if
-        # the process dies in between.
-        async with self._journal.change() as change:
-            await change.move(job.id, job.state, state, error=reason)
-            if job.state is JobState.DELIVERING:
-                await self._notify(change, job.id)
-            await self._call_back(change, job.id)
-        self._metrics.finished.labels(state=state.value).inc()
-        ended = replace(job, state=state, error=reason or job.error)
-        try:
-            kept = await self._spool.release(ended, reason)
-        except OSError as exc:
-            # The job has ended all the same; the file waits in the spool and the move is
-            # tried again at the next start.
-            held = self._spool.path(job.id, job.name)
-            await self._journal.log(
-                job.id, f"could not move the file out of the spool ({exc}); it stays as {held}"
-            )
-            kept = None
-        if state is JobState.DONE:
-            await self._journal.log(job.id, "done")
-        else:
-            where = f"; file kept as {kept}" if kept else ""
-            level = "warning" if state is JobState.DUPLICATE else "error"
-            await self._journal.log(job.id, f"{state.value}: {reason}{where}", level)
-
-    async def _notify(self, change: Change, job_id: int) -> None:
-        """The job's notices into the outbox, in the transaction that ends the job: only the
-        admins hear of an imported job or one for a bureau that is not to be notified."""
-        job = await change.store.jobs.get(job_id)
-        bureau = self._settings.bureau(job.analysis.bureau or "") if job.analysis else None
-        quiet = job.imported or (bureau is not None and not bureau.notify)
-        found = recipients(self._settings.notify, admins_only=quiet)
-        if found:
-            await change.store.outbox.add(job_id, [(r.channel, r.address) for r in found])
-            change.after_commit(self._wake_notices)
-
-    async def _call_back(self, change: Change, job_id: int) -> None:
-        """The API caller that asked for it hears of the job's end, whatever it is."""
-        url = await change.store.jobs.callback_url(job_id)
-        if url is not None:
-            await change.store.outbox.add(job_id, [(CALLBACK, url)])
-            change.after_commit(self._wake_notices)
+        await self.finisher.end(job_id, state, reason)
 
     def start(self, supervisor: Supervisor) -> None:
         self.lanes.start(supervisor)
