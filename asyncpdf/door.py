@@ -22,12 +22,13 @@ if TYPE_CHECKING:
     from asyncpdf.config import Settings
     from asyncpdf.disk import DiskSpace
     from asyncpdf.events import Event
+    from asyncpdf.intake.claims import Claims, Origin
     from asyncpdf.intake.spool import Spool
     from asyncpdf.intake.watcher import Watcher
     from asyncpdf.metrics import Metrics
     from asyncpdf.pipeline.actions import JobActions
     from asyncpdf.pipeline.pool import Pool
-    from asyncpdf.pipeline.runner import JobRunner, Origin
+    from asyncpdf.pipeline.runner import JobRunner
     from asyncpdf.sending.scheduler import DeliveryScheduler
     from asyncpdf.store import Store
     from asyncpdf.store.history import HistoryFilter, PlateCount
@@ -56,6 +57,7 @@ class Door:
     started_at: float
     store: Store
     runner: JobRunner
+    claims: Claims
     actions: JobActions
     scheduler: DeliveryScheduler
     spool: Spool
@@ -117,7 +119,7 @@ class Door:
         return await self.store.reports.years()
 
     async def import_mode(self) -> bool:
-        return await self.runner.import_mode()
+        return await self.claims.import_mode()
 
     async def kept_file(self, job: Job) -> Path | None:
         """Where the job's original is now (spool, done/ or error/), or None."""
@@ -144,7 +146,7 @@ class Door:
             "queue_depth": self.runner.queue.qsize(),
             "oldest_waiting_s": round(max(now - oldest, 0.0), 3) if oldest is not None else None,
             "counters": await self.store.history.counters(date.today()),
-            "import_mode": await self.runner.import_mode(),
+            "import_mode": await self.claims.import_mode(),
             "targets": self.scheduler.targets.as_json(),
             "watcher_last_event": iso(watcher.last_event_at if watcher else None),
             "hotfolder": str(self.settings.paths.hotfolder),
@@ -169,7 +171,7 @@ class Door:
     # --- commands --------------------------------------------------------------------------
 
     async def set_import_mode(self, on: bool) -> None:
-        await self.runner.set_import_mode(on)
+        await self.claims.set_import_mode(on)
 
     async def retry(self, job_id: int, who: str | None = None) -> list[str]:
         """Send the job's failed deliveries again; return the kinds retried."""
@@ -186,7 +188,7 @@ class Door:
     async def claim(self, path: Path, *, imported: bool | None = None) -> int | None:
         """Claim a file into the spool as a new job (in import mode when `imported`); return
         its id, or None when the file went away first."""
-        return await self.runner.claim(path, imported=imported)
+        return await self.claims.claim(path, imported=imported)
 
     async def claim_staged(self, staged: Path, origin: Origin) -> int:
         """Claim a file copied into a staging folder (an upload); return its job's id."""

@@ -174,6 +174,7 @@ class Service(Door):
             self.notices.wake,
             self.held,
         )
+        self.claims = self.runner.claims
         self.actions = JobActions(
             self.store,
             journal,
@@ -220,7 +221,7 @@ class Service(Door):
         watch = self.settings.watch
         watcher = Watcher(
             self.settings.paths.hotfolder,
-            self.runner.claim_all,
+            self.claims.claim_all,
             settle_s=watch.settle_s,
             poll_s=watch.poll_s,
             ignore=watch.patterns,

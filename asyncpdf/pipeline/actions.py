@@ -17,10 +17,11 @@ from pathlib import Path
 from asyncpdf.domain.lifecycle import DeliveryState, JobState
 from asyncpdf.domain.records import Job
 from asyncpdf.errors import AsyncPdfError, Conflict
+from asyncpdf.intake.claims import Origin
 from asyncpdf.intake.spool import Spool
 from asyncpdf.intake.staging import copy_to_staging, new_staging, remove_staging
 from asyncpdf.journal import Journal
-from asyncpdf.pipeline.runner import JobRunner, Origin
+from asyncpdf.pipeline.runner import JobRunner
 from asyncpdf.store import Store
 
 log = logging.getLogger(__name__)
@@ -100,7 +101,7 @@ class JobActions:
             await asyncio.to_thread(remove_staging, self._spool.folder, staging)
 
     async def claim_staged(self, staged: Path, origin: Origin) -> int:
-        job_id = await self._runner.claim(staged, origin=origin)
+        job_id = await self._runner.claims.claim(staged, origin=origin)
         if job_id is None:
             raise AsyncPdfError(f"{staged.name} went away from the spool before it was claimed")
         return job_id

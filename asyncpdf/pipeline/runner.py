@@ -1,4 +1,4 @@
-"""The job runner: claims settled files in batches, and takes each job through the two lanes
+"""The job runner: takes each claimed job (`intake/claims.py`) through the two lanes
 (`lanes.py`) as far as it can go without waiting on a target: in the analysis lane analysed and
 its bureau delivery handed to the scheduler at once; in the previews lane its previews made and
 its press deliveries handed on. A job ends when its previews are made and its last delivery has
@@ -13,7 +13,7 @@ import logging
 import os
 import sqlite3
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import TypeVar
 
@@ -25,10 +25,10 @@ from asyncpdf.domain.lifecycle import (
 from asyncpdf.domain.records import Job, JobHeader
 from asyncpdf.errors import AnalysisFailed, AsyncPdfError, Duplicate, NotFound, RejectedFile
 from asyncpdf.health import Health
-from asyncpdf.intake.spool import Claim, Settled, Spool
+from asyncpdf.intake.claims import Claims
+from asyncpdf.intake.spool import Spool
 from asyncpdf.journal import Change, Journal
 from asyncpdf.metrics import Metrics
-from asyncpdf.pdf.analysis import shown_name
 from asyncpdf.pdf.model import Analysis, Artefacts
 from asyncpdf.pipeline import steps
 from asyncpdf.pipeline.finisher import Finisher
@@ -37,38 +37,10 @@ from asyncpdf.pipeline.lanes import Lanes
 from asyncpdf.pipeline.pool import Note
 from asyncpdf.store import Store
 from asyncpdf.supervisor import Supervisor
-from asyncpdf.uninterrupted import uninterrupted
 
 T = TypeVar("T")
 
 log = logging.getLogger(__name__)
-IMPORT_MODE = "import_mode"
-IMPORTED = (
-    "import mode: analysed, previewed and recorded; nothing is uploaded and only admins are "
-    "notified"
-)
-
-
-#: What became of a file offered for a claim: its job's id, None when it went away first, or
-#: the error that left it where it was (to be tried again).
-Claimed = int | Exception | None
-
-
-@dataclass(frozen=True)
-class Origin:
-    """Where a claimed file came from, when not from the hotfolder."""
-
-    #: Uploaded through the API, which may ask to be called back when the job ends.
-    uploaded: bool = False
-    callback_url: str | None = None
-    #: Run again from the kept original of this job.
-    rerun_of: int | None = None
-
-    @property
-    def described(self) -> str:
-        if self.rerun_of is not None:
-            return f" (run again from job {self.rerun_of})"
-        return " (uploaded through the API)" if self.uploaded else ""
 
 
 class JobRunner:
@@ -97,118 +69,12 @@ class JobRunner:
         self.finisher = Finisher(
             self._settings, store, journal, spool, metrics, wake_notices=wake_notices
         )
+        self.claims = Claims(self._settings, store, journal, spool, self.lanes.route, self._end)
 
     @property
     def queue(self) -> asyncio.Queue[int]:
         """Jobs waiting for the analysis lane."""
         return self.lanes.queue
-
-    async def import_mode(self) -> bool:
-        return await self._store.switches.get(IMPORT_MODE, self._settings.delivery.import_mode)
-
-    async def set_import_mode(self, on: bool) -> None:
-        """Files claimed from now on are made in import mode, or not; jobs already claimed
-        keep the mode they were claimed in."""
-        async with self._store.transaction():
-            await self._store.switches.set(IMPORT_MODE, on)
-        log.warning(
-            "import mode %s: %s",
-            "on" if on else "off",
-            IMPORTED if on else "files are delivered and notified again",
-        )
-
-    async def claim(
-        self,
-        source: Path,
-        settled: Settled | None = None,
-        *,
-        imported: bool | None = None,
-        origin: Origin = Origin(),
-    ) -> int | None:
-        """Take one settled file, as `claim_all` does; return its job's id, or None when the
-        file went away first. The error that left it where it was is raised."""
-        [claimed] = await self.claim_all([(source, settled)], imported=imported, origin=origin)
-        if isinstance(claimed, Exception):
-            raise claimed
-        return claimed
-
-    async def claim_all(
-        self,
-        found: Sequence[tuple[Path, Settled | None]],
-        *,
-        imported: bool | None = None,
-        origin: Origin = Origin(),
-    ) -> list[Claimed]:
-        """Take settled files from the hotfolder: one job each, the renames into the spool and
-        the jobs recorded in one transaction (if it fails, every file is put back, to be
-        claimed again, and the error raised). Return what became of each file. The jobs are
-        made in import mode when `imported`, or by default when the switch is on as they are
-        claimed; `origin` says where a file that did not come through the hotfolder came
-        from."""
-        if imported is None:
-            imported = await self.import_mode()
-        # Renames and one transaction: cut off between the two (a stop cancelling the
-        # watcher), files would sit in the spool without a job. It is let finish.
-        return await uninterrupted(self._claim_all(list(found), imported, origin))
-
-    async def _claim_all(
-        self, found: list[tuple[Path, Settled | None]], imported: bool, origin: Origin
-    ) -> list[Claimed]:
-        claims: list[Claim] = []
-        taken: list[Claim] = []
-        try:
-            async with self._journal.change() as change:
-                for source, settled in found:
-                    name = shown_name(source)
-                    job_id = await change.store.jobs.create(
-                        name,
-                        source.name,
-                        imported=imported,
-                        rerun_of=origin.rerun_of,
-                        callback_url=origin.callback_url,
-                        subfolder=self._spool.subfolder_of(source),
-                    )
-                    claims.append(Claim(source, job_id, name, settled))
-                outcomes = await self._spool.claim_all(claims)
-                for claim, outcome in zip(claims, outcomes, strict=True):
-                    if isinstance(outcome, Exception):
-                        await change.store.jobs.forget(claim.job_id)
-                    else:
-                        taken.append(claim)
-                        await self._received(change, claim, outcome, imported, origin)
-        except BaseException:
-            await self._spool.unclaim_all(taken)
-            raise
-        claimed: list[Claimed] = []
-        for claim, outcome in zip(claims, outcomes, strict=True):
-            if isinstance(outcome, FileNotFoundError):
-                log.info("%r went away before it could be claimed", claim.source.name)
-                claimed.append(None)
-            elif isinstance(outcome, Exception):
-                claimed.append(outcome)
-            else:
-                if outcome is None:
-                    self.lanes.route(claim.job_id)
-                else:
-                    await self._end(claim.job_id, JobState.REJECTED, outcome)
-                claimed.append(claim.job_id)
-        return claimed
-
-    async def _received(
-        self, change: Change, claim: Claim, refused: str | None, imported: bool, origin: Origin
-    ) -> None:
-        job_id, name, source = claim.job_id, claim.name, claim.source
-        subfolder = self._spool.subfolder_of(source)
-        where = f" from the sub-folder {subfolder!r}" if subfolder else ""
-        await change.log(job_id, f"received {name!r}{where}{origin.described}")
-        if imported:
-            await change.log(job_id, IMPORTED)
-        if name != source.name:
-            await change.log(job_id, "the file name is not UTF-8: its other bytes are shown as �")
-        if refused is None:
-            await change.move(job_id, JobState.RECEIVED, JobState.QUEUED)
-        else:
-            change.touched(job_id)
 
     async def recover(self) -> int:
         """Resume every unfinished job and give every spool file exactly one job; return how
@@ -226,7 +92,7 @@ class JobRunner:
             try:
                 owner = await self._owner(job_id, path)
                 if owner is None:
-                    await self.claim(path)
+                    await self.claims.claim(path)
                 elif owner.state.terminal:
                     await self._spool.release(owner)
             except Exception:

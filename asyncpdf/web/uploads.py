@@ -18,10 +18,10 @@ import aiofiles
 from aiohttp import BodyPartReader, MultipartReader, web
 
 from asyncpdf.errors import BadRequest, NoSpace, TooLarge
+from asyncpdf.intake.claims import Origin
 from asyncpdf.intake.staging import new_staging, remove_staging
 from asyncpdf.notify import check_callback_url
 from asyncpdf.notify.callback import MAX_URL
-from asyncpdf.pipeline.runner import Origin
 from asyncpdf.web.jsonbody import json_response
 from asyncpdf.web.keys import SERVICE
 from asyncpdf.web.upload_names import clean_upload_name

@@ -33,7 +33,7 @@ async def test_a_burst_reaches_its_bureaus_before_any_preview(tmp_path: Path) ->
     gate = shop.paths.previews / "gate"
     try:
         first = [shop.drop(index) for index in range(BURST)]
-        claimed = await service.runner.claim_all([(path, None) for path in first])
+        claimed = await service.claims.claim_all([(path, None) for path in first])
         assert all(isinstance(job_id, int) for job_id in claimed)
         first_ids = [job_id for job_id in claimed if isinstance(job_id, int)]
 
@@ -51,7 +51,7 @@ async def test_a_burst_reaches_its_bureaus_before_any_preview(tmp_path: Path) ->
 
         await wait_for(previewing, 60, "the previews lane at work")
         second = [shop.drop(index) for index in range(BURST, 2 * BURST)]
-        more = await service.runner.claim_all([(path, None) for path in second])
+        more = await service.claims.claim_all([(path, None) for path in second])
         second_ids = [job_id for job_id in more if isinstance(job_id, int)]
         assert len(second_ids) == BURST
 
@@ -81,7 +81,7 @@ async def test_a_burst_is_claimed_in_one_batch_one_job_per_file(tmp_path: Path) 
             path.write_bytes(b"%PDF-1.7\n%%EOF\n")
             paths.append(path)
         gone = shop.paths.hotfolder / "gone_Leonov.pdf"
-        claimed = await service.runner.claim_all([*((p, None) for p in paths), (gone, None)])
+        claimed = await service.claims.claim_all([*((p, None) for p in paths), (gone, None)])
         ids = claimed[:-1]
         assert claimed[-1] is None  # it went away: no job
         assert all(isinstance(job_id, int) for job_id in ids) and len(set(ids)) == 300
@@ -114,13 +114,13 @@ async def test_an_interrupted_batch_leaves_every_file_in_the_hotfolder(
         # The batch's renames are done when its log lines are written: the write fails there.
         monkeypatch.setattr(log, "add_all", refused)
         with pytest.raises(sqlite3.OperationalError):
-            await service.runner.claim_all([(path, None) for path in paths])
+            await service.claims.claim_all([(path, None) for path in paths])
         assert all(path.is_file() for path in paths)
         assert not [entry for _, entry in service.spool.entries()]
         assert await service.store.jobs.page(limit=100) == []
 
         monkeypatch.setattr(log, "add_all", add_all)
-        claimed = await service.runner.claim_all([(path, None) for path in paths])
+        claimed = await service.claims.claim_all([(path, None) for path in paths])
         assert len({job_id for job_id in claimed if isinstance(job_id, int)}) == 50
         assert not any(path.exists() for path in paths)
     finally:

@@ -27,7 +27,7 @@ async def test_crash_and_hang_fail_only_their_jobs(shop: Shop) -> None:
     good = shop.drop(0)
     await shop.claim(1, "1_crash_Leonov.pdf")
     await shop.claim(2, "2_hang_Korol.pdf")
-    await shop.running.runner.claim(good)
+    await shop.running.claims.claim(good)
     jobs = await shop.finished(3)
 
     assert jobs["1_crash_Leonov.pdf"].state is JobState.FAILED
@@ -40,7 +40,7 @@ async def test_crash_and_hang_fail_only_their_jobs(shop: Shop) -> None:
     assert "worker died" in (shop.paths.error / "1_crash_Leonov.pdf.error.txt").read_text()
 
     later = shop.drop(3)
-    await shop.running.runner.claim(later)
+    await shop.running.claims.claim(later)
     jobs = await shop.finished(4)
     assert jobs[later.name].state is JobState.DONE
 

@@ -224,7 +224,7 @@ class Shop:
         return target
 
     async def claim(self, index: int, name: str | None = None) -> int:
-        job_id = await self.running.runner.claim(self.drop(index, name))
+        job_id = await self.running.claims.claim(self.drop(index, name))
         assert job_id is not None
         return job_id
 
