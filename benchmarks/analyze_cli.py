@@ -4,7 +4,10 @@ over the same files as one process.
     .venv/bin/python benchmarks/analyze_cli.py [--files N] [--repeat R] [--seed S]
 
 Makes `--files` Signa-like plate files (default 40; `analysis.make_files`: 4-8 pages, 1-5 MB,
-both mark layouts and fonts), then times, `--repeat` times each (default 3, alternating):
+both mark layouts and fonts) and gives each plate the artwork of its imposed pages (`--lines`
+lines of text and as many rules per plate, default 250: one catalogue page; 0
+leaves the samples' few rectangles, which no real plate is), then times, `--repeat` times each
+(default 3, alternating):
 
 - asyncpdf: ``python -m asyncpdf analyze --json --config config.yaml FILE...``, from the start
   of the process to its exit: interpreter start-up, imports, the config, the worker, every file;
@@ -27,6 +30,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import pikepdf
 from analysis import make_files
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,6 +43,32 @@ BASELINE = (
     "rules = load_settings(Path(sys.argv[2])).rules();"
     "[print(json.dumps(analyze_oldtool(Path(f), rules), default=str)) for f in sys.argv[3:]]"
 )
+
+
+def add_artwork(path: Path, lines: int) -> None:
+    """Draw `lines` lines of text and as many rules on every page, as imposed pages are: the
+    content a plate's page carries besides the marks (which asyncpdf never parses)."""
+    with pikepdf.open(path, allow_overwriting_input=True) as pdf:
+        font = pdf.make_indirect(
+            pikepdf.Dictionary(
+                Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1, BaseFont=pikepdf.Name.Helvetica
+            )
+        )
+        ops = []
+        for line in range(lines):
+            x, y = 40 + (line // 250) * 320, 60 + (line % 250) * 8
+            ops.append(f"BT /FArt 6 Tf {x} {y} Td (Line {line} of the imposed page text) Tj ET")
+            ops.append(f"{x} {y - 2} m {x + 280} {y - 2} l S")
+        content = "\n".join(ops).encode()
+        for page in pdf.pages:
+            if pikepdf.Name.Resources not in page.obj:
+                page.obj[pikepdf.Name.Resources] = pikepdf.Dictionary()
+            resources = page.obj[pikepdf.Name.Resources]
+            if pikepdf.Name.Font not in resources:
+                resources[pikepdf.Name.Font] = pikepdf.Dictionary()
+            resources[pikepdf.Name.Font][pikepdf.Name.FArt] = font
+            page.contents_add(pikepdf.Stream(pdf, content), prepend=False)
+        pdf.save(path)
 
 
 def timed(command: list[str]) -> float:
@@ -55,10 +85,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--files", type=int, default=40)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--seed", type=int, default=2024)
+    parser.add_argument("--lines", type=int, default=250, help="artwork lines per plate")
     args = parser.parse_args(argv)
     config = str(ROOT / "config.yaml")
     with tempfile.TemporaryDirectory(prefix="asyncpdf-analyze-") as tmp:
-        files = [str(sample.path) for sample in make_files(Path(tmp), args.files, args.seed)]
+        samples = make_files(Path(tmp), args.files, args.seed)
+        for sample in samples:
+            if args.lines:
+                add_artwork(sample.path, args.lines)
+        files = [str(sample.path) for sample in samples]
+        print(f"{args.files} files, {args.lines} artwork lines per plate")
         ours = [sys.executable, "-m", "asyncpdf", "analyze", "--json", "--config", config, *files]
         theirs = [sys.executable, "-c", BASELINE, str(HERE), config, *files]
         times: dict[str, list[float]] = {"asyncpdf": [], "baseline": []}
