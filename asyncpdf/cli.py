@@ -23,11 +23,6 @@ from pathlib import Path
 
 from asyncpdf.config import Settings, load_settings
 from asyncpdf.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, AsyncPdfError, CannotStart
-from asyncpdf.jobs.pool import Pool
-from asyncpdf.pdf.analysis import analyze_file
-from asyncpdf.pdf.model import Analysis
-from asyncpdf.pdf.summary import describe
-from asyncpdf.systemd import SystemdNotifier
 
 log = logging.getLogger("asyncpdf")
 #: A command stopped by Ctrl-C exits as a shell reports one killed by SIGINT.
@@ -137,6 +132,7 @@ def _bind(host: str, port: int) -> socket.socket:
 async def _serve(settings: Settings, config_path: Path) -> int:
     from aiohttp import web
 
+    from asyncpdf.systemd import SystemdNotifier
     from asyncpdf.web.app import ACCESS_LOGGER, create_app
     from asyncpdf.web.errors import REQUEST_LOG
     from asyncpdf.web.keys import SERVICE
@@ -190,21 +186,38 @@ async def _serve(settings: Settings, config_path: Path) -> int:
 
 async def _analyze(settings: Settings, files: Sequence[Path], as_json: bool) -> int:
     """Each file in a worker process, under the service's job timeout and memory limit: a
-    hostile file stops the command no later than it would stop a job."""
+    hostile file stops the command no later than it would stop a job. The workers (`pool.
+    workers` of them, every file handed out at once, printed in order) are forked: this command
+    has no service state to keep from them, and they start with the analysis imported instead
+    of a new interpreter importing it again."""
+    # Imported here: the other commands need none of it, and analyze nothing else.
+    from asyncpdf.pdf.analysis import analyze_file
+    from asyncpdf.pdf.model import Analysis
+    from asyncpdf.pdf.summary import describe
+    from asyncpdf.pipeline.pool import Pool
+
     rules = settings.rules()
-    pool = Pool(1, settings.pool.job_timeout_s, settings.pool.worker_memory_mb)
+    limits = settings.pool
+    pool = Pool(limits.workers, limits.job_timeout_s, limits.worker_memory_mb, start_method="fork")
+
+    async def analysed(path: Path) -> Analysis:
+        try:
+            return await pool.run(analyze_file, path, rules)
+        except (OSError, AsyncPdfError) as exc:
+            reason = f"cannot read: {exc.strerror or exc}" if isinstance(exc, OSError) else exc
+            return Analysis(file=str(path), size=0, error=str(reason), rejected=True)
+
     status = EXIT_OK
     try:
-        for path in files:
-            try:
-                result = await pool.run(analyze_file, path, rules)
-            except (OSError, AsyncPdfError) as exc:
-                reason = f"cannot read: {exc.strerror or exc}" if isinstance(exc, OSError) else exc
-                result = Analysis(file=str(path), size=0, error=str(reason), rejected=True)
+        results = [asyncio.ensure_future(analysed(path)) for path in files]
+        for found in results:
+            result = await found
             if result.error:
                 status = EXIT_FAILED
             print(json.dumps(result.to_json(), ensure_ascii=False) if as_json else describe(result))
     finally:
+        for found in results:
+            found.cancel()
         pool.close()
     return status
 

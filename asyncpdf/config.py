@@ -30,10 +30,17 @@ from pydantic_settings import (
     SettingsError,
 )
 
-from asyncpdf.config_messages import SafeLoader, invalid, not_utf8, not_yaml, unparsable_env, where
+from asyncpdf.config_messages import (
+    invalid,
+    load_yaml,
+    not_utf8,
+    not_yaml,
+    unparsable_env,
+    where,
+)
 from asyncpdf.delivery import UPLOADERS, Existing, schemes
 from asyncpdf.errors import ConfigError
-from asyncpdf.notify import NotifySettings
+from asyncpdf.notify.settings import NotifySettings
 from asyncpdf.pdf.rules import PressSpec, Rules
 from asyncpdf.web.auth_settings import AuthSettings
 
@@ -191,7 +198,7 @@ class DeliverySettings(_Model):
     #: The longest wait between tries.
     max_delay_s: float = Field(300.0, ge=0)
     #: Deliveries sent at once (bureau copies first).
-    parallel: int = Field(4, ge=1, le=64)
+    parallel: int = Field(16, ge=1, le=64)
     #: A different file of the same name already at the target: rename | fail | replace.
     existing: Existing = Existing.RENAME
     #: A file whose checksum equals an earlier job's that was (or is being) delivered:
@@ -415,7 +422,7 @@ def load_settings(path: Path) -> Settings:
     except UnicodeDecodeError as exc:
         raise ConfigError(not_utf8(path, exc)) from exc
     try:
-        data: Any = yaml.load(text, Loader=SafeLoader) or {}
+        data: Any = load_yaml(text) or {}
     except yaml.YAMLError as exc:
         raise ConfigError(not_yaml(path, text, exc)) from exc
     except RecursionError as exc:

@@ -33,18 +33,39 @@ def not_utf8(source: Path, error: UnicodeDecodeError) -> str:
     return f"{source}: not UTF-8 text (byte 0x{byte:02x} at offset {error.start}); save it as UTF-8"
 
 
-class SafeLoader(yaml.SafeLoader):
-    """SafeLoader whose bad tagged values (`!!int abc`) fail as YAML errors at their node,
-    not as a ValueError quoting the value."""
+class _Constructing:
+    """Bad tagged values (`!!int abc`) fail as YAML errors at their node, not as a ValueError
+    quoting the value."""
 
     def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
         try:
-            return super().construct_object(node, deep)
+            return super().construct_object(node, deep)  # type: ignore[misc]
         except (ValueError, KeyError, TypeError) as exc:
             tag = node.tag.replace("tag:yaml.org,2002:", "!!")
             raise yaml.constructor.ConstructorError(
                 None, None, f"not a valid {tag} value", node.start_mark
             ) from exc
+
+
+class SafeLoader(_Constructing, yaml.SafeLoader):
+    """PyYAML's own parser: its messages are the ones shown for a file that is not YAML."""
+
+
+# libyaml's parser where PyYAML has it: the commented config.yaml parses in a few ms instead of
+# a hundred (every command loads it, `asyncpdf analyze` too).
+FastLoader: type[yaml.SafeLoader] = SafeLoader
+if hasattr(yaml, "CSafeLoader"):
+
+    class FastLoader(_Constructing, yaml.CSafeLoader):  # type: ignore[no-redef]
+        """libyaml's parser; a file it refuses is read again by `SafeLoader` for the message."""
+
+
+def load_yaml(text: str) -> Any:
+    """The YAML document in `text` (safe types only); yaml.YAMLError as PyYAML words it."""
+    try:
+        return yaml.load(text, Loader=FastLoader)
+    except yaml.YAMLError:
+        return yaml.load(text, Loader=SafeLoader)
 
 
 def not_yaml(source: Path, text: str, error: yaml.YAMLError) -> str:

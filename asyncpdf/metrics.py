@@ -13,7 +13,7 @@ from prometheus_client import (
     generate_latest,
 )
 
-from asyncpdf.jobs.lifecycle import DeliveryState, JobState
+from asyncpdf.domain.lifecycle import DeliveryState, JobState
 
 STAGE_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"

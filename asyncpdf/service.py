@@ -19,30 +19,33 @@ from types import TracebackType
 from asyncpdf import __version__
 from asyncpdf.config import Settings
 from asyncpdf.disk import DiskSpace
+from asyncpdf.door import Door
 from asyncpdf.errors import AsyncPdfError
 from asyncpdf.events import EventBus
 from asyncpdf.health import Health
 from asyncpdf.instance import InstanceLock
-from asyncpdf.jobs import steps
-from asyncpdf.jobs.actions import JobActions
-from asyncpdf.jobs.journal import Journal
-from asyncpdf.jobs.notices import NoticeSender
-from asyncpdf.jobs.pool import Pool
-from asyncpdf.jobs.records import Delivery
-from asyncpdf.jobs.retention import Retention
-from asyncpdf.jobs.runner import JobRunner
-from asyncpdf.jobs.scheduler import DeliveryScheduler
-from asyncpdf.jobs.spool import Spool
-from asyncpdf.jobs.staging import remove_staging
-from asyncpdf.jobs.targets import Targets
-from asyncpdf.jobs.watcher import Watcher
+from asyncpdf.intake.retention import Retention
+from asyncpdf.intake.spool import Spool
+from asyncpdf.intake.staging import remove_staging
+from asyncpdf.intake.watcher import Watcher
+from asyncpdf.journal import Journal
 from asyncpdf.metrics import Metrics
 from asyncpdf.pdf.analysis import analyze_file
 from asyncpdf.pdf.artefacts import make_artefacts
+from asyncpdf.pipeline import steps
+from asyncpdf.pipeline.actions import JobActions
+from asyncpdf.pipeline.held import Held
+from asyncpdf.pipeline.pool import Pool
+from asyncpdf.pipeline.runner import JobRunner
+from asyncpdf.sending.notices import NoticeSender
+from asyncpdf.sending.plans import Plans
+from asyncpdf.sending.scheduler import DeliveryScheduler
+from asyncpdf.sending.targets import Targets
 from asyncpdf.store import Store
+from asyncpdf.supervisor import Supervisor
 
 log = logging.getLogger("asyncpdf")
-WATCH_RESTART_S = 1.0
+WATCHER = "watcher"
 
 
 def raise_open_files_limit() -> int:
@@ -59,7 +62,10 @@ def raise_open_files_limit() -> int:
     return hard
 
 
-class Service:
+class Service(Door):
+    """Every part, opened in order and closed in reverse; `web/`, `backfill/` and `cli.py`
+    use its named queries and commands (`door.py`), not its parts."""
+
     def __init__(
         self,
         settings: Settings,
@@ -88,10 +94,12 @@ class Service:
         self.runner: JobRunner
         self.scheduler: DeliveryScheduler
         self.watcher: Watcher | None = None
-        self.watch_restarts = 0
+        #: Runs every background loop: job tasks, watcher, deliveries, notices, retention.
+        self.supervisor = Supervisor()
+        #: Work the database refused to write, done again once it takes writes.
+        self.held = Held()
         #: When the service was made (wall clock), for the uptime in /api/status.
         self.started_at = time.time()
-        self._watcher_task: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> Service:
         try:
@@ -126,8 +134,16 @@ class Service:
         async with self.store.transaction():
             await self.store.jobs.continue_after(highest)
         pool = settings.pool
-        self.pool = Pool(pool.workers, pool.job_timeout_s, pool.worker_memory_mb)
+        self.pool = Pool(
+            pool.workers,
+            pool.job_timeout_s,
+            pool.worker_memory_mb,
+            # As many for analyses (short calls) as for previews: while a burst is analysed
+            # the previews wait, and the analyses have every core.
+            short_workers=pool.workers,
+        )
         self._stack.push_async_callback(asyncio.to_thread, self.pool.close)
+        await self.pool.warm(self._analyse.__module__)
         ctx = steps.Context(
             settings,
             settings.rules(),
@@ -139,7 +155,13 @@ class Service:
         self.bus.start_at(await self.store.events.last())
         journal = Journal(self.store, self.bus, self.metrics)
         self.scheduler = DeliveryScheduler(
-            ctx, self.store, journal, self._plan_for, self._settled, Targets(self.metrics)
+            ctx,
+            self.store,
+            journal,
+            Plans(settings, self.store, self.spool).of,
+            self._settled,
+            Targets(self.metrics),
+            self.held,
         )
         self.notices = NoticeSender(settings.notify, self.store, journal)
         self.runner = JobRunner(
@@ -150,7 +172,9 @@ class Service:
             self.metrics,
             self.scheduler.wake,
             self.notices.wake,
+            self.held,
         )
+        self.claims = self.runner.claims
         self.actions = JobActions(
             self.store,
             journal,
@@ -168,14 +192,17 @@ class Service:
         self.retention = Retention(
             settings.retention.done_days, self.store, journal, self.spool, settings.paths.done
         )
-        self.retention.start()
+        # Last out: whatever loop is left when the parts have stopped theirs.
+        self._stack.push_async_callback(self.supervisor.stop)
+        self.supervisor.start("held", self.held.run)
+        self.retention.start(self.supervisor)
         self._stack.push_async_callback(self.retention.stop)
         # After recovery: notices cut off by the last stop are pending again by then.
-        self.notices.start()
+        self.notices.start(self.supervisor)
         self._stack.push_async_callback(self.notices.stop)
-        self.runner.start()
+        self.runner.start(self.supervisor)
         self._stack.push_async_callback(self.runner.stop)
-        self.scheduler.start()
+        self.scheduler.start(self.supervisor)
         self._stack.push_async_callback(self.scheduler.stop)
         if self._watch:
             await self._start_watcher()
@@ -194,7 +221,7 @@ class Service:
         watch = self.settings.watch
         watcher = Watcher(
             self.settings.paths.hotfolder,
-            self.runner.claim,
+            self.claims.claim_all,
             settle_s=watch.settle_s,
             poll_s=watch.poll_s,
             ignore=watch.patterns,
@@ -203,39 +230,23 @@ class Service:
         )
         watcher.open()
         self.watcher = watcher
-        task = asyncio.create_task(self._keep_watching(watcher), name="watcher")
-        self._watcher_task = task
+
+        async def reopen() -> None:
+            # The hotfolder may have been moved or deleted: made again where the config says.
+            watcher.close()
+            await asyncio.to_thread(self.spool.prepare)
+            watcher.open()
+
+        self.supervisor.start(WATCHER, watcher.run, reset=reopen)
 
         async def stop() -> None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await self.supervisor.stop(WATCHER)
             watcher.close()
 
         self._stack.push_async_callback(stop)
 
-    async def _keep_watching(self, watcher: Watcher) -> None:
-        """Run the watcher; when it stops (the hotfolder was moved or deleted, inotify
-        failed), make the folder again where the config says and watch it anew."""
-        while True:
-            try:
-                await watcher.run()
-            except Exception as exc:
-                self.watch_restarts += 1
-                log.error("watching the hotfolder stopped (%s); starting again", exc)
-            watcher.close()
-            await asyncio.sleep(WATCH_RESTART_S)
-            try:
-                await asyncio.to_thread(self.spool.prepare)
-                watcher.open()
-            except Exception as exc:
-                log.error("cannot watch %s yet: %s", self.settings.paths.hotfolder, exc)
-
     async def _too_full(self) -> str | None:
         return await self.disk.too_low()
-
-    async def _plan_for(self, delivery: Delivery) -> steps.Plan:
-        return await self.runner.plan_for(delivery)
 
     async def _settled(self, job_id: int) -> None:
         await self.runner.settle(job_id)
@@ -243,24 +254,25 @@ class Service:
     def _watcher_health(self) -> Health:
         if self.watcher is None:
             return Health(True, "not watching (batch mode)")
-        task = self._watcher_task
         folder = self.settings.paths.hotfolder
-        if not self.watcher.alive or task is None or task.done():
-            return Health(False, f"not watching {folder}")
+        running = self.supervisor.health_of(WATCHER)
+        if not self.watcher.alive or not running.ok:
+            return Health(False, f"not watching {folder}: {running.detail}")
         failed = self.watcher.failed_claims
         if failed:
             name, error = next(iter(failed.items()))
             return Health(
                 False, f"{len(failed)} file(s) could not be claimed, e.g. {name!r}: {error}"
             )
-        restarts = f" (started again {self.watch_restarts} time(s))" if self.watch_restarts else ""
-        return Health(True, f"watching {folder}{restarts}")
+        restarts = self.supervisor.restarts(WATCHER)
+        again = f" (started again {restarts} time(s))" if restarts else ""
+        return Health(True, f"watching {folder}{again}")
 
     async def health(self) -> dict[str, Health]:
         """Each part's own word on itself; none of it waits behind a job."""
         try:
             await self.store.ping()
-            database = Health(True, str(self.settings.paths.database))
+            database = self.held.health() or Health(True, str(self.settings.paths.database))
         except Exception as exc:
             database = Health(False, str(exc) if isinstance(exc, AsyncPdfError) else repr(exc))
         try:
@@ -276,5 +288,6 @@ class Service:
             "jobs": self.runner.health(),
             "deliveries": self.scheduler.health(),
             "notices": self.notices.health(),
+            "loops": self.supervisor.health(),
             "disk": await self.disk.health(),
         }

@@ -19,9 +19,9 @@ timed), then in one run:
   has left the spool (watched in the shop's folders, so that asking the API does not add load),
   `GET /healthz` is timed every 10 ms (a fresh connection each, as a probe makes it) and the
   service's resident memory is sampled; then the jobs and their logs are read from the API.
-- pool alone: the same files through `asyncpdf.jobs.pool.Pool` with the same workers, job
+- pool alone: the same files through `asyncpdf.pipeline.pool.Pool` with the same workers, job
   timeout and memory limit, and the same step functions the service runs
-  (`asyncpdf.jobs.steps.analyse` and `make_previews`: the analysis with its checksum, then the
+  (`asyncpdf.pipeline.steps.analyse` and `make_previews`: the analysis with its checksum, then the
   previews), as many files at once as the service has job tasks; no service, no database, no
   delivery. It runs in a process of its own.
 
@@ -44,6 +44,7 @@ import asyncio
 import filecmp
 import http.client
 import io
+import itertools
 import json
 import math
 import os
@@ -69,10 +70,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from asyncpdf.config import DeliverySettings, Watch, load_settings
 from asyncpdf.config import Pool as PoolSettings
-from asyncpdf.jobs import steps
-from asyncpdf.jobs.pool import Pool
-from asyncpdf.jobs.spool import REASON_SUFFIX
+from asyncpdf.intake.spool import REASON_SUFFIX
 from asyncpdf.metrics import Metrics
+from asyncpdf.pipeline import steps
+from asyncpdf.pipeline.pool import Pool
 from asyncpdf.testing.samples import make_samples
 from tests.support import shop_config
 
@@ -85,7 +86,13 @@ IDLE_S = 5.0
 REQUEST_TIMEOUT_S = 10.0
 START_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 30.0
-TARGETS = {"overhead": 1.3, "healthz_p99_ms": 50.0, "rss_mb": 200.0}
+TARGETS = {
+    "overhead": 1.3,
+    "healthz_p99_ms": 50.0,
+    "rss_mb": 200.0,
+    "bureau_p50_s": 4.0,
+    "bureau_p99_s": 8.0,
+}
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 MISSED = "  (missed)"
 
@@ -262,6 +269,8 @@ class ServiceRun:
     seconds: float
     pickup_s: list[float]
     bureau_s: list[float]
+    #: From the job's log, each file's seconds in each step before its bureau copy.
+    steps_s: dict[str, list[float]]
     healthz_ms: list[float]
     healthz_at: list[float]  # seconds after the first file was dropped
     healthz_failed: int
@@ -435,18 +444,48 @@ def check(
     return problems
 
 
+#: The log lines that mark the steps of a file's way to its bureau, in order.
+MILESTONES = {
+    "received": "received ",
+    "analysing": "analysing",
+    "analysed": "",  # the summary line: "N page(s), …"
+    "sending": f"{steps.BUREAU}: sending ",
+    "delivered": f"{steps.BUREAU}: delivered ",
+}
+
+
+def milestones(detail: dict[str, Any]) -> dict[str, float]:
+    """When each milestone's first line was written (epoch seconds)."""
+    found: dict[str, float] = {}
+    for line in detail["log"]:
+        message = line["message"]
+        for name, start in MILESTONES.items():
+            hit = " page(s), " in message if name == "analysed" else message.startswith(start)
+            if hit and name not in found:
+                found[name] = epoch(line["ts"])
+    return found
+
+
 def timeline(
     detail: dict[str, Any], closed: float, settle_s: float
 ) -> tuple[float | None, float | None]:
     """(pickup latency minus settle, closed → bureau copy delivered), from the job's log."""
-    pickup = bureau = None
-    for line in detail["log"]:
-        message = line["message"]
-        if pickup is None and message.startswith("received "):
-            pickup = epoch(line["ts"]) - closed - settle_s
-        elif bureau is None and message.startswith(f"{steps.BUREAU}: delivered "):
-            bureau = epoch(line["ts"]) - closed
+    found = milestones(detail)
+    pickup = found["received"] - closed - settle_s if "received" in found else None
+    bureau = found["delivered"] - closed if "delivered" in found else None
     return pickup, bureau
+
+
+def step_seconds(details: dict[int, dict[str, Any]]) -> dict[str, list[float]]:
+    """Per step between two milestones (e.g. "analysing → analysed"), each file's seconds."""
+    names = list(MILESTONES)
+    found: dict[str, list[float]] = {f"{a} → {b}": [] for a, b in itertools.pairwise(names)}
+    for detail in details.values():
+        times = milestones(detail)
+        for a, b in itertools.pairwise(names):
+            if a in times and b in times:
+                found[f"{a} → {b}"].append(times[b] - times[a])
+    return found
 
 
 def run_service(
@@ -506,6 +545,7 @@ def run_service(
         seconds=(max(ended) if ended else time.time()) - started,
         pickup_s=pickup,
         bureau_s=bureau,
+        steps_s=step_seconds(details),
         healthz_ms=probe.healthz_ms,
         healthz_at=[at - started for at in probe.healthz_at],
         healthz_failed=probe.healthz_failed,
@@ -598,7 +638,12 @@ def pool_alone(config_path: str, listing: str) -> None:
     own = os.times()
     machine = machine_cpu_s()
     started = time.perf_counter()
-    pool = Pool(limits.workers, limits.job_timeout_s, limits.worker_memory_mb)
+    pool = Pool(
+        limits.workers,
+        limits.job_timeout_s,
+        limits.worker_memory_mb,
+        short_workers=limits.workers,
+    )
     try:
         ctx = steps.Context(settings, settings.rules(), pool, metrics)
         problems = asyncio.run(_through_pool(files, ctx, limits.jobs))
@@ -642,49 +687,13 @@ def report(count: int, service: ServiceRun, pool: PoolRun, settle_s: float) -> i
         f"{'' if overhead <= target else MISSED}; without the settle "
         f"{(service.seconds - settle_s) / pool.seconds:.2f}"
     )
-    print(f"pickup latency (closed → queued, minus settle): {spread(service.pickup_s)}")
-    print(
-        f"  files dropped over {service.burst_s:.2f} s, received (claimed) over "
-        f"{service.claims_s:.2f} s: {service.claims_s / count * 1000:.1f} ms a file, one by one"
-    )
-    print(f"closed → bureau copy delivered:                  {spread(service.bureau_s)}")
-    p99 = percentile(service.healthz_ms, 99) if service.healthz_ms else math.inf
-    target = TARGETS["healthz_p99_ms"]
-    print(
-        f"/healthz during the burst ({len(service.healthz_ms)} requests, every "
-        f"{HEALTHZ_EVERY_S * 1000:g} ms): {spread(service.healthz_ms, 'ms')} (target p99 < "
-        f"{target:g} ms){'' if p99 < target else MISSED}; not 200: {service.healthz_failed}"
-    )
-    claiming = settle_s + service.claims_s + 1.0
-    early = [
-        ms for ms, at in zip(service.healthz_ms, service.healthz_at, strict=True) if at < claiming
-    ]
-    late = [
-        ms for ms, at in zip(service.healthz_ms, service.healthz_at, strict=True) if at >= claiming
-    ]
-    slowest = sorted(zip(service.healthz_ms, service.healthz_at, strict=True), reverse=True)[:5]
-    print(
-        f"  while the files were claimed (first {claiming:.1f} s): {spread(early, 'ms')}; "
-        f"after: {spread(late, 'ms')}; slowest: "
-        + ", ".join(f"{ms:.0f} ms at {at:.1f} s" for ms, at in slowest)
-    )
-    idle = service.idle
-    print(
-        f"/healthz with the service idle ({len(idle.healthz_ms)} requests): "
-        f"{spread(idle.healthz_ms, 'ms')}"
-    )
-    peak_mb = service.peak_rss_kb / 1024
-    target = TARGETS["rss_mb"]
-    print(
-        f"service main process peak RSS (VmHWM): {peak_mb:.1f} MB (target < {target:g} MB)"
-        f"{'' if peak_mb < target else MISSED}; sampled max {service.sampled_rss_kb / 1024:.1f} "
-        f"MB, {service.idle_rss_kb / 1024:.1f} MB before the burst"
-    )
+    print_service(count, service, settle_s)
     print(
         f"CPU: service main process {service.main_cpu_s:.1f} s, its workers and gs "
         f"{service.workers_cpu_s:.1f} s; pool alone: its process {pool.main_cpu_s:.1f} s, "
         f"workers and gs {pool.workers_cpu_s:.1f} s"
     )
+    idle = service.idle
     polling = idle.healthz_cpu_ms * len(service.healthz_ms) / 1000
     print(
         f"  of the main process's: idle {idle.cpu_per_s * service.seconds:.1f} s "
@@ -727,6 +736,66 @@ def report(count: int, service: ServiceRun, pool: PoolRun, settle_s: float) -> i
     )
     for problem in pool.problems[:10]:
         print(f"  pool alone: {problem}")
+    return check_line(count, service)
+
+
+def report_service(count: int, service: ServiceRun, settle_s: float) -> int:
+    """The figures of the service run alone (--service-only: no overhead, no pool alone)."""
+    print(f"\ntime until all done: service {service.seconds:.1f} s (settle {settle_s:g} s)")
+    print_service(count, service, settle_s)
+    return check_line(count, service)
+
+
+def print_service(count: int, service: ServiceRun, settle_s: float) -> None:
+    idle = service.idle
+    print(f"pickup latency (closed → queued, minus settle): {spread(service.pickup_s)}")
+    print(
+        f"  files dropped over {service.burst_s:.2f} s, received (claimed) over "
+        f"{service.claims_s:.2f} s: {service.claims_s / count * 1000:.1f} ms a file, one by one"
+    )
+    p50, p99 = (percentile(service.bureau_s, p) if service.bureau_s else math.inf for p in (50, 99))
+    missed = p50 > TARGETS["bureau_p50_s"] or p99 > TARGETS["bureau_p99_s"]
+    print(
+        f"closed → bureau copy delivered:                  {spread(service.bureau_s)} (target "
+        f"p50 ≤ {TARGETS['bureau_p50_s']:g} s, p99 ≤ {TARGETS['bureau_p99_s']:g} s)"
+        f"{MISSED if missed else ''}"
+    )
+    for step, seconds in service.steps_s.items():
+        print(f"  {step}: {spread(seconds)}")
+    p99 = percentile(service.healthz_ms, 99) if service.healthz_ms else math.inf
+    target = TARGETS["healthz_p99_ms"]
+    print(
+        f"/healthz during the burst ({len(service.healthz_ms)} requests, every "
+        f"{HEALTHZ_EVERY_S * 1000:g} ms): {spread(service.healthz_ms, 'ms')} (target p99 < "
+        f"{target:g} ms){'' if p99 < target else MISSED}; not 200: {service.healthz_failed}"
+    )
+    claiming = settle_s + service.claims_s + 1.0
+    early = [
+        ms for ms, at in zip(service.healthz_ms, service.healthz_at, strict=True) if at < claiming
+    ]
+    late = [
+        ms for ms, at in zip(service.healthz_ms, service.healthz_at, strict=True) if at >= claiming
+    ]
+    slowest = sorted(zip(service.healthz_ms, service.healthz_at, strict=True), reverse=True)[:5]
+    print(
+        f"  while the files were claimed (first {claiming:.1f} s): {spread(early, 'ms')}; "
+        f"after: {spread(late, 'ms')}; slowest: "
+        + ", ".join(f"{ms:.0f} ms at {at:.1f} s" for ms, at in slowest)
+    )
+    print(
+        f"/healthz with the service idle ({len(idle.healthz_ms)} requests): "
+        f"{spread(idle.healthz_ms, 'ms')}"
+    )
+    peak_mb = service.peak_rss_kb / 1024
+    target = TARGETS["rss_mb"]
+    print(
+        f"service main process peak RSS (VmHWM): {peak_mb:.1f} MB (target < {target:g} MB)"
+        f"{'' if peak_mb < target else MISSED}; sampled max {service.sampled_rss_kb / 1024:.1f} "
+        f"MB, {service.idle_rss_kb / 1024:.1f} MB before the burst"
+    )
+
+
+def check_line(count: int, service: ServiceRun) -> int:
     if service.problems:
         for problem in service.problems[:20]:
             print(f"  {problem}")
@@ -775,6 +844,8 @@ def run(args: argparse.Namespace) -> int:
             timeout_s=120 + args.count * 5.0,
         )
         print(f"service run: {time.perf_counter() - took:.1f} s, {load()}")
+        if args.service_only:
+            return report_service(args.count, service, settle_s)
         took = time.perf_counter()
         pool = run_pool(files, root / "pool", shop_config(root / "pool", **overrides))
         print(f"pool-alone run: {time.perf_counter() - took:.1f} s, {load()}")
@@ -795,6 +866,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=SEED, help=f"seed of the files ({SEED})")
     parser.add_argument("--settle-s", type=float, help="watch.settle_s (production: 2)")
     parser.add_argument("--poll-s", type=float, help="watch.poll_s (production: 0.5)")
+    parser.add_argument(
+        "--service-only", action="store_true", help="skip the pool-alone run (a quick look)"
+    )
     args = parser.parse_args(argv)
     if args.count < 1:
         parser.error("--count must be at least 1")

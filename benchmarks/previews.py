@@ -191,7 +191,7 @@ def make_files(directory: Path, count: int, seed: int) -> list[Sample]:
 def asyncpdf_previews(
     path: Path, out_dir: Path, analysis: Analysis, settings: Settings
 ) -> Artefacts:
-    """What `jobs.steps.make_previews` runs for a job, minus the service around it."""
+    """What `pipeline.steps.make_previews` runs for a job, minus the service around it."""
     grippers = {press.name: press.gripper_mm for press in settings.presses}
     crops = crop_boxes_mm(analysis, grippers).boxes
     previews = settings.previews

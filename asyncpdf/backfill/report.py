@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import TextIO
 
 from asyncpdf.backfill.files import Found
-from asyncpdf.jobs.journal import printable
-from asyncpdf.jobs.lifecycle import JobState
+from asyncpdf.domain.lifecycle import JobState
+from asyncpdf.journal import printable
 
 # Counted as (the summary's and the progress bar's words):
 DONE, DUPLICATE, FAILED, SKIPPED = "done", "duplicate", "failed", "skipped"

@@ -21,11 +21,11 @@ from asyncpdf.backfill.report import (
     quiet_logs,
 )
 from asyncpdf.config import Settings
+from asyncpdf.domain.lifecycle import JobState
+from asyncpdf.domain.records import JobHeader
 from asyncpdf.errors import EXIT_FAILED, EXIT_OK, AlreadyRunning, CannotStart
-from asyncpdf.jobs.lifecycle import UNFINISHED, JobState
-from asyncpdf.jobs.records import JobHeader
-from asyncpdf.jobs.spool import file_sha256
-from asyncpdf.jobs.staging import copy_to_staging, new_staging, remove_staging
+from asyncpdf.intake.spool import file_sha256
+from asyncpdf.intake.staging import copy_to_staging, new_staging, remove_staging
 from asyncpdf.service import Service
 from asyncpdf.uninterrupted import uninterrupted
 
@@ -36,7 +36,6 @@ POLL_S = 0.2
 class Importer:
     def __init__(self, service: Service, report: Report, progress: Progress) -> None:
         self._service = service
-        self._store = service.store
         self._spool = service.settings.paths.spool
         self._report = report
         self._progress = progress
@@ -66,22 +65,20 @@ class Importer:
     async def _index_resumed(self) -> None:
         """Jobs an interrupted run claimed and this start resumed have no checksum until their
         analysis: read it from their spool file, so their files are not imported twice."""
-        for job in await self._store.jobs.in_states(UNFINISHED):
+        for job in await self._service.unfinished_jobs():
             if job.sha256 is not None:
                 continue
-            held = self._service.spool.path(job.id, job.name)
+            held = self._service.held_file(job)
             try:
                 self._resumed.setdefault(await asyncio.to_thread(file_sha256, held), job.id)
             except OSError:
                 continue  # ended meanwhile: its checksum is in the store, if it has one
 
     async def _known(self, sha256: str) -> JobHeader | None:
-        # In a transaction: the lookup must not see another task's half-written change.
-        async with self._store.transaction():
-            first = await self._store.jobs.first_delivered(sha256)
+        first = await self._service.first_delivered(sha256)
         if first is None:
             first = self._resumed.get(sha256)
-        return None if first is None else await self._store.jobs.header(first)
+        return None if first is None else await self._service.job_header(first)
 
     async def _admit(self, path: Path) -> int | None:
         """The job that takes `path`: a new one, or one resumed from an interrupted run; None
@@ -118,7 +115,7 @@ class Importer:
             self._add(Outcome(path, FAILED, "it changed while being read; import it again"))
             return None
         try:
-            job_id = await self._service.runner.claim(staged, imported=True)
+            job_id = await self._service.claim(staged, imported=True)
         except Exception as exc:
             log.exception("%s: could not be claimed", path)
             self._add(Outcome(path, FAILED, f"could not be claimed: {exc}"))
@@ -130,7 +127,7 @@ class Importer:
 
     async def _follow(self, path: Path, job_id: int, slots: asyncio.Semaphore) -> None:
         try:
-            while not (job := await self._store.jobs.header(job_id)).state.terminal:
+            while not (job := await self._service.job_header(job_id)).state.terminal:
                 await asyncio.sleep(POLL_S)
             self._add(Outcome(path, job.state.value, job.error, job.id))
         finally:

@@ -5,11 +5,12 @@ own."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
-
-import aiohttp
+from typing import TYPE_CHECKING, Protocol
 
 from asyncpdf.notify.notice import Notice
+
+if TYPE_CHECKING:  # the config imports this module and starts no HTTP client
+    import aiohttp
 
 TELEGRAM = "telegram"
 SMS = "sms"

@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-#: The kind of the delivery that takes the original to the CTP bureau (jobs.steps.BUREAU; not
-#: imported from there because jobs.steps imports the config, which imports this package).
+#: The kind of the delivery that takes the original to the CTP bureau (pipeline.steps.BUREAU;
+#: not imported from there: the pipeline is a layer above this package).
 BUREAU_KIND = "bureau"
 
 

@@ -15,8 +15,8 @@ from datetime import datetime
 from typing import Any
 
 from asyncpdf.config import Settings
-from asyncpdf.jobs.lifecycle import JobState
-from asyncpdf.jobs.records import JobRow
+from asyncpdf.domain.lifecycle import JobState
+from asyncpdf.domain.records import JobRow
 from asyncpdf.reports.figures import YearFigures
 
 BOM = "\ufeff"

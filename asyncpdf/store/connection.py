@@ -77,10 +77,14 @@ class Store:
             await self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield
+                await self._db.commit()
             except BaseException:
-                await self._db.rollback()
+                # Also after a refused COMMIT (a full disk): SQLite may have kept the
+                # transaction open, and the next BEGIN would fail for good.
+                if self._db.in_transaction:
+                    with contextlib.suppress(sqlite3.Error):
+                        await self._db.rollback()
                 raise
-            await self._db.commit()
 
     async def ping(self) -> None:
         """Raise unless the file is still the one opened (deleted or replaced, it takes no more

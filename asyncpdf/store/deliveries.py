@@ -12,9 +12,9 @@ from typing import Any
 
 import aiosqlite
 
+from asyncpdf.domain.lifecycle import DeliveryState, check_delivery
+from asyncpdf.domain.records import Delivery
 from asyncpdf.errors import IllegalTransition
-from asyncpdf.jobs.lifecycle import DeliveryState, check_delivery
-from asyncpdf.jobs.records import Delivery
 from asyncpdf.store.reads import fetch_all, fetch_one
 
 _COLUMNS = (

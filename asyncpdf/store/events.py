@@ -15,6 +15,8 @@ from asyncpdf.store.reads import fetch_all, fetch_one
 KEEP = 20_000
 #: Every this many events, the older ones are removed.
 PRUNE_EVERY = 500
+#: Events written by one statement at most (two values each, well within SQLite's limit).
+ROWS_AT_ONCE = 400
 
 Event = dict[str, Any]
 
@@ -25,20 +27,28 @@ class EventTable:
         self._read = read
 
     async def add(self, events: list[Event]) -> list[Event]:
-        """Number the events (each gets its `seq`) in the current transaction."""
+        """Number the events (each gets its `seq`) in the current transaction: one statement
+        for up to ROWS_AT_ONCE of them."""
         assert self._db.in_transaction, "write inside Store.transaction()"
-        numbered = []
+        numbered: list[Event] = []
         now = time.time()
-        for event in events:
-            cursor = await self._db.execute(
-                "INSERT INTO events (ts, data) VALUES (?, ?)",
-                (now, json.dumps(event, ensure_ascii=False)),
+        for start in range(0, len(events), ROWS_AT_ONCE):
+            chunk = events[start : start + ROWS_AT_ONCE]
+            rows = await self._db.execute_fetchall(
+                "INSERT INTO events (ts, data) VALUES "
+                + ", ".join("(?, ?)" for _ in chunk)
+                + " RETURNING seq",
+                [
+                    value
+                    for event in chunk
+                    for value in (now, json.dumps(event, ensure_ascii=False))
+                ],
             )
-            seq = cursor.lastrowid
-            assert seq is not None
-            numbered.append({"seq": seq, **event})
-            if seq % PRUNE_EVERY == 0:
-                await self._db.execute("DELETE FROM events WHERE seq <= ?", (seq - KEEP,))
+            # One statement numbers its rows in the order given, upwards.
+            seqs = sorted(int(row[0]) for row in rows)
+            numbered += [{"seq": seq, **event} for seq, event in zip(seqs, chunk, strict=True)]
+            if seqs[-1] // PRUNE_EVERY != (seqs[0] - 1) // PRUNE_EVERY:
+                await self._db.execute("DELETE FROM events WHERE seq <= ?", (seqs[-1] - KEEP,))
         return numbered
 
     async def after(self, seq: int, limit: int) -> list[Event]:

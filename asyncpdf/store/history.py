@@ -11,8 +11,8 @@ from typing import Any
 
 import aiosqlite
 
-from asyncpdf.jobs.lifecycle import JobState
-from asyncpdf.jobs.records import JobRow
+from asyncpdf.domain.lifecycle import JobState
+from asyncpdf.domain.records import JobRow
 from asyncpdf.store.jobs import HEADER, HEADER_COLUMNS, header_of
 from asyncpdf.store.reads import fetch_all, fetch_one
 

@@ -13,9 +13,9 @@ from typing import Any
 
 import aiosqlite
 
+from asyncpdf.domain.lifecycle import UNFINISHED, JobState, check_job
+from asyncpdf.domain.records import Job, JobHeader
 from asyncpdf.errors import IllegalTransition, NotFound
-from asyncpdf.jobs.lifecycle import UNFINISHED, JobState, check_job
-from asyncpdf.jobs.records import Job, JobHeader
 from asyncpdf.pdf.inks import ordered
 from asyncpdf.pdf.model import ANALYSIS_VERSION, Analysis, Artefacts
 from asyncpdf.store.reads import fetch_all, fetch_one
@@ -156,6 +156,15 @@ class JobTable:
         )
         assert cursor.lastrowid is not None
         return cursor.lastrowid
+
+    async def forget(self, job_id: int) -> None:
+        """Remove a job made in this transaction whose file could not be claimed after all
+        (its id is not given again)."""
+        changed = await self._update(
+            "DELETE FROM jobs WHERE id = ? AND state = ?", (job_id, JobState.RECEIVED.value)
+        )
+        if not changed:
+            raise IllegalTransition(f"job {job_id} is no longer received; not forgotten")
 
     async def move(
         self, job_id: int, current: JobState, new: JobState, *, error: str | None = None

@@ -6,7 +6,7 @@ import time
 
 import aiosqlite
 
-from asyncpdf.jobs.records import LogLine
+from asyncpdf.domain.records import LogLine
 from asyncpdf.store.reads import fetch_all
 
 #: A line for the job's own log only, left out of the live log (a quick transfer's progress).
@@ -21,13 +21,17 @@ class LogTable:
         self._read = read
 
     async def add(self, job_id: int, level: str, message: str) -> LogLine:
-        assert self._db.in_transaction, "write inside Store.transaction()"
         line = LogLine(job_id=job_id, ts=time.time(), level=level, message=message)
-        await self._db.execute(
-            "INSERT INTO job_log (job_id, ts, level, message) VALUES (?, ?, ?, ?)",
-            (line.job_id, line.ts, line.level, line.message),
-        )
+        await self.add_all([line])
         return line
+
+    async def add_all(self, lines: list[LogLine]) -> None:
+        """Write the lines, in order, in one statement of the current transaction."""
+        assert self._db.in_transaction, "write inside Store.transaction()"
+        await self._db.executemany(
+            "INSERT INTO job_log (job_id, ts, level, message) VALUES (?, ?, ?, ?)",
+            [(line.job_id, line.ts, line.level, line.message) for line in lines],
+        )
 
     async def recent(self, limit: int) -> list[LogLine]:
         """The newest log lines of all jobs for the live log, oldest first: without the

@@ -1,5 +1,7 @@
 """Queries of the `outbox` table: one notice per job and recipient, written in the same
-transaction as the job's end, so a notice is never lost and never made twice."""
+transaction as the job's end, so a notice is never lost and never made twice. State changes
+are checked against the lifecycle and guarded by the state the caller saw, as the jobs' and
+deliveries' are."""
 
 from __future__ import annotations
 
@@ -9,15 +11,23 @@ from dataclasses import replace
 
 import aiosqlite
 
-from asyncpdf.jobs.records import Notification
+from asyncpdf.domain.lifecycle import NoticeState, check_notice
+from asyncpdf.domain.records import Notification
+from asyncpdf.errors import IllegalTransition
 from asyncpdf.store.reads import fetch_all, fetch_one
 
 _COLUMNS = "id, job_id, channel, address, state, attempts, next_attempt_at, error, sent_at"
-PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
+PENDING, SENDING, SENT, FAILED = (
+    NoticeState.PENDING,
+    NoticeState.SENDING,
+    NoticeState.SENT,
+    NoticeState.FAILED,
+)
 
 
 def _notification(row: aiosqlite.Row) -> Notification:
-    return Notification(*row)
+    (id_, job_id, channel, address, state, *rest) = row
+    return Notification(id_, job_id, channel, address, NoticeState(state), *rest)
 
 
 class OutboxTable:
@@ -59,6 +69,7 @@ class OutboxTable:
         """Mark a due notice as being sent, so it is sent by one task only; None when it is
         no longer pending."""
         assert self._db.in_transaction, "write inside Store.transaction()"
+        check_notice(notification.state, SENDING)
         cursor = await self._db.execute(
             "UPDATE outbox SET state = ? WHERE id = ? AND state = ?",
             (SENDING, notification.id, PENDING),
@@ -86,11 +97,17 @@ class OutboxTable:
     async def failed(self, notification: Notification, error: str) -> None:
         await self._set(notification, FAILED, error=error, next_attempt_at=None)
 
-    async def _set(self, notification: Notification, state: str, **fields: object) -> None:
+    async def _set(self, notification: Notification, state: NoticeState, **fields: object) -> None:
         assert self._db.in_transaction, "write inside Store.transaction()"
+        check_notice(notification.state, state)
         columns = {"state": state, "attempts": notification.attempts + 1, **fields}
         assignments = ", ".join(f"{name} = ?" for name in columns)
-        await self._db.execute(
+        cursor = await self._db.execute(
             f"UPDATE outbox SET {assignments} WHERE id = ? AND state = ?",
-            (*columns.values(), notification.id, SENDING),
+            (*columns.values(), notification.id, notification.state),
         )
+        if not cursor.rowcount:
+            raise IllegalTransition(
+                f"notice {notification.id} is no longer {notification.state.value}; "
+                f"not moved to {state.value}"
+            )

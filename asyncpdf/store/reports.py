@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import aiosqlite
 
-from asyncpdf.jobs.lifecycle import JobState
+from asyncpdf.domain.lifecycle import JobState
 from asyncpdf.store.reads import fetch_all
 
 _LOCAL_MONTH = "strftime('%Y-%m', jobs.created_at, 'unixepoch', 'localtime')"

@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-import time
 from datetime import date
 from typing import Any
 
 from aiohttp import web
 from pydantic import ValidationError
 
-from asyncpdf import __version__
+from asyncpdf.domain.lifecycle import JobState
+from asyncpdf.domain.records import Notification
 from asyncpdf.errors import BadRequest
-from asyncpdf.jobs.lifecycle import JobState
-from asyncpdf.jobs.records import Notification
 from asyncpdf.notify import CALLBACK, shown_url
-from asyncpdf.pdf.analysis import shown_path
 from asyncpdf.reports.export import history_csv
 from asyncpdf.reports.totals import totals
 from asyncpdf.store.jobs import MAX_ID
-from asyncpdf.times import iso
 from asyncpdf.web import files, filters, uploads
 from asyncpdf.web.files import content_disposition
 from asyncpdf.web.filters import history_filter
@@ -50,8 +46,8 @@ async def list_jobs(request: web.Request) -> web.Response:
     limit = _int_query(request, "limit", 50, MAX_PAGE)
     offset = _int_query(request, "offset", 0, MAX_ID)
     where = history_filter(request.query, date.today())
-    rows, total = await service.store.history.rows(where, limit=limit, offset=offset)
-    counts = await service.store.history.plates(where)
+    rows, total = await service.history(where, limit=limit, offset=offset)
+    counts = await service.plate_counts(where)
     return json_response(
         {
             "jobs": [row.as_json() for row in rows],
@@ -68,8 +64,8 @@ async def jobs_csv(request: web.Request) -> web.Response:
     """The filtered history, every row of it, as CSV."""
     where = history_filter(request.query, date.today())
     service = request.app[SERVICE]
-    rows, _ = await service.store.history.rows(where, limit=MAX_CSV_ROWS)
-    plates = await service.store.history.plates_of([row.header.id for row in rows])
+    rows, _ = await service.history(where, limit=MAX_CSV_ROWS)
+    plates = await service.plates_of([row.header.id for row in rows])
     return web.Response(
         text=history_csv(rows, service.settings, plates, filters.described(where)),
         content_type="text/csv",
@@ -79,17 +75,17 @@ async def jobs_csv(request: web.Request) -> web.Response:
 
 
 async def job_detail(request: web.Request) -> web.Response:
-    store = request.app[SERVICE].store
-    job = await store.jobs.get(int(request.match_info["id"]))
+    detail = await request.app[SERVICE].job_detail(int(request.match_info["id"]))
+    job = detail.job
     return json_response(
         {
             "job": job.as_json(),
             "analysis": job.analysis.to_json() if job.analysis else None,
             "artefacts": job.artefacts.to_json() if job.artefacts else None,
-            "deliveries": [d.as_json() for d in await store.deliveries.of_job(job.id)],
-            "notifications": [_shown(n) for n in await store.outbox.of_job(job.id)],
-            "log": [line.as_json() for line in await store.log.of_job(job.id)],
-            "rerun_by": await store.jobs.reruns_of(job.id),
+            "deliveries": [d.as_json() for d in detail.deliveries],
+            "notifications": [_shown(n) for n in detail.notifications],
+            "log": [line.as_json() for line in detail.log],
+            "rerun_by": detail.rerun_by,
         },
     )
 
@@ -104,66 +100,36 @@ def _shown(notification: Notification) -> dict[str, Any]:
 
 
 async def retry(request: web.Request) -> web.Response:
-    kinds = await request.app[SERVICE].actions.retry(int(request.match_info["id"]))
+    kinds = await request.app[SERVICE].retry(int(request.match_info["id"]))
     return json_response({"retried": kinds})
 
 
 async def rerun(request: web.Request) -> web.Response:
     old = int(request.match_info["id"])
-    new = await request.app[SERVICE].actions.rerun(old)
+    new = await request.app[SERVICE].rerun(old)
     return accepted(new, rerun_of=old)
 
 
 async def delete_job(request: web.Request) -> web.Response:
     job_id = int(request.match_info["id"])
-    await request.app[SERVICE].actions.delete(job_id)
+    await request.app[SERVICE].delete(job_id)
     return json_response({"deleted": job_id})
 
 
 async def recent_log(request: web.Request) -> web.Response:
     limit = _int_query(request, "limit", 200, MAX_PAGE)
-    lines = await request.app[SERVICE].store.log.recent(limit)
+    lines = await request.app[SERVICE].recent_log(limit)
     return json_response({"log": [line.as_json() for line in lines]})
 
 
 async def status(request: web.Request) -> web.Response:
     """What the service is doing: jobs per state, the queue, the targets, and what the
     hotfolder holds that is not being worked on, and why."""
-    service = request.app[SERVICE]
-    watcher = service.watcher
-    not_taken = watcher.not_taken if watcher else {}
-    failed = watcher.failed_claims if watcher else {}
-    now = time.time()
-    counts = await service.store.jobs.count_by_state()
-    waiting = await service.store.jobs.in_states(WAITING)
-    oldest = min((job.created_at for job in waiting), default=None)
-    return json_response(
-        {
-            "version": __version__,
-            "uptime_s": round(now - service.started_at, 3),
-            "jobs": {state.value: count for state, count in counts.items()},
-            "queue_depth": service.runner.queue.qsize(),
-            "oldest_waiting_s": round(max(now - oldest, 0.0), 3) if oldest is not None else None,
-            "counters": await service.store.history.counters(date.today()),
-            "import_mode": await service.runner.import_mode(),
-            "targets": service.scheduler.targets.as_json(),
-            "watcher_last_event": iso(watcher.last_event_at if watcher else None),
-            "hotfolder": str(service.settings.paths.hotfolder),
-            "disk": {found.part: found.as_json() for found in await service.disk.free()},
-            "holding": watcher.holding if watcher else None,
-            "not_taken": [
-                {"name": shown_path(name), "reason": reason}
-                for name, reason in sorted(not_taken.items())
-            ],
-            "failed_claims": [
-                {"name": shown_path(name), "error": error} for name, error in sorted(failed.items())
-            ],
-        },
-    )
+    return json_response(await request.app[SERVICE].status())
 
 
 async def get_import_mode(request: web.Request) -> web.Response:
-    return json_response({"import_mode": await request.app[SERVICE].runner.import_mode()})
+    return json_response({"import_mode": await request.app[SERVICE].import_mode()})
 
 
 async def put_import_mode(request: web.Request) -> web.Response:
@@ -175,7 +141,7 @@ async def put_import_mode(request: web.Request) -> web.Response:
         raise BadRequest(
             'the body must be {"import_mode": true} or {"import_mode": false}'
         ) from None
-    await request.app[SERVICE].runner.set_import_mode(body.import_mode)
+    await request.app[SERVICE].set_import_mode(body.import_mode)
     return json_response(body.model_dump())
 
 

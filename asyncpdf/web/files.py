@@ -16,8 +16,8 @@ from urllib.parse import quote
 
 from aiohttp import web
 
+from asyncpdf.domain.records import Job
 from asyncpdf.errors import BadRequest, NotFound
-from asyncpdf.jobs.records import Job
 from asyncpdf.pdf.model import Artefacts
 from asyncpdf.times import iso
 from asyncpdf.web.keys import SERVICE
@@ -46,7 +46,7 @@ def _servable(path: Path, roots: tuple[Path, ...]) -> Path | None:
 
 
 async def _job(request: web.Request) -> Job:
-    return await request.app[SERVICE].store.jobs.get(int(request.match_info["id"]))
+    return await request.app[SERVICE].job(int(request.match_info["id"]))
 
 
 def _artefact(job: Job, request: web.Request, what: str) -> Path:
@@ -102,14 +102,12 @@ async def original(request: web.Request) -> web.FileResponse:
     job = await _job(request)
     paths = service.settings.paths
 
-    def find() -> Path | None:
-        kept = service.spool.kept_path(job)
-        return _servable(kept, (paths.spool, paths.done, paths.error)) if kept else None
-
     if job.original_removed_at is not None:
         when = iso(job.original_removed_at)
         raise NotFound(f"job {job.id}: its original was removed by retention on {when}")
-    real = await asyncio.to_thread(find)
+    kept = await service.kept_file(job)
+    folders = (paths.spool, paths.done, paths.error)
+    real = await asyncio.to_thread(_servable, kept, folders) if kept else None
     if real is None:
         raise NotFound(f"job {job.id}: its original file is no longer kept")
     # Set here: aiohttp's own guess would also send a Content-Encoding for a name ending .gz.

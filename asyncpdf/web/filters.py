@@ -10,8 +10,8 @@ from typing import Any
 
 from multidict import MultiMapping
 
+from asyncpdf.domain.lifecycle import JobState
 from asyncpdf.errors import BadRequest
-from asyncpdf.jobs.lifecycle import JobState
 from asyncpdf.store.history import HistoryFilter
 
 DEFAULT_DAYS = 60

@@ -26,12 +26,9 @@ async def readyz(request: web.Request) -> web.Response:
 
 async def metrics(request: web.Request) -> web.Response:
     service = request.app[SERVICE]
+    await service.refresh_metrics()
     collected = service.metrics
-    collected.set_job_counts(await service.store.jobs.count_by_state())
-    collected.set_delivery_counts(await service.store.deliveries.count_by_state())
-    collected.queue_depth.set(service.runner.queue.qsize())
     collected.websocket_clients.set(len(request.app[WEBSOCKETS]))
-    collected.count_pool_replacements(service.pool.replacements)
     return web.Response(body=collected.render(), headers={"Content-Type": CONTENT_TYPE})
 
 

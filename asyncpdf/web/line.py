@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from asyncpdf.config import Settings
-from asyncpdf.jobs.targets import TargetRecord
+from asyncpdf.sending.targets import TargetRecord
 from asyncpdf.web.auth_settings import HASH_HINT
 from asyncpdf.web.jsonbody import json_response
 from asyncpdf.web.keys import GUARD, SERVICE
@@ -51,8 +51,8 @@ async def line(request: web.Request) -> web.Response:
     guard = request.app[GUARD]
     return json_response(
         {
-            "import_mode": await service.runner.import_mode(),
-            "targets": target_states(service.settings, service.scheduler.targets.as_json()),
+            "import_mode": await service.import_mode(),
+            "targets": target_states(service.settings, service.target_records()),
             "user": await guard.signed_in(request),
             "can_sign_in": guard.users,
         }

@@ -137,7 +137,7 @@ async def _backlog(service: Service, after: int | None, tail: int, last: int) ->
     recent = service.bus.recent_after(after)
     if recent is not None:
         return [event for event in recent if event["seq"] <= last]
-    stored = await service.store.events.after(after, min(last - after, MAX_BACKLOG + 1))
+    stored = await service.events_after(after, min(last - after, MAX_BACKLOG + 1))
     complete = bool(stored) and stored[0]["seq"] == after + 1 and last - after <= MAX_BACKLOG
     if whole and not complete:
         return [{"type": "reset", "seq": last}]

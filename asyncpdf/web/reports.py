@@ -42,15 +42,15 @@ def _year(raw: str | None) -> int:
 
 async def _figures(request: web.Request, year: int) -> YearFigures:
     service = request.app[SERVICE]
-    rows = await service.store.reports.plates(year)
-    inks = await service.store.reports.ink_use(year)
+    rows = await service.report_rows(year)
+    inks = await service.report_inks(year)
     return year_figures(year, rows, service.settings, inks)
 
 
 async def report(request: web.Request) -> web.Response:
     year = _year(request.query.get("year"))
     figures = await _figures(request, year)
-    years = await request.app[SERVICE].store.reports.years()
+    years = await request.app[SERVICE].report_years()
     return web.json_response({**figures.as_json(), "years": years}, dumps=dumps)
 
 

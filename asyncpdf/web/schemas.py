@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 from pydantic.json_schema import GenerateJsonSchema
 
-from asyncpdf.jobs.lifecycle import DeliveryState, JobState
+from asyncpdf.domain.lifecycle import DeliveryState, JobState
 
 REF_TEMPLATE = "#/components/schemas/{model}"
 

@@ -26,8 +26,8 @@ from aiohttp.http_exceptions import HttpProcessingError
 
 from asyncpdf.disk import DiskSpace
 from asyncpdf.errors import BadRequest, ClientGone, NoSpace, TooLarge
-from asyncpdf.jobs.runner import Origin
-from asyncpdf.jobs.staging import new_staging, remove_staging
+from asyncpdf.intake.claims import Origin
+from asyncpdf.intake.staging import new_staging, remove_staging
 from asyncpdf.notify import CallbackPolicy
 from asyncpdf.notify.callback import MAX_URL
 from asyncpdf.web.jsonbody import json_response
@@ -55,19 +55,19 @@ async def upload(request: web.Request) -> web.Response:
     service = request.app[SERVICE]
     if not request.content_type.startswith("multipart/"):
         raise BadRequest(USAGE)
-    low = await service.disk.too_low()
+    low = await service.too_full()
     if low is None and request.content_length:
         low = await service.disk.room_for("spool", request.content_length)
     if low is not None:
         raise NoSpace(f"{low}; {NOTHING_KEPT}")
     limit_mb = service.settings.max_file_mb
-    staging = new_staging(service.spool.folder)
+    staging = new_staging(service.staging_folder())
     try:
         staged, callback_url = await _receive(request, staging, limit_mb, service.disk)
         if callback_url is not None:
             callback_url = await _policy(request).check(callback_url)
         origin = Origin(uploaded=True, callback_url=callback_url)
-        job_id = await service.actions.claim_staged(staged, origin)
+        job_id = await service.claim_staged(staged, origin)
     except ConnectionError as exc:
         log.info("upload from %s ended early: %s; %s", request.remote, exc, NOTHING_KEPT)
         raise ClientGone(f"the connection was lost during the upload; {NOTHING_KEPT}") from None
@@ -76,7 +76,7 @@ async def upload(request: web.Request) -> web.Response:
             raise
         raise NoSpace(f"the disk is full; {NOTHING_KEPT}") from None
     finally:
-        await asyncio.to_thread(remove_staging, service.spool.folder, staging)
+        await asyncio.to_thread(remove_staging, service.staging_folder(), staging)
     return accepted(job_id)
 
 

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from playwright.async_api import Page, expect
 
-from asyncpdf.jobs.watcher import NOT_PDF
+from asyncpdf.intake.watcher import NOT_PDF
 from asyncpdf.testing.samples import PAPERS, PRESSES, SamplePage, signa_marks, write_sample
 from asyncpdf.web.auth_settings import MIN_ITERATIONS, hash_password
 from tests.support import BUREAUS

@@ -20,9 +20,9 @@ from PIL import Image
 
 from asyncpdf import __version__
 from asyncpdf.config import Paths
-from asyncpdf.jobs.lifecycle import JobState
-from asyncpdf.jobs.records import JobHeader
-from asyncpdf.jobs.spool import Spool
+from asyncpdf.domain.lifecycle import JobState
+from asyncpdf.domain.records import JobHeader
+from asyncpdf.intake.spool import Spool
 from asyncpdf.testing.samples import SamplePage, make_samples, signa_marks, write_sample
 from asyncpdf.web.files import content_disposition
 from asyncpdf.web.keys import SERVICE

@@ -152,7 +152,7 @@ async def test_rerun_of_a_link_is_a_conflict_and_a_rerun_keeps_the_jobs_name(
     os.symlink("/etc/passwd", outside / "link_Korol.pdf")
     os.mkfifo(outside / "fifo_Korol.pdf")
     for name in ("link_Korol.pdf", "fifo_Korol.pdf"):
-        job_id = await api.app[SERVICE].runner.claim(outside / name)
+        job_id = await api.app[SERVICE].claim(outside / name)
         jobs = await _finished(api, 2 + (name == "fifo_Korol.pdf") + 1)
         assert {job["id"]: job["state"] for job in jobs}[job_id] == "rejected"
         message = await _error(await api.post(f"/api/jobs/{job_id}/rerun", headers=AUTH), 409)

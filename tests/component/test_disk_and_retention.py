@@ -125,6 +125,7 @@ async def test_retention_is_off_by_default(tmp_path: Path) -> None:
     client = await _start(tmp_path)
     try:
         assert client.app[SERVICE].settings.retention.done_days == 0
-        assert client.app[SERVICE].retention._task is None
+        assert "retention" not in client.app[SERVICE].supervisor.health().detail
+        assert not client.app[SERVICE].supervisor.health_of("retention").ok
     finally:
         await client.close()

@@ -9,7 +9,7 @@ import asyncio
 import os
 from pathlib import Path
 
-from asyncpdf.jobs.lifecycle import JobState
+from asyncpdf.domain.lifecycle import JobState
 from tests.support import Shop
 
 
@@ -86,13 +86,13 @@ async def test_a_failed_first_job_does_not_count(tmp_path: Path) -> None:
 async def test_import_mode_records_without_uploading_and_survives_a_restart(
     shop: Shop,
 ) -> None:
-    runner = shop.running.runner
-    assert await runner.import_mode() is False
-    await runner.set_import_mode(True)
+    claims = shop.running.claims
+    assert await claims.import_mode() is False
+    await claims.set_import_mode(True)
     source = shop.drop(3)
     made = 1_500_000_000.0  # July 2017
     os.utime(source, (made, made))
-    job_id = await runner.claim(source)
+    job_id = await claims.claim(source)
     assert job_id is not None
     (job,) = (await shop.finished(1)).values()
 
@@ -107,8 +107,8 @@ async def test_import_mode_records_without_uploading_and_survives_a_restart(
 
     await shop.stop()
     await shop.start()
-    assert await shop.running.runner.import_mode() is True
-    await shop.running.runner.set_import_mode(False)
+    assert await shop.running.claims.import_mode() is True
+    await shop.running.claims.set_import_mode(False)
     # The same file, now delivered: an imported job counts as delivered before.
     again = await shop.claim(3, "again_" + shop.samples[3].name)
     jobs = await shop.finished(2)

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from asyncpdf.domain.lifecycle import DeliveryState, JobState
 from asyncpdf.errors import ChangedSinceSettled, ConfigError
-from asyncpdf.jobs.lifecycle import DeliveryState, JobState
-from asyncpdf.jobs.spool import Settled
+from asyncpdf.intake.spool import Settled
 from asyncpdf.service import Service
 from tests.support import Shop, wait_for
 
@@ -42,7 +42,7 @@ async def test_a_link_swapped_in_at_claim_time_is_refused_and_never_followed(
     link = shop.paths.hotfolder / "0_swapped_Leonov.pdf"
     link.symlink_to(secret)
 
-    job_id = await shop.running.runner.claim(link)
+    job_id = await shop.running.claims.claim(link)
     assert job_id is not None
     job = await shop.running.store.jobs.get(job_id)
     assert job.state is JobState.REJECTED
@@ -60,7 +60,7 @@ async def test_a_link_swapped_in_at_claim_time_is_refused_and_never_followed(
 async def test_a_fifo_swapped_in_at_claim_time_is_refused_without_blocking(shop: Shop) -> None:
     fifo = shop.paths.hotfolder / "1_pipe_Leonov.pdf"
     os.mkfifo(fifo)
-    job_id = await asyncio.wait_for(shop.running.runner.claim(fifo), 10)
+    job_id = await asyncio.wait_for(shop.running.claims.claim(fifo), 10)
     assert job_id is not None
     job = await shop.running.store.jobs.get(job_id)
     assert job.state is JobState.REJECTED and "a FIFO" in (job.error or "")
@@ -75,7 +75,7 @@ async def test_a_name_at_the_limit_fails_with_its_reason_kept_beside_it(shop: Sh
     name = "7" + "C" * 250 + ".pdf"  # 255 bytes: name.error.txt would not fit
     path = shop.paths.hotfolder / name
     path.write_text("not a PDF at all")
-    job_id = await shop.running.runner.claim(path)
+    job_id = await shop.running.claims.claim(path)
     assert job_id is not None
     jobs = await shop.finished(1)
     assert jobs[name].state is JobState.REJECTED
@@ -103,7 +103,7 @@ async def test_nothing_kept_is_ever_overwritten(shop: Shop) -> None:
     for _ in range(2):
         path = shop.paths.hotfolder / name
         path.write_text("not a PDF")
-        await shop.running.runner.claim(path)
+        await shop.running.claims.claim(path)
     await shop.finished(2)
 
     after = {p.name: p.read_bytes() for p in error.iterdir()}
@@ -124,7 +124,7 @@ async def test_a_move_out_of_the_spool_that_fails_ends_the_job_and_keeps_the_tas
     shop.paths.error.write_text("a file where the error folder should be")
     path = shop.paths.hotfolder / "9_broken_Leonov.pdf"
     path.write_text("not a PDF")
-    job_id = await shop.running.runner.claim(path)
+    job_id = await shop.running.claims.claim(path)
     assert job_id is not None
 
     async def ended() -> bool:
@@ -203,7 +203,7 @@ async def test_a_name_that_is_not_utf8_is_taken_shown_and_delivered_safely(shop:
     raw = b"555_\xcf\xeb\xe0\xea\xe0\xf2_Leonov.pdf"  # "Плакат" in cp1251
     source = Path(os.fsdecode(bytes(shop.paths.hotfolder) + b"/" + raw))
     shutil.copy(shop.samples[0], source)
-    job_id = await shop.running.runner.claim(source)
+    job_id = await shop.running.claims.claim(source)
     assert job_id is not None
     jobs = await shop.finished(1)
     name = "555_\ufffd\ufffd\ufffd\ufffd\ufffd\ufffd_Leonov.pdf"
@@ -254,12 +254,12 @@ async def test_a_file_replaced_between_settling_and_claiming_goes_back_untouched
     replacement.write_bytes(b"%PDF-1.7 half written")
     replacement.replace(path)
     with pytest.raises(ChangedSinceSettled):
-        await shop.running.runner.claim(path, settled)
+        await shop.running.claims.claim(path, settled)
     assert path.read_bytes() == b"%PDF-1.7 half written"
     assert await shop.jobs() == []
     assert list(shop.paths.spool.iterdir()) == []
     # Unchanged, it is taken.
-    assert await shop.running.runner.claim(path, Settled.of(path.lstat())) is not None
+    assert await shop.running.claims.claim(path, Settled.of(path.lstat())) is not None
 
 
 async def test_a_database_held_by_another_program_is_not_ready(shop: Shop) -> None:

@@ -19,8 +19,8 @@ from typing import Any
 
 import pytest
 
-from asyncpdf.jobs.lifecycle import JobState
-from asyncpdf.jobs.records import Job, LogLine, Notification
+from asyncpdf.domain.lifecycle import JobState
+from asyncpdf.domain.records import Job, LogLine, Notification
 from asyncpdf.testing.samples import SamplePage, signa_marks, write_sample
 from tests.support import BUREAUS, Shop, wait_for
 from tests.support.endpoints import (
@@ -128,7 +128,7 @@ async def run_job(shop: Shop, bureau: str, *, order: str = ORDER, imported: bool
     """A plate for `bureau` on PRESS, claimed from the hotfolder as the watcher would."""
     page = SamplePage((1030, 770), marks=signa_marks(bureau, PRESS, (900, 640)))
     path = write_sample(shop.paths.hotfolder / f"{order}_{ORDER_NAME}_{bureau}.pdf", [page] * PAGES)
-    job_id = await shop.running.runner.claim(path, imported=imported)
+    job_id = await shop.running.claims.claim(path, imported=imported)
     assert job_id is not None
     return job_id
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from asyncpdf.errors import JobTimeout, OutOfMemory, WorkerCrashed
-from asyncpdf.jobs.pool import Pool
+from asyncpdf.pipeline.pool import Pool
 from tests.support import wait_for
 from tests.support.workers import allocate, crash, hang, signalled_square
 
@@ -54,6 +54,20 @@ async def test_hanging_worker_times_out_and_pool_recovers() -> None:
         await asyncio.to_thread(pool.close)
 
 
+async def test_workers_are_replaced_after_many_calls_without_a_hang() -> None:
+    """A burst of calls past the number after which workers are replaced: all are answered
+    (Python 3.11's own `max_tasks_per_child` could leave them queued with no worker), in
+    both lanes."""
+    pool = Pool(workers=1, timeout_s=30, short_workers=1)
+    try:
+        squares = await asyncio.gather(*(pool.run(pow, n, 2) for n in range(250)))
+        assert squares == [n * n for n in range(250)]
+        pids = await asyncio.gather(*(pool.run(os.getpid, short=True) for _ in range(20)))
+        assert os.getpid() not in pids
+    finally:
+        await asyncio.to_thread(pool.close)
+
+
 async def test_innocent_calls_survive_a_crash_beside_them(pool: Pool, tmp_path: Path) -> None:
     started = tmp_path / "started"
     innocent = asyncio.create_task(pool.run(signalled_square, started, 7))
@@ -81,7 +95,7 @@ async def test_a_call_that_needs_too_much_memory_fails_alone() -> None:
 
 SERVICE = """
 import asyncio, os, sys, time
-from asyncpdf.jobs.pool import Pool
+from asyncpdf.pipeline.pool import Pool
 
 async def main():
     pool = Pool(workers=1, timeout_s=10)

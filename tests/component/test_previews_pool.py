@@ -12,9 +12,9 @@ import pikepdf
 import pytest
 
 from asyncpdf.errors import JobTimeout
-from asyncpdf.jobs.pool import Pool
 from asyncpdf.pdf.artefacts import make_artefacts
 from asyncpdf.pdf.ghostscript import gs_path
+from asyncpdf.pipeline.pool import Pool
 from asyncpdf.testing.processes import ghostscripts
 
 pytestmark = pytest.mark.skipif(gs_path() is None, reason="needs Debian's ghostscript")

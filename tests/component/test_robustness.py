@@ -22,10 +22,10 @@ import pytest
 
 from asyncpdf.config import load_settings
 from asyncpdf.errors import JobTimeout
-from asyncpdf.jobs.pool import Pool
 from asyncpdf.pdf.analysis import analyze_file
 from asyncpdf.pdf.artefacts import make_artefacts
 from asyncpdf.pdf.model import Analysis
+from asyncpdf.pipeline.pool import Pool
 from asyncpdf.testing.processes import ghostscripts
 from asyncpdf.testing.samples import SamplePage, signa_marks, write_sample
 from tests.support.damage import inflated_paper_mark, mutated

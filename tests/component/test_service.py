@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
+from asyncpdf.domain.lifecycle import DeliveryState, JobState
 from asyncpdf.errors import AlreadyRunning, IllegalTransition
-from asyncpdf.jobs.lifecycle import DeliveryState, JobState
-from asyncpdf.jobs.spool import Spool
+from asyncpdf.intake.spool import Spool
 from asyncpdf.pdf.naming import parse_name, without_tag
 from asyncpdf.service import Service
 from asyncpdf.store import Store
@@ -27,7 +27,7 @@ async def test_crash_and_hang_fail_only_their_jobs(shop: Shop) -> None:
     good = shop.drop(0)
     await shop.claim(1, "1_crash_Leonov.pdf")
     await shop.claim(2, "2_hang_Korol.pdf")
-    await shop.running.runner.claim(good)
+    await shop.running.claims.claim(good)
     jobs = await shop.finished(3)
 
     assert jobs["1_crash_Leonov.pdf"].state is JobState.FAILED
@@ -40,7 +40,7 @@ async def test_crash_and_hang_fail_only_their_jobs(shop: Shop) -> None:
     assert "worker died" in (shop.paths.error / "1_crash_Leonov.pdf.error.txt").read_text()
 
     later = shop.drop(3)
-    await shop.running.runner.claim(later)
+    await shop.running.claims.claim(later)
     jobs = await shop.finished(4)
     assert jobs[later.name].state is JobState.DONE
 
@@ -173,7 +173,9 @@ async def test_targets_down_deliveries_wait_in_the_store_and_new_files_are_still
             return len(states) >= 50 and DeliveryState.WAITING in states and set(states) <= held
 
         await wait_for(all_waiting, 240, "50 jobs with every delivery waiting")
-        assert service.runner.health().detail.startswith("4 job tasks, 0 busy, 0 queued")
+        assert service.runner.health().detail == (
+            "8 job tasks; analysis: 0 busy, 0 queued; previews: 0 busy, 0 queued"
+        )
         (waiting, *_) = await service.store.deliveries.of_job(1)
         assert waiting.attempts <= 1 and "cannot write" in (waiting.error or "")
         assert waiting.next_attempt_at is not None
@@ -272,7 +274,7 @@ async def test_health_answers_while_every_worker_is_busy(tmp_path: Path) -> None
             await shop.claim(index, f"{index}_hang_Leonov.pdf")
 
         async def busy() -> bool:
-            return service.runner.health().detail.startswith("4 job tasks, 4 busy")
+            return service.runner.health().detail.startswith("8 job tasks; analysis: 4 busy")
 
         await wait_for(busy, 30, "every job task busy on a hanging file")
         # The pool's workers are each inside a 60 s call; health must not queue behind them.
@@ -284,6 +286,7 @@ async def test_health_answers_while_every_worker_is_busy(tmp_path: Path) -> None
             "jobs": True,
             "deliveries": True,
             "notices": True,
+            "loops": True,
             "disk": True,
             "spool": True,
         }

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from asyncpdf.jobs.lifecycle import DeliveryState, JobState
+from asyncpdf.domain.lifecycle import DeliveryState, JobState
 from asyncpdf.store import Store
 from asyncpdf.store.migrations import MIGRATIONS
 

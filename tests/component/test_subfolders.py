@@ -17,7 +17,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from asyncpdf.config import Paths, load_settings
-from asyncpdf.jobs.spool import Spool
+from asyncpdf.intake.spool import Spool
 from asyncpdf.testing.samples import make_samples
 from asyncpdf.web.app import create_app
 from asyncpdf.web.keys import SERVICE

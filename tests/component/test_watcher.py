@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from asyncpdf.config import DEFAULT_IGNORE
-from asyncpdf.jobs.spool import Settled
-from asyncpdf.jobs.watcher import Watcher, is_ignored
+from asyncpdf.intake.spool import Settled
+from asyncpdf.intake.watcher import Watcher, is_ignored
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -41,18 +41,26 @@ class Recorder:
 
     def __init__(self, claim_into: Path | None = None, fail_on: Iterable[str] = ()) -> None:
         self.paths: list[Path] = []
+        self.batches: list[int] = []
         self.contents: dict[Path, bytes] = {}
         self.claim_into = claim_into
         self.fail_on = set(fail_on)
 
-    async def __call__(self, path: Path, settled: Settled | None = None) -> None:
-        self.paths.append(path)
-        if path.name in self.fail_on:
-            raise RuntimeError(f"handler refuses {path.name}")
-        if self.claim_into is not None:
-            os.rename(path, self.claim_into / path.name)
-        else:
-            self.contents[path] = path.read_bytes()
+    async def __call__(self, found: list[tuple[Path, Settled | None]]) -> list[object]:
+        """A batch, as the watcher hands it on: each file's outcome (an error to retry)."""
+        self.batches.append(len(found))
+        outcomes: list[object] = []
+        for path, _ in found:
+            self.paths.append(path)
+            if path.name in self.fail_on:
+                outcomes.append(RuntimeError(f"handler refuses {path.name}"))
+                continue
+            if self.claim_into is not None:
+                os.rename(path, self.claim_into / path.name)
+            else:
+                self.contents[path] = path.read_bytes()
+            outcomes.append(None)
+        return outcomes
 
     @property
     def names(self) -> list[str]:

@@ -4,7 +4,6 @@ is JSON with a code; live-log websockets are closed cleanly when the service shu
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import shutil
 from pathlib import Path
@@ -106,11 +105,7 @@ async def test_each_target_has_its_record_in_readyz_and_metrics(tmp_path: Path) 
 async def test_readyz_names_a_dead_watcher(client: TestClient) -> None:
     response = await client.get("/readyz")
     assert response.status == 200
-    task = client.app[SERVICE]._watcher_task
-    assert task is not None
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    await client.app[SERVICE].supervisor.stop("watcher")
     response = await client.get("/readyz")
     body = await response.json()
     assert response.status == 503
@@ -123,6 +118,7 @@ async def test_readyz_names_a_dead_watcher(client: TestClient) -> None:
         "jobs",
         "deliveries",
         "notices",
+        "loops",
         "disk",
         "spool",
     }

@@ -22,8 +22,8 @@ import aiohttp
 import yaml
 
 from asyncpdf.config import Settings, load_settings
-from asyncpdf.jobs.lifecycle import TERMINAL as TERMINAL_STATES
-from asyncpdf.jobs.records import JobHeader
+from asyncpdf.domain.lifecycle import TERMINAL as TERMINAL_STATES
+from asyncpdf.domain.records import JobHeader
 from asyncpdf.pdf.naming import parse_name, without_tag
 from asyncpdf.service import Service as InProcessService
 from asyncpdf.testing.samples import make_samples
@@ -224,7 +224,7 @@ class Shop:
         return target
 
     async def claim(self, index: int, name: str | None = None) -> int:
-        job_id = await self.running.runner.claim(self.drop(index, name))
+        job_id = await self.running.claims.claim(self.drop(index, name))
         assert job_id is not None
         return job_id
 

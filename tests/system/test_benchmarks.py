@@ -74,3 +74,20 @@ def test_burst_benchmark_runs_small(tmp_path: Path) -> None:
     for figure in ("overhead (service / pool alone): ", "/healthz during the burst", "VmHWM"):
         assert figure in done.stdout
     assert "check: none lost or duplicated (5 files" in done.stdout
+
+
+def test_analyze_cli_benchmark_runs_small() -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(BENCHMARKS / "analyze_cli.py"),
+            *("--files", "2", "--repeat", "1", "--lines", "10"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "2 files as one process, median of 1: asyncpdf " in done.stdout
+    assert "× faster (target ≥ 25×)" in done.stdout

@@ -31,8 +31,8 @@ import yaml
 
 from asyncpdf.cli import main
 from asyncpdf.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE
-from asyncpdf.jobs.pool import CLOSE_GRACE_S
-from asyncpdf.jobs.runner import SHUTDOWN_GRACE_S
+from asyncpdf.pipeline.lanes import SHUTDOWN_GRACE_S
+from asyncpdf.pipeline.pool import CLOSE_GRACE_S
 from asyncpdf.testing.samples import make_samples
 from tests.support import Service, free_port, wait_finished, wait_for, write_config
 

@@ -13,7 +13,7 @@ from typing import Any
 import aiohttp
 
 import asyncpdf
-from asyncpdf.jobs.watcher import NOT_PDF
+from asyncpdf.intake.watcher import NOT_PDF
 from asyncpdf.pdf.naming import parse_name
 from asyncpdf.testing.samples import SamplePage, make_samples, write_sample
 from tests.support import BUREAUS, delivered_path, wait_finished, wait_for

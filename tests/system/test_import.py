@@ -21,11 +21,11 @@ import pytest
 from asyncpdf.backfill.report import Progress
 from asyncpdf.cli import main
 from asyncpdf.config import load_settings
+from asyncpdf.domain.lifecycle import JobState
+from asyncpdf.domain.records import JobHeader
 from asyncpdf.errors import EXIT_CANNOT_START, EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from asyncpdf.instance import InstanceLock
-from asyncpdf.jobs.lifecycle import JobState
-from asyncpdf.jobs.records import JobHeader
-from asyncpdf.jobs.staging import STAGING_PREFIX
+from asyncpdf.intake.staging import STAGING_PREFIX
 from asyncpdf.store import Store
 from asyncpdf.testing.samples import make_samples
 from tests.support import write_config

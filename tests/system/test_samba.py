@@ -22,7 +22,7 @@ import aiohttp
 import pytest
 
 from asyncpdf.config import DEFAULT_IGNORE
-from asyncpdf.jobs.watcher import is_ignored
+from asyncpdf.intake.watcher import is_ignored
 from asyncpdf.testing.samples import make_samples
 from tests.support import Service, all_jobs, delivered_path, free_port, wait_finished
 

@@ -11,9 +11,9 @@ import yaml
 from asyncpdf.cli import main
 from asyncpdf.config import load_settings
 from asyncpdf.errors import ConfigError
-from asyncpdf.jobs.steps import plan_deliveries
 from asyncpdf.pdf.model import Analysis, Artefacts, PageAnalysis
 from asyncpdf.pdf.naming import delivered_name, inks_short
+from asyncpdf.pipeline.steps import plan_deliveries
 from tests.support import shop_config
 
 

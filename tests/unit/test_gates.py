@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from asyncpdf.jobs.gates import Gates, connections_of
+from asyncpdf.sending.gates import Gates, connections_of
 
 HUNG = "ftp://ctp@10.0.0.9/in"
 OTHER = "file:///srv/out"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from asyncpdf.jobs.journal import printable
+from asyncpdf.journal import printable
 
 
 def test_control_characters_cannot_forge_service_log_lines() -> None:

@@ -6,19 +6,22 @@ import random
 
 import pytest
 
-from asyncpdf.errors import IllegalTransition
-from asyncpdf.jobs.lifecycle import (
+from asyncpdf.domain.lifecycle import (
     DELIVERY_TRANSITIONS,
     JOB_TRANSITIONS,
     TERMINAL,
     DeliveryState,
     JobState,
+    NoticeState,
+    RetryPolicy,
     check_delivery,
     check_job,
+    check_notice,
     job_outcome,
     retry_delay,
     still_to_send,
 )
+from asyncpdf.errors import IllegalTransition
 
 D = DeliveryState
 
@@ -98,3 +101,27 @@ def test_a_job_ends_only_when_nothing_is_left_to_do(
     states: list[DeliveryState], previews: bool, outcome: tuple[JobState, int] | None
 ) -> None:
     assert job_outcome(states, previews) == outcome
+
+
+def test_notice_transitions_are_checked() -> None:
+    check_notice(NoticeState.PENDING, NoticeState.SENDING)
+    check_notice(NoticeState.SENDING, NoticeState.PENDING)  # its next attempt
+    check_notice(NoticeState.FAILED, NoticeState.PENDING)  # the job ended again
+    with pytest.raises(IllegalTransition, match="notice cannot go from sent to sending"):
+        check_notice(NoticeState.SENT, NoticeState.SENDING)
+    with pytest.raises(IllegalTransition):
+        check_notice(NoticeState.PENDING, NoticeState.SENT)
+
+
+def test_one_retry_policy_counts_attempts_made() -> None:
+    """Deliveries and notices alike: after attempt n of N, a wait (none after the last), none
+    at all for a permanent failure, never shorter than the other side asked for."""
+    policy = RetryPolicy(attempts=3, backoff_s=10, max_delay_s=600)
+    rng = random.Random(1)
+    first = policy.next_in(1, rand=rng)
+    second = policy.next_in(2, rand=rng)
+    assert first is not None and 5 <= first <= 10
+    assert second is not None and 10 <= second <= 20
+    assert policy.next_in(3) is None
+    assert policy.next_in(1, permanent=True) is None
+    assert policy.next_in(1, at_least_s=120) == 120

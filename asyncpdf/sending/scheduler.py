@@ -2,35 +2,43 @@
 bounded number at a time. A failed attempt waits in the database (`waiting`, with its
 `next_attempt_at`: exponential backoff with jitter) instead of in a job task, so an FTP outage
 ties up nothing; after the last attempt the delivery is `failed`. Waiting deliveries are picked
-up again after a restart like any other.
+up again after a restart like any other. Each target takes at most its own `connections` at
+once and a failing one is backed off as a whole (`gates.py`): its rows wait in the database,
+holding no shared slot.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import sqlite3
 import time
 from collections.abc import Awaitable, Callable, Coroutine
+from pathlib import Path
 from typing import Any
 
-from asyncpdf.delivery import deliver
+from asyncpdf.delivery import Delivered, deliver
+from asyncpdf.domain.lifecycle import DeliveryState, RetryPolicy, in_seconds
+from asyncpdf.domain.records import Delivery
 from asyncpdf.errors import AsyncPdfError, DeliveryError
 from asyncpdf.health import Health
-from asyncpdf.jobs import steps
-from asyncpdf.jobs.due import DueWork
-from asyncpdf.jobs.gates import Gates
-from asyncpdf.jobs.journal import Journal
-from asyncpdf.jobs.lifecycle import DeliveryState, in_seconds, retry_delay
-from asyncpdf.jobs.records import Delivery
-from asyncpdf.jobs.targets import Targets
+from asyncpdf.journal import Change, Journal, Write
+from asyncpdf.pipeline import steps
+from asyncpdf.pipeline.held import Held
+from asyncpdf.sending.due import DueWork
+from asyncpdf.sending.gates import Gates
+from asyncpdf.sending.targets import Targets
 from asyncpdf.store import Store
 from asyncpdf.store.log import DETAIL
 from asyncpdf.times import iso
 
 log = logging.getLogger(__name__)
 
-PlanFor = Callable[[Delivery], Awaitable[steps.Plan]]
+#: Smaller files get no progress lines (20, 40, 60, 80 %) in the job's log.
+PROGRESS_MIN_BYTES = 1 << 20
 #: Progress of a transfer that has taken longer than this is shown in the live log too.
 PROGRESS_LIVE_AFTER_S = 2.0
+PlanFor = Callable[[Delivery], Awaitable[steps.Plan]]
 
 
 class DeliveryScheduler(DueWork[Delivery]):
@@ -42,16 +50,21 @@ class DeliveryScheduler(DueWork[Delivery]):
         plan_for: PlanFor,
         settled: Callable[[int], Awaitable[None]],
         targets: Targets,
+        held: Held | None = None,
     ) -> None:
         super().__init__("delivery-scheduler", ctx.settings.delivery.parallel)
         self._settings = ctx.settings.delivery
         self._ctx = ctx
+        self._retries = RetryPolicy(
+            self._settings.attempts, self._settings.backoff_s, self._settings.max_delay_s
+        )
         self._store = store
         self._journal = journal
         self._plan_for = plan_for
         self._settled = settled
         self.targets = targets
         self.gates = Gates(self._settings.backoff_s, self._settings.max_delay_s)
+        self._held = held
 
     def health(self) -> Health:
         running = super().health()
@@ -78,12 +91,32 @@ class DeliveryScheduler(DueWork[Delivery]):
         return min((t for t in (due_at, probe_at) if t is not None), default=None)
 
     async def _begin(self, delivery: Delivery) -> Coroutine[Any, Any, None]:
-        async with self._store.transaction():
-            sending = await self._store.deliveries.move(
-                delivery, DeliveryState.SENDING, attempts=delivery.attempts + 1
-            )
-        self.gates.enter(delivery.target)
-        return self._gated(sending)
+        [work] = await self._begin_all([delivery])
+        return work
+
+    async def _begin_all(self, due: list[Delivery]) -> list[Coroutine[Any, Any, None]]:
+        """Mark the due deliveries as being sent, all in one transaction."""
+        sending: list[Delivery] = []
+
+        async def begin(change: Change) -> None:
+            sending.clear()
+            for delivery in due:
+                sending.append(
+                    await change.store.deliveries.move(
+                        delivery, DeliveryState.SENDING, attempts=delivery.attempts + 1
+                    )
+                )
+                await change.log(
+                    delivery.job_id,
+                    f"{delivery.kind}: sending “{delivery.remote_name}” to {delivery.target} "
+                    f"(attempt {delivery.attempts + 1} of {self._settings.attempts})",
+                )
+
+        if due:
+            await self._journal.grouped(begin)
+        for delivery in sending:
+            self.gates.enter(delivery.target)
+        return [self._gated(delivery) for delivery in sending]
 
     async def _gated(self, delivery: Delivery) -> None:
         try:
@@ -99,12 +132,6 @@ class DeliveryScheduler(DueWork[Delivery]):
             self.targets.seen(plan.target, plan.shown_target)
             if plan.shown_target != delivery.target:
                 delivery = await self._retarget(delivery, plan.shown_target)
-            await self._journal.log(
-                job_id,
-                f"{kind}: sending “{plan.remote_name}” to {plan.shown_target} "
-                f"(attempt {delivery.attempts} of {self._settings.attempts})",
-            )
-
             started = time.monotonic()
 
             async def progress(percent: int) -> None:
@@ -114,56 +141,77 @@ class DeliveryScheduler(DueWork[Delivery]):
                     job_id, f"{kind}: {percent} % sent", "info" if slow else DETAIL
                 )
 
+            # A file sent in one piece reaches every mark at once: its marks say nothing.
+            size = await asyncio.to_thread(_size, plan.source)
             async with self._ctx.stage("delivery"):
                 sent = await deliver(
                     plan.url,
                     plan.source,
                     plan.remote_name,
                     self._settings.existing,
-                    progress=progress,
+                    progress=progress if size > PROGRESS_MIN_BYTES else None,
                 )
         except DeliveryError as exc:
             if plan is not None:
                 self.targets.failed(plan.target, str(exc))
             if exc.permanent:
-                await self._fail(delivery, str(exc))
+                write = self._failed(delivery, str(exc))
             else:
                 probe_at = await self._back_off(delivery.target, str(exc))
-                await self._retry_or_fail(delivery, str(exc), probe_at)
+                write = self._retry_or_fail(delivery, str(exc), probe_at)
         except AsyncPdfError as exc:
-            await self._fail(delivery, str(exc))
+            write = self._failed(delivery, str(exc))
         except Exception as exc:
             log.exception("job %d: %s: internal error", job_id, kind)
-            await self._fail(delivery, f"internal error: {exc!r}")
+            write = self._failed(delivery, f"internal error: {exc!r}")
         else:
             self.targets.sent(plan.target, sent.bytes)
             self.gates.sent(delivery.target)
-            async with self._journal.change() as change:
-                await change.store.deliveries.move(
-                    delivery,
-                    DeliveryState.SENT,
-                    error=None,
-                    bytes=sent.bytes,
-                    seconds=sent.seconds,
-                    remote_name=sent.remote_name,
-                )
-                change.touched(job_id)
-                await change.log(
-                    job_id, f"{kind}: delivered {sent.bytes} bytes in {sent.seconds:.2f} s"
-                )
-                if sent.remote_name != plan.remote_name:
-                    await change.log(
-                        job_id,
-                        f"{kind}: another file is called {plan.remote_name!r} at the "
-                        f"target; delivered as {sent.remote_name!r}",
-                        "warning",
-                    )
+            write = self._receipt(delivery, sent)
+        await self._record(delivery, write)
+
+    async def _record(self, delivery: Delivery, write: Write) -> None:
+        """Write what came of the attempt, then let the job end if it was its last; should
+        the database refuse, it is held and written once the database takes writes again."""
+
+        async def record() -> None:
+            await self._journal.grouped(write)
+            await self._settled(delivery.job_id)
+
         try:
-            await self._settled(job_id)
+            await record()
+        except sqlite3.Error as exc:
+            if self._held is None:
+                raise
+            self._held.hold(f"job {delivery.job_id}: {delivery.kind}", record, exc)
         except Exception:
-            # The job could not be ended now (the database is failing); it is at the next
-            # start, and this delivery's receipt is already written.
-            log.exception("job %d: could not be ended after its %s", job_id, kind)
+            log.exception("job %d: %s: could not be recorded", delivery.job_id, delivery.kind)
+
+    def _receipt(self, delivery: Delivery, sent: Delivered) -> Write:
+        job_id, kind = delivery.job_id, delivery.kind
+
+        async def receipt(change: Change) -> None:
+            await change.store.deliveries.move(
+                delivery,
+                DeliveryState.SENT,
+                error=None,
+                bytes=sent.bytes,
+                seconds=sent.seconds,
+                remote_name=sent.remote_name,
+            )
+            change.touched(job_id)
+            await change.log(
+                job_id, f"{kind}: delivered {sent.bytes} bytes in {sent.seconds:.2f} s"
+            )
+            if sent.remote_name != delivery.remote_name:
+                await change.log(
+                    job_id,
+                    f"{kind}: another file is called {delivery.remote_name!r} at the "
+                    f"target; delivered as {sent.remote_name!r}",
+                    "warning",
+                )
+
+        return receipt
 
     async def _retarget(self, delivery: Delivery, target: str) -> Delivery:
         """The config names another target than the row: the row and the log say so."""
@@ -191,14 +239,13 @@ class DeliveryScheduler(DueWork[Delivery]):
                 change.touched(job_id)
         return probe_at
 
-    async def _retry_or_fail(self, delivery: Delivery, reason: str, probe_at: float) -> None:
-        if delivery.attempts >= self._settings.attempts:
-            await self._fail(delivery, f"{reason} (gave up after {delivery.attempts} attempts)")
-            return
-        delay = retry_delay(delivery.attempts, self._settings.backoff_s, self._settings.max_delay_s)
+    def _retry_or_fail(self, delivery: Delivery, reason: str, probe_at: float) -> Write:
         # Not before its target may be tried again: the log says when it really goes.
-        delay = max(delay, probe_at - time.time())
-        async with self._journal.change() as change:
+        delay = self._retries.next_in(delivery.attempts, at_least_s=probe_at - time.time())
+        if delay is None:
+            return self._failed(delivery, f"{reason} (gave up after {delivery.attempts} attempts)")
+
+        async def waiting(change: Change) -> None:
             await change.store.deliveries.move(
                 delivery,
                 DeliveryState.WAITING,
@@ -212,8 +259,20 @@ class DeliveryScheduler(DueWork[Delivery]):
                 "warning",
             )
 
-    async def _fail(self, delivery: Delivery, reason: str) -> None:
-        async with self._journal.change() as change:
+        return waiting
+
+    def _failed(self, delivery: Delivery, reason: str) -> Write:
+        async def failed(change: Change) -> None:
             await change.store.deliveries.move(delivery, DeliveryState.FAILED, error=reason)
             change.touched(delivery.job_id)
             await change.log(delivery.job_id, f"{delivery.kind}: failed: {reason}", "error")
+
+        return failed
+
+
+def _size(path: Path) -> int:
+    """The file's size; 0 where it cannot be read (the upload then says why)."""
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0

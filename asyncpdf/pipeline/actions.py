@@ -14,14 +14,15 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
+from asyncpdf.domain.lifecycle import DeliveryState, JobState
+from asyncpdf.domain.records import Job
 from asyncpdf.errors import AsyncPdfError, Conflict
-from asyncpdf.jobs.journal import Journal
-from asyncpdf.jobs.lifecycle import DeliveryState, JobState
-from asyncpdf.jobs.records import Job
-from asyncpdf.jobs.retention import record_kept
-from asyncpdf.jobs.runner import JobRunner, Origin
-from asyncpdf.jobs.spool import Spool
-from asyncpdf.jobs.staging import copy_to_staging, new_staging, remove_staging
+from asyncpdf.intake.claims import Origin
+from asyncpdf.intake.retention import record_kept
+from asyncpdf.intake.spool import Spool
+from asyncpdf.intake.staging import copy_to_staging, new_staging, remove_staging
+from asyncpdf.journal import Journal
+from asyncpdf.pipeline.runner import JobRunner
 from asyncpdf.store import Store
 
 log = logging.getLogger(__name__)
@@ -47,7 +48,7 @@ class JobActions:
         # One action at a time: each reads the job, then changes it.
         self._lock = asyncio.Lock()
 
-    async def retry(self, job_id: int) -> list[str]:
+    async def retry(self, job_id: int, who: str | None = None) -> list[str]:
         """Send the job's failed deliveries again: the job goes back to delivering, its file
         back into the spool, and it ends again (and is notified again) when they settle.
         Return the kinds retried."""
@@ -72,7 +73,7 @@ class JobActions:
                     for delivery in failed:
                         await change.store.deliveries.retry(delivery)
                     kinds = ", ".join(d.kind for d in failed)
-                    await change.log(job_id, f"retrying on request: {kinds}")
+                    await change.log(job_id, f"retrying on request{_of(who)}: {kinds}")
                     change.touched(job_id)
                     change.after_commit(self._wake_deliveries)
             except BaseException:
@@ -80,7 +81,7 @@ class JobActions:
                 raise
         return [d.kind for d in failed]
 
-    async def rerun(self, job_id: int) -> int:
+    async def rerun(self, job_id: int, who: str | None = None) -> int:
         """A new job from a copy of the finished job's kept file, analysed and delivered by
         the config as it is now, linked to this one; return its id."""
         job = await self._finished(job_id, "run again")
@@ -96,7 +97,7 @@ class JobActions:
                 f"job {job_id} cannot be run again: its kept file cannot be copied "
                 f"({exc.strerror or exc}); only a plain file can"
             ) from None
-        await self._journal.log(job_id, f"run again as job {new}")
+        await self._journal.log(job_id, f"run again as job {new}{_of(who, 'on request')}")
         return new
 
     async def claim_copy(self, source: Path, origin: Origin, name: str | None = None) -> int:
@@ -110,12 +111,12 @@ class JobActions:
             await asyncio.to_thread(remove_staging, self._spool.folder, staging)
 
     async def claim_staged(self, staged: Path, origin: Origin) -> int:
-        job_id = await self._runner.claim(staged, origin=origin)
+        job_id = await self._runner.claims.claim(staged, origin=origin)
         if job_id is None:
             raise AsyncPdfError(f"{staged.name} went away from the spool before it was claimed")
         return job_id
 
-    async def delete(self, job_id: int) -> Path | None:
+    async def delete(self, job_id: int, who: str | None = None) -> Path | None:
         """Delete the finished job's record and previews; its file stays where it was kept.
         Return where that is, if it is still there."""
         async with self._lock:
@@ -124,7 +125,9 @@ class JobActions:
             async with self._journal.change() as change:
                 await change.delete(job_id)
             await asyncio.to_thread(self._remove_previews, job)
-        log.info("job %d: record deleted; its file stays as %s", job_id, kept or "(gone)")
+        log.info(
+            "job %d: record deleted%s; its file stays as %s", job_id, _of(who), kept or "(gone)"
+        )
         return kept
 
     async def _finished(self, job_id: int, what: str) -> Job:
@@ -140,3 +143,10 @@ class JobActions:
         folder = self._previews / str(job.id)
         if folder.is_dir() and not folder.is_symlink():
             shutil.rmtree(folder, ignore_errors=True)
+
+
+def _of(who: str | None, before: str = "") -> str:
+    """ " of alice" (after `before`, e.g. " on request of alice"), or "" when nobody is named."""
+    if who is None:
+        return ""
+    return f"{' ' + before if before else ''} of {who}"

@@ -15,8 +15,7 @@ from pathlib import Path
 from asyncpdf.config import Settings
 from asyncpdf.delivery import in_folder, redact
 from asyncpdf.errors import AnalysisFailed, AsyncPdfError
-from asyncpdf.jobs.pool import Note, Pool
-from asyncpdf.jobs.spool import file_sha256
+from asyncpdf.intake.spool import file_sha256
 from asyncpdf.metrics import Metrics
 from asyncpdf.pdf.analysis import analyze_file
 from asyncpdf.pdf.artefacts import make_artefacts
@@ -24,6 +23,7 @@ from asyncpdf.pdf.crop import crop_boxes_mm
 from asyncpdf.pdf.model import Analysis, Artefacts
 from asyncpdf.pdf.naming import delivered_name, find_bureau, without_tag
 from asyncpdf.pdf.rules import Rules
+from asyncpdf.pipeline.pool import Note, Pool
 
 Analyse = Callable[[Path, Rules], Analysis]
 MakeArtefacts = Callable[..., Artefacts]
@@ -74,7 +74,7 @@ async def analyse(ctx: Context, source: Path, note: Note | None = None) -> Analy
     try:
         async with ctx.stage("analysis"):
             result = await ctx.pool.run(
-                ctx.analyse_file, source, ctx.rules, retried=_about("analysis", note)
+                ctx.analyse_file, source, ctx.rules, retried=_about("analysis", note), short=True
             )
     except BaseException:
         if digest is not None:

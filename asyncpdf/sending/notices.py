@@ -12,12 +12,10 @@ from typing import Any
 
 import aiohttp
 
+from asyncpdf.domain.lifecycle import DeliveryState, RetryPolicy, in_seconds
+from asyncpdf.domain.records import Delivery, Job, Notification
 from asyncpdf.errors import NotifyError
-from asyncpdf.jobs.due import DueWork
-from asyncpdf.jobs.journal import Journal
-from asyncpdf.jobs.lifecycle import DeliveryState, in_seconds, retry_delay
-from asyncpdf.jobs.records import Delivery, Job, Notification
-from asyncpdf.jobs.steps import BUREAU
+from asyncpdf.journal import Journal
 from asyncpdf.notify import (
     CALLBACK,
     Channel,
@@ -28,7 +26,10 @@ from asyncpdf.notify import (
     channels,
     shown_url,
 )
+from asyncpdf.pipeline.steps import BUREAU
+from asyncpdf.sending.due import DueWork
 from asyncpdf.store import Store
+from asyncpdf.supervisor import Supervisor
 
 log = logging.getLogger(__name__)
 #: Notices sent at once.
@@ -59,14 +60,15 @@ class NoticeSender(DueWork[Notification]):
     def __init__(self, settings: NotifySettings, store: Store, journal: Journal) -> None:
         super().__init__("notice-sender", PARALLEL)
         self._settings = settings
+        self._retries = RetryPolicy(settings.attempts, settings.backoff_s, settings.max_delay_s)
         self._channels: dict[str, Channel] = channels(settings)
         self._store = store
         self._journal = journal
         self._session: aiohttp.ClientSession | None = None
 
-    def start(self) -> None:
+    def start(self, supervisor: Supervisor) -> None:
         self._session = aiohttp.ClientSession()
-        super().start()
+        super().start(supervisor)
 
     async def stop(self) -> None:
         await super().stop()
@@ -120,19 +122,19 @@ class NoticeSender(DueWork[Notification]):
         await call_back(session, notification.address, rows[0].as_json(), timeout_s)
 
     async def _not_sent(self, notification: Notification, who: str, exc: NotifyError) -> None:
-        attempts = notification.attempts + 1
-        settings = self._settings
+        made = notification.attempts + 1
+        delay = self._retries.next_in(
+            made, permanent=exc.permanent, at_least_s=exc.retry_after_s or 0
+        )
         async with self._journal.change() as change:
-            if exc.permanent or attempts >= settings.attempts:
+            if delay is None:
                 await change.store.outbox.failed(notification, str(exc))
                 await change.log(
                     notification.job_id,
-                    f"could not notify {who}: {exc} (after {attempts} attempt(s))",
+                    f"could not notify {who}: {exc} (after {made} attempt(s))",
                     "warning",
                 )
                 return
-            delay = retry_delay(attempts, settings.backoff_s, settings.max_delay_s)
-            delay = max(delay, exc.retry_after_s or 0)
             await change.store.outbox.retry(notification, str(exc), time.time() + delay)
             await change.log(
                 notification.job_id, f"notifying {who}: {exc}; next attempt in {in_seconds(delay)}"

@@ -1,6 +1,8 @@
 """One task that takes every due row of a table (deliveries, notices) and works on each in a
 task of its own, at most `parallel` at once, then sleeps until the next row is due or it is
-woken (a row committed, a slot freed). Rows wait in the database, never in a task."""
+woken (a row committed, a slot freed). Rows wait in the database, never in a task. The loop
+runs under the service's supervisor: should it raise (the database refused a read), it is
+started again and the rows are still there."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from collections.abc import Coroutine
 from typing import Any, Generic, TypeVar
 
 from asyncpdf.health import Health
+from asyncpdf.supervisor import Supervisor
 
 T = TypeVar("T")
 # Floor for sleeping towards a due time, so clock rounding cannot make a busy loop.
@@ -24,7 +27,7 @@ class DueWork(abc.ABC, Generic[T]):
         self._parallel = parallel
         self._wake = asyncio.Event()
         self._working: set[asyncio.Task[None]] = set()
-        self._task: asyncio.Task[None] | None = None
+        self._supervisor: Supervisor | None = None
 
     @abc.abstractmethod
     async def _due(self, now: float, limit: int) -> list[T]: ...
@@ -37,23 +40,35 @@ class DueWork(abc.ABC, Generic[T]):
         """Mark `row` as being worked on (in the store) and return the work; None when
         another has taken it meanwhile."""
 
+    async def _begin_all(self, rows: list[T]) -> list[Coroutine[Any, Any, None]]:
+        """`_begin` for each row (a subclass may mark them all in one transaction)."""
+        return [work for row in rows if (work := await self._begin(row)) is not None]
+
     def wake(self) -> None:
         self._wake.set()
 
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name=self._name)
+    def start(self, supervisor: Supervisor) -> None:
+        self._supervisor = supervisor
+        supervisor.start(self._name, self._run)
 
     async def stop(self) -> None:
         """Stop; a row cut off is marked in the store as being worked on, and the next start's
         recovery makes it due again."""
-        tasks = [t for t in (self._task, *self._working) if t is not None]
+        if self._supervisor is not None:
+            await self._supervisor.stop(self._name)
+        tasks = list(self._working)
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
 
     def health(self) -> Health:
-        if self._task is None or self._task.done():
-            return Health(False, "not running")
+        running = (
+            self._supervisor.health_of(self._name)
+            if self._supervisor is not None
+            else Health(False, "not running")
+        )
+        if not running.ok:
+            return running
         return Health(True, f"{len(self._working)} sending")
 
     async def _run(self) -> None:
@@ -61,12 +76,10 @@ class DueWork(abc.ABC, Generic[T]):
             self._wake.clear()
             free = self._parallel - len(self._working)
             if free > 0:
-                for row in await self._due(time.time(), free):
-                    work = await self._begin(row)
-                    if work is not None:
-                        task = asyncio.create_task(work, name=f"{self._name}-work")
-                        self._working.add(task)
-                        task.add_done_callback(self._done)
+                for work in await self._begin_all(await self._due(time.time(), free)):
+                    task = asyncio.create_task(work, name=f"{self._name}-work")
+                    self._working.add(task)
+                    task.add_done_callback(self._done)
             delay = await self._sleep_s()
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(delay):

@@ -1,17 +1,23 @@
 """Every change to a job goes through here: its state, its deliveries and its log lines are
 written in one transaction together with the numbered events that tell the live page of them,
 and only once that has committed do the events go out (and the lines to the service log), so
-the page never shows what the database does not hold, and sees changes in commit order."""
+the page never shows what the database does not hold, and sees changes in commit order.
+
+Small changes that may wait for each other (a delivery's receipt) go through `grouped`: those
+that come while a transaction is under way share the next one, one commit for all, so a burst
+of them does not queue one transaction each behind the database's one writer."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 
+from asyncpdf.domain.lifecycle import JobState
+from asyncpdf.domain.records import LogLine
 from asyncpdf.events import Event, EventBus
-from asyncpdf.jobs.lifecycle import JobState
-from asyncpdf.jobs.records import LogLine
 from asyncpdf.metrics import Metrics
 from asyncpdf.store import Store
 
@@ -37,7 +43,8 @@ class Change:
         self.callbacks: list[Callable[[], None]] = []
 
     async def log(self, job_id: int, message: str, level: str = "info") -> None:
-        self.lines.append(await self.store.log.add(job_id, level, message))
+        # Written with the change's events, all lines in one statement.
+        self.lines.append(LogLine(job_id=job_id, ts=time.time(), level=level, message=message))
         if level == WARNING:
             await self.store.jobs.count_warning(job_id)
             self.jobs.add(job_id)
@@ -60,7 +67,9 @@ class Change:
         self.deleted.add(job_id)
 
     async def events(self) -> list[Event]:
-        """The change's events, numbered, written in its transaction."""
+        """The change's log lines and events, numbered, written in its transaction."""
+        if self.lines:
+            await self.store.log.add_all(self.lines)
         events: list[Event] = [{"type": "log", **line.as_json()} for line in self.lines]
         rows = await self.store.history.rows_of(sorted(self.jobs), in_transaction=True)
         events.extend({"type": "job", "job": row.as_json()} for row in rows)
@@ -68,11 +77,49 @@ class Change:
         return await self.store.events.add(events) if events else []
 
 
+Write = Callable[[Change], Awaitable[None]]
+
+
 class Journal:
     def __init__(self, store: Store, bus: EventBus, metrics: Metrics) -> None:
         self._store = store
         self._bus = bus
         self._metrics = metrics
+        self._waiting: list[tuple[Write, asyncio.Future[None]]] = []
+        self._grouping = asyncio.Lock()
+
+    async def grouped(self, write: Write) -> None:
+        """Run `write` in a transaction it may share with other grouped writes that wait at the
+        same time; returns once it has committed. Should the shared transaction fail, each
+        write runs again in one of its own, so an error is only ever its own write's."""
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiting.append((write, done))
+        async with self._grouping:
+            if not done.done():
+                group, self._waiting = self._waiting, []
+                try:
+                    await self._commit_group(group)
+                except BaseException:
+                    # Cut off (a stop): the others' writes wait for the next one to commit.
+                    self._waiting[:0] = [(w, f) for w, f in group if f is not done]
+                    raise
+        await done
+
+    async def _commit_group(self, group: list[tuple[Write, asyncio.Future[None]]]) -> None:
+        try:
+            async with self.change() as change:
+                for write, _ in group:
+                    await write(change)
+        except Exception as exc:
+            if len(group) > 1:
+                for one in group:
+                    await self._commit_group([one])
+            elif not group[0][1].done():
+                group[0][1].set_exception(exc)
+            return
+        for _, done in group:
+            if not done.done():
+                done.set_result(None)
 
     @contextlib.asynccontextmanager
     async def change(self) -> AsyncIterator[Change]:

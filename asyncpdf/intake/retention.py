@@ -12,21 +12,22 @@ its own."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import stat
 import time
 from pathlib import Path
 
-from asyncpdf.jobs.journal import Journal
-from asyncpdf.jobs.lifecycle import JobState
-from asyncpdf.jobs.records import JobHeader
-from asyncpdf.jobs.spool import Spool, file_sha256
+from asyncpdf.domain.lifecycle import JobState
+from asyncpdf.domain.records import JobHeader
+from asyncpdf.intake.spool import Spool, file_sha256
+from asyncpdf.journal import Journal
 from asyncpdf.store import Store
 from asyncpdf.store.jobs import KeptFile
+from asyncpdf.supervisor import Supervisor
 
 log = logging.getLogger(__name__)
+LOOP = "retention"
 EVERY_S = 3600.0
 #: Jobs looked at per pass; the next pass takes the rest.
 BATCH = 500
@@ -55,17 +56,16 @@ class Retention:
         self._journal = journal
         self._spool = spool
         self._done = done
-        self._task: asyncio.Task[None] | None = None
+        self._supervisor: Supervisor | None = None
 
-    def start(self) -> None:
+    def start(self, supervisor: Supervisor) -> None:
         if self._days > 0:
-            self._task = asyncio.create_task(self._run(), name="retention")
+            self._supervisor = supervisor
+            supervisor.start(LOOP, self._run)
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        if self._supervisor is not None:
+            await self._supervisor.stop(LOOP)
 
     async def _run(self) -> None:
         while True:

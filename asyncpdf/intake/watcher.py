@@ -3,7 +3,8 @@
 A name is a candidate after CLOSE_WRITE or MOVED_TO (and at start-up, and after an inotify queue
 overflow, when the whole folder is rescanned). A candidate is handed on only once its size and
 mtime have not changed for `settle_s` seconds, so a file Samba writes in bursts is taken once,
-complete.
+complete. The files that settled by one poll are handed on together, in batches of up to
+CLAIM_BATCH, to be claimed in one transaction each.
 
 Sub-folders are watched too, as they appear, up to MAX_DEPTH deep: with `recursive` their files
 are taken like the others (names are paths relative to the hotfolder); without it they are
@@ -20,7 +21,7 @@ import fnmatch
 import logging
 import os
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from stat import S_ISDIR, S_ISLNK, S_ISREG
@@ -28,10 +29,11 @@ from stat import S_ISDIR, S_ISLNK, S_ISREG
 from asyncinotify import Inotify, Mask, Watch
 
 from asyncpdf.errors import ChangedSinceSettled
-from asyncpdf.jobs.spool import Settled
+from asyncpdf.intake.spool import Settled
 
 log = logging.getLogger(__name__)
-Handler = Callable[[Path, Settled], Awaitable[object]]
+#: Claims settled files; for each, what became of it: an Exception leaves it to be tried again.
+Handler = Callable[[list[tuple[Path, Settled | None]]], Awaitable[Sequence[object]]]
 #: Why settled files must wait in the hotfolder for now, or None when they may be taken.
 Hold = Callable[[], Awaitable[str | None]]
 #: Sub-folders below the hotfolder that are watched (a share can be nested without end).
@@ -48,6 +50,8 @@ WATCH_MASK = (
     | Mask.ONLYDIR
 )
 _GONE = Mask.MOVE_SELF | Mask.DELETE_SELF | Mask.IGNORED
+#: Files claimed in one transaction at most (a burst is claimed in several).
+CLAIM_BATCH = 250
 CLAIM_RETRY_S = 1.0
 CLAIM_RETRY_MAX_S = 60.0
 
@@ -232,10 +236,11 @@ class Watcher:
                     _signatures, self._folder, names, self._recursive
                 )
                 self._recheck_not_taken(signatures)
-                for name, settled in self._ready(signatures):
-                    if self.holding is None:
-                        await self._hand_on(name, settled)
-                    else:
+                ready = self._ready(signatures)
+                if self.holding is None:
+                    await self._hand_on(ready)
+                else:
+                    for name, _ in ready:
                         self._candidates[name] = None  # left untouched; taken once it may be
 
     def _recheck_not_taken(self, signatures: dict[str, _Seen]) -> None:
@@ -269,21 +274,36 @@ class Watcher:
                 ready.append((name, signature))
         return ready
 
-    async def _hand_on(self, name: str, settled: Settled) -> None:
-        try:
-            await self._handler(self._folder / name, settled)
-        except ChangedSinceSettled:
+    async def _hand_on(self, ready: list[tuple[str, Settled]]) -> None:
+        for start in range(0, len(ready), CLAIM_BATCH):
+            batch = ready[start : start + CLAIM_BATCH]
+            try:
+                outcomes: Sequence[object] = await self._handler(
+                    [(self._folder / name, settled) for name, settled in batch]
+                )
+            except Exception as exc:
+                # The batch was not recorded: every file in it is where it was.
+                outcomes = [exc] * len(batch)
+            for (name, _), outcome in zip(batch, outcomes, strict=True):
+                self._handed_on(name, outcome)
+
+    def _handed_on(self, name: str, outcome: object) -> None:
+        if isinstance(outcome, ChangedSinceSettled):
             log.info("%r changed as it was being taken; waiting for it to settle again", name)
             self._candidates[name] = None
-        except Exception as exc:
+        elif isinstance(outcome, Exception):
             # One bad file must never stop the watcher; it stays where it is and is tried
             # again, less and less often, until it can be taken or goes away.
             earlier = self._failed.get(name)
             tries = earlier.tries + 1 if earlier else 1
             delay = min(CLAIM_RETRY_MAX_S, CLAIM_RETRY_S * 2.0 ** (tries - 1))
-            self._failed[name] = _Failure(tries, time.monotonic() + delay, _reason(exc))
+            self._failed[name] = _Failure(tries, time.monotonic() + delay, _reason(outcome))
             log.error(
-                "could not take %r (try %d): %r; trying again in %.0f s", name, tries, exc, delay
+                "could not take %r (try %d): %r; trying again in %.0f s",
+                name,
+                tries,
+                outcome,
+                delay,
             )
         else:
             self._failed.pop(name, None)

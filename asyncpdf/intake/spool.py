@@ -21,9 +21,9 @@ from pathlib import Path
 from typing import NamedTuple
 
 from asyncpdf.config import Paths
+from asyncpdf.domain.lifecycle import JobState
+from asyncpdf.domain.records import JobHeader
 from asyncpdf.errors import ChangedSinceSettled, ConfigError
-from asyncpdf.jobs.lifecycle import JobState
-from asyncpdf.jobs.records import JobHeader
 from asyncpdf.pdf.analysis import shown_path
 
 _HASH_CHUNK = 1 << 20
@@ -122,6 +122,31 @@ class Spool:
             self._unclaim(source, job_id, name)
             raise ChangedSinceSettled(f"{source.name!r} changed after it settled")
         return refused
+
+    async def claim_all(self, claims: list[Claim]) -> list[str | Exception | None]:
+        """Claim each file as `claim` does, all in one thread: for each, why it cannot be
+        worked on (str), None when taken, or the exception that left it where it was
+        (FileNotFoundError: gone; ChangedSinceSettled: put back)."""
+        return await asyncio.to_thread(self._claim_all, claims)
+
+    def _claim_all(self, claims: list[Claim]) -> list[str | Exception | None]:
+        found: list[str | Exception | None] = []
+        for claim in claims:
+            try:
+                found.append(self._claim(*claim))
+            except Exception as exc:  # this file's alone: the others are claimed all the same
+                with contextlib.suppress(OSError):
+                    self.path(claim.job_id, claim.name).parent.rmdir()
+                found.append(exc)
+        return found
+
+    async def unclaim_all(self, claims: list[Claim]) -> None:
+        """Put each file back where it came from (their jobs could not be recorded)."""
+        await asyncio.to_thread(self._unclaim_all, claims)
+
+    def _unclaim_all(self, claims: list[Claim]) -> None:
+        for claim in claims:
+            self._unclaim(claim.source, claim.job_id, claim.name)
 
     async def unclaim(self, source: Path, job_id: int, name: str) -> None:
         """Put a file back where it came from (its job could not be recorded)."""
@@ -228,6 +253,15 @@ class Spool:
             if folder.is_dir() and not folder.is_symlink() and folder.name.isdigit():
                 found.extend((int(folder.name), entry) for entry in sorted(folder.iterdir()))
         return found
+
+
+class Claim(NamedTuple):
+    """One file to move into the spool for its job."""
+
+    source: Path
+    job_id: int
+    name: str
+    settled: Settled | None
 
 
 class Settled(NamedTuple):

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from asyncpdf.jobs.lifecycle import DeliveryState, JobState
+from asyncpdf.domain.lifecycle import DeliveryState, JobState, NoticeState
 from asyncpdf.pdf.model import Analysis, Artefacts
 from asyncpdf.times import iso
 
@@ -111,7 +111,7 @@ class Notification:
     job_id: int
     channel: str
     address: str
-    state: str
+    state: NoticeState
     attempts: int
     next_attempt_at: float | None
     error: str | None

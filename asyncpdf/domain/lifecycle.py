@@ -1,6 +1,7 @@
-"""The lifecycle of jobs and deliveries: their states, the transitions allowed between them,
-and the decisions that follow from them (what is still to send, when to try again, when a job
-is finished). Pure: the store checks every state change here before its guarded update.
+"""The lifecycle of jobs, deliveries and notices: their states, the transitions allowed
+between them, and the decisions that follow from them (what is still to send, when to try
+again, when a job is finished). Pure: the store checks every state change here before its
+guarded update.
 
     job:       received → queued → analysing → delivering → done
                   │          │         │    ↘ rejected        ↘ failed
@@ -12,12 +13,17 @@ is finished). Pure: the store checks every state change here before its guarded 
                   ↑         ↓  ↑ ↘ failed
                   │       waiting    │
                   └──────────────────┘ (retried on request)
+    notice:    pending → sending → sent
+                  ↑         ↓    ↘ failed
+                  └─────────┘ (its next attempt, or cut off by a stop)
+               sent, failed → pending: the job ended again (its deliveries retried)
 """
 
 from __future__ import annotations
 
 import random
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from enum import StrEnum
 
 from asyncpdf.errors import IllegalTransition
@@ -50,6 +56,13 @@ class DeliveryState(StrEnum):
     @property
     def settled(self) -> bool:
         return self in (DeliveryState.SENT, DeliveryState.FAILED)
+
+
+class NoticeState(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
 
 
 TERMINAL = frozenset({JobState.DONE, JobState.FAILED, JobState.REJECTED, JobState.DUPLICATE})
@@ -88,6 +101,14 @@ DELIVERY_TRANSITIONS: Mapping[DeliveryState, frozenset[DeliveryState]] = {
 }
 
 
+NOTICE_TRANSITIONS: Mapping[NoticeState, frozenset[NoticeState]] = {
+    NoticeState.PENDING: frozenset({NoticeState.SENDING, NoticeState.PENDING}),
+    NoticeState.SENDING: frozenset({NoticeState.SENT, NoticeState.PENDING, NoticeState.FAILED}),
+    NoticeState.SENT: frozenset({NoticeState.PENDING}),
+    NoticeState.FAILED: frozenset({NoticeState.PENDING}),
+}
+
+
 def check_job(current: JobState, new: JobState) -> None:
     if new not in JOB_TRANSITIONS[current]:
         raise IllegalTransition(f"a job cannot go from {current.value} to {new.value}")
@@ -96,6 +117,11 @@ def check_job(current: JobState, new: JobState) -> None:
 def check_delivery(current: DeliveryState, new: DeliveryState) -> None:
     if new not in DELIVERY_TRANSITIONS[current]:
         raise IllegalTransition(f"a delivery cannot go from {current.value} to {new.value}")
+
+
+def check_notice(current: NoticeState, new: NoticeState) -> None:
+    if new not in NOTICE_TRANSITIONS[current]:
+        raise IllegalTransition(f"a notice cannot go from {current.value} to {new.value}")
 
 
 def still_to_send(planned: Iterable[str], existing: Mapping[str, DeliveryState]) -> list[str]:
@@ -112,6 +138,31 @@ def retry_delay(
     ceiling = min(max_s, base_s * 2.0 ** (attempt - 1))
     jitter = (rand or _RANDOM).uniform(0, ceiling / 2)
     return ceiling / 2 + jitter
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """When a delivery or a notice is tried again: after each failed attempt but the last,
+    `retry_delay` (doubled from `backoff_s`, capped at `max_delay_s`, with jitter)."""
+
+    attempts: int
+    backoff_s: float
+    max_delay_s: float
+
+    def next_in(
+        self,
+        made: int,
+        *,
+        permanent: bool = False,
+        at_least_s: float = 0.0,
+        rand: random.Random | None = None,
+    ) -> float | None:
+        """Seconds until the next attempt, after `made` attempts (the failed one included),
+        or None when there is to be none: the failure is `permanent` or the attempts are
+        spent. `at_least_s`: what the other side asked to be left alone for."""
+        if permanent or made >= self.attempts:
+            return None
+        return max(at_least_s, retry_delay(made, self.backoff_s, self.max_delay_s, rand))
 
 
 def in_seconds(delay: float) -> str:

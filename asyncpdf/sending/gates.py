@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Protocol, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
-from asyncpdf.jobs.lifecycle import retry_delay
+from asyncpdf.domain.lifecycle import retry_delay
 from asyncpdf.times import iso
 
 DEFAULT_CONNECTIONS = 2
