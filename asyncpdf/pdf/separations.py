@@ -3,8 +3,8 @@
 ``psdcmyk`` renders each page into one plane per separation: C, M, Y, K, then every spot
 colour the page draws, named in the file (resource 1006). The device seeks in its output, so it
 writes a file per page (into a hidden scratch folder); each page is read and removed as soon as
-gs has moved on to the next, so at most two pages (about 55 MB each for a 1000 x 700 mm sheet
-at 100 dpi with one spot) are on disk at once, and one plane is held in memory. A plane stores
+gs has moved on to the next, so at most two pages (about 14 MB each for a 1000 x 700 mm sheet
+at 50 dpi with one spot) are on disk at once, and one plane is held in memory. A plane stores
 255 for no ink and 0 for full ink; coverage is the mean ink over the page, weighed by tint like
 ``ink_cov``.
 """
@@ -26,7 +26,7 @@ from PIL import Image
 from asyncpdf.errors import GhostscriptError
 from asyncpdf.lifetime import die_with_parent
 from asyncpdf.pdf.ghostscript import (
-    INK_DPI,
+    INK_RENDERING,
     gs_path,
     output_name,
     page_list,
@@ -65,7 +65,7 @@ def separations(
         output = Path(folder)
         command = [
             exe, "-dNOPAUSE", "-dBATCH", "-dSAFER", "-dQUIET", "-sDEVICE=psdcmyk",
-            f"-r{INK_DPI}", *page_list(pages),
+            *INK_RENDERING, *page_list(pages),
             "-sOutputFile=" + output_name(output) + "/p%d.psd",
             str(source.absolute()),
         ]  # fmt: skip
