@@ -26,9 +26,11 @@ from asyncpdf.pdf.crop import MM_PER_PT
 # thin detail does not grow as the resolution drops. Counting is then cheap and accurate: on
 # plates of blocks, bars, marks and images within 0.05 point of 150 dpi; on a sheet of dense
 # 8 pt text 0.5 point above 600 dpi (100 dpi without anti-aliasing: 0.8; 50 dpi without: 10).
-# Anti-aliased text costs more time on text-heavy sheets (benchmarks/README.md).
+# Anti-aliased text costs more time on text-heavy sheets (benchmarks/README.md). Device colours
+# go to the plates as they are (no ICC link: CMYK is the plates' own; grey is K), which also
+# spares building a link, a third of ink_cov's time on a plate.
 INK_DPI = 50
-INK_RENDERING = [f"-r{INK_DPI}", "-dGraphicsAlphaBits=4", "-dTextAlphaBits=4"]
+INK_RENDERING = [f"-r{INK_DPI}", "-dGraphicsAlphaBits=4", "-dTextAlphaBits=4", "-dUseFastColor"]
 _TAIL_CHARS = 600
 _BASE = ["-dNOPAUSE", "-dBATCH", "-dSAFER", "-dQUIET"]
 # ink_cov prints one line per page: C M Y K percentages, then "CMYK OK".

@@ -7,6 +7,11 @@ gs has moved on to the next, so at most two pages (about 14 MB each for a 1000 x
 at 50 dpi with one spot) are on disk at once, and one plane is held in memory. A plane stores
 255 for no ink and 0 for full ink; coverage is the mean ink over the page, weighed by tint like
 ``ink_cov``.
+
+gs reads a copy whose Separation colour spaces have a grey alternate: the device puts a spot on
+its own plane and never uses the alternate, but a CMYK one makes gs build an ICC link from CMYK
+into the device's colours (as much CPU as measuring five pages); ``-dUseFastColor``
+(``INK_RENDERING``) spares the link for the page's own CMYK.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import IO
 
+import pikepdf
 from PIL import Image
 
 from asyncpdf.errors import GhostscriptError
@@ -40,6 +46,10 @@ _CHANNEL_NAMES = 1006  # Photoshop's "alpha channel names": the spot planes, in 
 _CMYK_MODE = 4
 _POLL_S = 0.01
 _SHM_NEEDED_MB = 512
+# psdcmyk's spot planes per page (Ghostscript's GS_SOFT_MAX_SPOTS); a spot beyond them is put
+# on the process plates through its alternate, so the alternates are then left as they are.
+_MAX_SPOTS = 10
+_NOT_SPOTS = (pikepdf.Name.All, pikepdf.Name("/None"))
 
 
 def separations(
@@ -67,7 +77,7 @@ def separations(
             exe, "-dNOPAUSE", "-dBATCH", "-dSAFER", "-dQUIET", "-sDEVICE=psdcmyk",
             *INK_RENDERING, *page_list(pages),
             "-sOutputFile=" + output_name(output) + "/p%d.psd",
-            str(source.absolute()),
+            str(_grey_alternates(source, output).absolute()),
         ]  # fmt: skip
         process = subprocess.Popen(
             command,
@@ -99,6 +109,46 @@ def separations(
     if not found:
         raise GhostscriptError(f"ghostscript separations processed no page: {said}", 0, said)
     return found
+
+
+def _grey_alternates(source: Path, folder: Path) -> Path:
+    """A copy of ``source`` in ``folder`` whose Separation colour spaces have a grey alternate
+    (the same planes, measured for less, see above); ``source`` itself when it has none, more
+    spots than psdcmyk has planes, or pikepdf cannot read it (gs repairs what it can)."""
+    try:
+        with pikepdf.open(source) as pdf:
+            spaces = [space for found in pdf.objects for space in _separation_spaces(found)]
+            if not spaces or len({str(space[1]) for space in spaces}) > _MAX_SPOTS:
+                return source
+            grey = pdf.make_indirect(
+                pikepdf.Dictionary(FunctionType=2, Domain=[0, 1], C0=[1], C1=[0], N=1)
+            )
+            for space in spaces:
+                space[2], space[3] = pikepdf.Name.DeviceGray, grey
+            copy = folder / "grey-alternates.pdf"
+            pdf.save(copy)
+            return copy
+    except pikepdf.PdfError:
+        return source
+
+
+def _separation_spaces(found: object) -> list[pikepdf.Array]:
+    """The Separation colour spaces in ``found`` and its direct parts (an indirect part is
+    one of ``pdf.objects`` itself)."""
+    if isinstance(found, pikepdf.Array):
+        if len(found) == 4 and found[0] == pikepdf.Name.Separation:
+            return [] if found[1] in _NOT_SPOTS else [found]
+        parts: list[object] = list(found)
+    elif isinstance(found, pikepdf.Dictionary | pikepdf.Stream):
+        parts = list(found.values())
+    else:
+        return []
+    return [
+        space
+        for part in parts
+        if not (isinstance(part, pikepdf.Object) and part.is_indirect)
+        for space in _separation_spaces(part)
+    ]
 
 
 def _in_memory() -> Path | None:
