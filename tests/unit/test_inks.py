@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import IO
 
+import pikepdf
 import pytest
 
 from asyncpdf.config import load_settings
@@ -104,6 +105,48 @@ def test_separations_agree_with_ink_cov_on_process_inks(tmp_path: Path) -> None:
         for name in planes:
             assert planes[name] == pytest.approx(letters[LETTERS[name]], abs=0.5)
     assert list(tmp_path.glob(".separations-*")) == []
+
+
+def hairlines(path: Path) -> tuple[Path, float, float]:
+    """A 300 x 200 mm page of 0.25 pt hairlines (a mark's), black ones 10 mm apart on the left
+    half, spot ones (PANTONE 185 C) 10 mm apart on the right; and the coverage of each, known
+    by area."""
+    mm = 72 / 25.4
+    width, height, line = 300.0, 200.0, 0.25 / mm
+    pdf = pikepdf.new()
+    page = pdf.add_blank_page(page_size=(width * mm, height * mm))
+    tint = pikepdf.Dictionary(
+        FunctionType=2, Domain=[0, 1], C0=[0, 0, 0, 0], C1=[0, 1, 0.8, 0], N=1
+    )
+    spot = [pikepdf.Name.Separation, pikepdf.Name("/PANTONE 185 C"), pikepdf.Name.DeviceCMYK, tint]
+    page.obj.Resources = pikepdf.Dictionary(
+        ColorSpace=pikepdf.Dictionary(CS0=pdf.make_indirect(spot))
+    )
+    black = list(range(5, 150, 10))
+    spots = list(range(5, 200, 10))
+    ops = ["0.25 w 0 0 0 1 K"]
+    ops += [f"{x * mm:.3f} 0 m {x * mm:.3f} {height * mm:.3f} l S" for x in black]
+    ops += ["/CS0 CS 1 SCN"]
+    ops += [f"{150 * mm:.3f} {y * mm:.3f} m {width * mm:.3f} {y * mm:.3f} l S" for y in spots]
+    page.obj.Contents = pdf.make_stream("\n".join(ops).encode())
+    pdf.save(path)
+    area = width * height
+    return path, 100 * len(black) * height * line / area, 100 * len(spots) * 150 * line / area
+
+
+@requires_gs
+def test_thin_lines_count_by_their_area_not_by_the_pixels_they_touch(tmp_path: Path) -> None:
+    # At the ink resolution a 0.25 pt line is a sixth of a pixel: counted as the pixels it
+    # touches, this page would read 2.1 points too much black (0.8 at 100 dpi, as before;
+    # 0.4 at 150 dpi); anti-aliased, the part of each pixel inside counts: 0.2.
+    source, black, spot = hairlines(tmp_path / "hairlines.pdf")
+    assert (black, spot) == pytest.approx((0.44, 0.44), abs=0.01)
+    (letters,) = ink_coverage(source, 60)
+    assert letters["K"] == pytest.approx(black, abs=0.5)
+    (planes,) = separations(source, tmp_path, 60)
+    assert planes["Black"] == pytest.approx(black, abs=0.5)
+    assert planes["PANTONE 185 C"] == pytest.approx(spot, abs=0.5)
+    assert planes["Magenta"] == 0  # the spot is on its own plate, not through its alternate
 
 
 @requires_gs
