@@ -24,8 +24,9 @@ from asyncpdf.pdf.crop import MM_PER_PT
 # The resolution of ink coverage (ink_cov and the separations alike, so they agree), with
 # anti-aliasing: a pixel an edge crosses counts for the part of it inside, not for all of it, so
 # thin detail does not grow as the resolution drops. Counting is then cheap and accurate: on
-# plates of blocks, bars, marks and images within 0.05 point of 150 dpi; on a sheet of dense
-# 8 pt text 0.5 point above 600 dpi (100 dpi without anti-aliasing: 0.8; 50 dpi without: 10).
+# plates of blocks, bars, marks and images within 0.07 point of 150 dpi; on a sheet of dense
+# 8 pt text about 0.5 point above 600 dpi (100 dpi without anti-aliasing: 0.8; 50 dpi without:
+# 10); hairlines closer to their area than 150 dpi without it.
 # Anti-aliased text costs more time on text-heavy sheets (benchmarks/README.md). Device colours
 # go to the plates as they are (no ICC link: CMYK is the plates' own; grey is K), which also
 # spares building a link, a third of ink_cov's time on a plate.
