@@ -134,21 +134,25 @@ def _grey_alternates(source: Path, folder: Path) -> Path:
 
 def _separation_spaces(found: object) -> list[pikepdf.Array]:
     """The Separation colour spaces in ``found`` and its direct parts (an indirect part is
-    one of ``pdf.objects`` itself)."""
-    if isinstance(found, pikepdf.Array):
-        if len(found) == 4 and found[0] == pikepdf.Name.Separation:
-            return [] if found[1] in _NOT_SPOTS else [found]
-        parts: list[object] = list(found)
-    elif isinstance(found, pikepdf.Dictionary | pikepdf.Stream):
-        parts = list(found.values())
-    else:
-        return []
-    return [
-        space
-        for part in parts
-        if not (isinstance(part, pikepdf.Object) and part.is_indirect)
-        for space in _separation_spaces(part)
-    ]
+    one of ``pdf.objects`` itself). A stack, not recursion: a hostile file may nest deep."""
+    spaces: list[pikepdf.Array] = []
+    stack = [found]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, pikepdf.Array):
+            if len(item) == 4 and item[0] == pikepdf.Name.Separation:
+                if item[1] not in _NOT_SPOTS:
+                    spaces.append(item)
+                continue
+            parts: list[object] = list(item)
+        elif isinstance(item, pikepdf.Dictionary | pikepdf.Stream):
+            parts = list(item.values())
+        else:
+            continue
+        stack.extend(
+            part for part in parts if not (isinstance(part, pikepdf.Object) and part.is_indirect)
+        )
+    return spaces
 
 
 def _in_memory() -> Path | None:

@@ -226,3 +226,47 @@ def test_a_page_too_large_to_separate_is_said_not_measured(tmp_path: Path) -> No
         "its coverage is not measured",
         "ink coverage measured on 1 of 2 pages",
     ]
+
+
+@requires_gs
+def test_separations_read_a_copy_with_grey_alternates_wherever_the_spot_is(
+    tmp_path: Path,
+) -> None:
+    # psdcmyk never uses a spot's alternate, but a CMYK one costs it a colour link: the copy
+    # it reads has grey ones, found directly on the page, inside an Indexed space and a form.
+    pdf = pikepdf.new()
+    page = pdf.add_blank_page(page_size=(200, 200))
+
+    def spot(name: str) -> pikepdf.Array:
+        tint = pikepdf.Dictionary(FunctionType=2, Domain=[0, 1], C0=[0] * 4, C1=[0, 1, 1, 0], N=1)
+        return pikepdf.Array(
+            [pikepdf.Name.Separation, pikepdf.Name(name), pikepdf.Name.DeviceCMYK, tint]
+        )
+
+    indexed = pikepdf.Array([pikepdf.Name.Indexed, spot("/Varnish"), 1, b"\x00\xff"])
+    form = pdf.make_stream(b"/CS0 cs 1 scn 0 0 10 10 re f", Type=pikepdf.Name.XObject)
+    form.Subtype, form.BBox = pikepdf.Name.Form, [0, 0, 10, 10]
+    form.Resources = pikepdf.Dictionary(ColorSpace=pikepdf.Dictionary(CS0=spot("/Gold")))
+    page.obj.Resources = pikepdf.Dictionary(
+        ColorSpace=pikepdf.Dictionary(CS0=spot("/PANTONE 185 C"), CS1=indexed),
+        XObject=pikepdf.Dictionary(Fm0=form),
+    )
+    page.obj.Contents = pdf.make_stream(
+        b"/CS0 cs 1 scn 0 0 50 50 re f /CS1 cs 1 scn 50 0 50 50 re f /Fm0 Do"
+    )
+    source = tmp_path / "spots.pdf"
+    pdf.save(source)
+    copy = separations_module._grey_alternates(source, tmp_path)
+    assert copy != source
+    with pikepdf.open(copy) as read:
+        found = [s for o in read.objects for s in separations_module._separation_spaces(o)]
+        assert sorted(str(s[1]) for s in found) == ["/Gold", "/PANTONE 185 C", "/Varnish"]
+        assert {str(s[2]) for s in found} == {"/DeviceGray"}
+    (planes,) = separations(source, tmp_path, 60)
+    assert planes["PANTONE 185 C"] == pytest.approx(100 * 2500 / 40000, abs=0.5)
+    assert planes["Varnish"] == pytest.approx(100 * 2500 / 40000, abs=0.5)
+    assert planes["Gold"] == pytest.approx(100 * 100 / 40000, abs=0.5)
+    assert planes["Magenta"] == 0
+    # A file without spots is read as it is.
+    plain = write_sample(tmp_path / "1_Process_Korol.pdf", [SamplePage((1030, 770))])
+    assert separations_module._grey_alternates(plain, tmp_path) == plain
