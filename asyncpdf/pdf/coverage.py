@@ -19,8 +19,9 @@ from asyncpdf.pdf.model import SizeMM
 from asyncpdf.pdf.separations import separations
 
 # A page's separations are written out plane by plane: a page of more pixels than this at
-# INK_DPI (a 1400 x 1000 mm sheet has 22 million) is a hostile or mistaken file's, not a sheet.
-MAX_SEPARATED_PIXELS = 30_000_000
+# INK_DPI (a 1400 x 1000 mm sheet has 5.4 million at 50 dpi) is a hostile or mistaken file's,
+# not a sheet.
+MAX_SEPARATED_PIXELS = 7_500_000
 
 
 def measure_coverage(

@@ -21,11 +21,17 @@ from asyncpdf.errors import GhostscriptError
 from asyncpdf.lifetime import die_with_parent
 from asyncpdf.pdf.crop import MM_PER_PT
 
-# ink_cov's resolution. Counting the pixels is most of its time, so it is as low as the
-# accuracy allows: on plates of blocks, bars, marks and images within 0.1 point of 150 dpi;
-# on sheets of dense 8-10 pt text about half a point above it, as far as 150 dpi is from
-# 600 dpi on 8 pt text. 72 dpi would be 2 points above on that text (benchmarks/README.md).
-INK_DPI = 100
+# The resolution of ink coverage (ink_cov and the separations alike, so they agree), with
+# anti-aliasing: a pixel an edge crosses counts for the part of it inside, not for all of it, so
+# thin detail does not grow as the resolution drops. Counting is then cheap and accurate: on
+# plates of blocks, bars, marks and images within 0.07 point of 150 dpi; on a sheet of dense
+# 8 pt text about 0.5 point above 600 dpi (100 dpi without anti-aliasing: 0.8; 50 dpi without:
+# 10); hairlines closer to their area than 150 dpi without it.
+# Anti-aliased text costs more time on text-heavy sheets (benchmarks/README.md). Device colours
+# go to the plates as they are (no ICC link: CMYK is the plates' own; grey is K), which also
+# spares building a link, a third of ink_cov's time on a plate.
+INK_DPI = 50
+INK_RENDERING = [f"-r{INK_DPI}", "-dGraphicsAlphaBits=4", "-dTextAlphaBits=4", "-dUseFastColor"]
 _TAIL_CHARS = 600
 _BASE = ["-dNOPAUSE", "-dBATCH", "-dSAFER", "-dQUIET"]
 # ink_cov prints one line per page: C M Y K percentages, then "CMYK OK".
@@ -142,7 +148,7 @@ def ink_coverage(
     i.e. the prepress meaning of coverage; ``inkcov`` would count any touched pixel as 100 %.
     Spot colours count through their CMYK alternate (as a RIP puts them on process plates).
     """
-    args = ["-sDEVICE=ink_cov", f"-r{INK_DPI}", *page_list(pages), "-o", "-"]
+    args = ["-sDEVICE=ink_cov", *INK_RENDERING, *page_list(pages), "-o", "-"]
     stdout, stderr = _run("ink coverage", source, args, timeout_s)
     found = [
         {ink: round(float(value), 2) for ink, value in zip("CMYK", match.groups(), strict=True)}

@@ -3,10 +3,15 @@
 ``psdcmyk`` renders each page into one plane per separation: C, M, Y, K, then every spot
 colour the page draws, named in the file (resource 1006). The device seeks in its output, so it
 writes a file per page (into a hidden scratch folder); each page is read and removed as soon as
-gs has moved on to the next, so at most two pages (about 55 MB each for a 1000 x 700 mm sheet
-at 100 dpi with one spot) are on disk at once, and one plane is held in memory. A plane stores
+gs has moved on to the next, so at most two pages (about 14 MB each for a 1000 x 700 mm sheet
+at 50 dpi with one spot) are on disk at once, and one plane is held in memory. A plane stores
 255 for no ink and 0 for full ink; coverage is the mean ink over the page, weighed by tint like
 ``ink_cov``.
+
+gs reads a copy whose Separation colour spaces have a grey alternate: the device puts a spot on
+its own plane and never uses the alternate, but a CMYK one makes gs build an ICC link from CMYK
+into the device's colours (as much CPU as measuring five pages); ``-dUseFastColor``
+(``INK_RENDERING``) spares the link for the page's own CMYK.
 """
 
 from __future__ import annotations
@@ -21,12 +26,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import IO
 
+import pikepdf
 from PIL import Image
 
 from asyncpdf.errors import GhostscriptError
 from asyncpdf.lifetime import die_with_parent
 from asyncpdf.pdf.ghostscript import (
-    INK_DPI,
+    INK_RENDERING,
     gs_path,
     output_name,
     page_list,
@@ -40,6 +46,10 @@ _CHANNEL_NAMES = 1006  # Photoshop's "alpha channel names": the spot planes, in 
 _CMYK_MODE = 4
 _POLL_S = 0.01
 _SHM_NEEDED_MB = 512
+# psdcmyk's spot planes per page (Ghostscript's GS_SOFT_MAX_SPOTS); a spot beyond them is put
+# on the process plates through its alternate, so the alternates are then left as they are.
+_MAX_SPOTS = 10
+_NOT_SPOTS = (pikepdf.Name.All, pikepdf.Name("/None"))
 
 
 def separations(
@@ -65,9 +75,9 @@ def separations(
         output = Path(folder)
         command = [
             exe, "-dNOPAUSE", "-dBATCH", "-dSAFER", "-dQUIET", "-sDEVICE=psdcmyk",
-            f"-r{INK_DPI}", *page_list(pages),
+            *INK_RENDERING, *page_list(pages),
             "-sOutputFile=" + output_name(output) + "/p%d.psd",
-            str(source.absolute()),
+            str(_grey_alternates(source, output).absolute()),
         ]  # fmt: skip
         process = subprocess.Popen(
             command,
@@ -99,6 +109,50 @@ def separations(
     if not found:
         raise GhostscriptError(f"ghostscript separations processed no page: {said}", 0, said)
     return found
+
+
+def _grey_alternates(source: Path, folder: Path) -> Path:
+    """A copy of ``source`` in ``folder`` whose Separation colour spaces have a grey alternate
+    (the same planes, measured for less, see above); ``source`` itself when it has none, more
+    spots than psdcmyk has planes, or pikepdf cannot read it (gs repairs what it can)."""
+    try:
+        with pikepdf.open(source) as pdf:
+            spaces = [space for found in pdf.objects for space in _separation_spaces(found)]
+            if not spaces or len({str(space[1]) for space in spaces}) > _MAX_SPOTS:
+                return source
+            grey = pdf.make_indirect(
+                pikepdf.Dictionary(FunctionType=2, Domain=[0, 1], C0=[1], C1=[0], N=1)
+            )
+            for space in spaces:
+                space[2], space[3] = pikepdf.Name.DeviceGray, grey
+            copy = folder / "grey-alternates.pdf"
+            pdf.save(copy)
+            return copy
+    except pikepdf.PdfError:
+        return source
+
+
+def _separation_spaces(found: object) -> list[pikepdf.Array]:
+    """The Separation colour spaces in ``found`` and its direct parts (an indirect part is
+    one of ``pdf.objects`` itself). A stack, not recursion: a hostile file may nest deep."""
+    spaces: list[pikepdf.Array] = []
+    stack = [found]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, pikepdf.Array):
+            if len(item) == 4 and item[0] == pikepdf.Name.Separation:
+                if item[1] not in _NOT_SPOTS:
+                    spaces.append(item)
+                continue
+            parts: list[object] = list(item)
+        elif isinstance(item, pikepdf.Dictionary | pikepdf.Stream):
+            parts = list(item.values())
+        else:
+            continue
+        stack.extend(
+            part for part in parts if not (isinstance(part, pikepdf.Object) and part.is_indirect)
+        )
+    return spaces
 
 
 def _in_memory() -> Path | None:

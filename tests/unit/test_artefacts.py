@@ -563,7 +563,7 @@ def test_ink_coverage_is_within_half_a_point_of_full_resolution(tmp_path: Path) 
             box or (0.0, 0.0, *page.media_mm)
             for box, page in zip(crops, analysis.pages, strict=True)
         ]
-        # Process plates only: ink_cov's own measurement, at 100 dpi on the preview.
+        # Process plates only: ink_cov's own measurement, at INK_DPI on the preview.
         inks = [PROCESS] * len(analysis.pages)
         made = make_artefacts(source, tmp_path / "out" / str(number), boxes, page_inks=inks)
         assert made.ink_coverage is not None, made.warnings

@@ -295,7 +295,7 @@ def test_the_thumbnail_is_the_proof_made_smaller(
     rendered: list[int] = []
     real = render._rendered
 
-    def counted(pdf: Any, width_px: int, page_index: int = 0) -> Image.Image:
+    def counted(pdf: Any, width_px: int, page_index: int = 0) -> Any:
         rendered.append(width_px)
         return real(pdf, width_px, page_index)
 

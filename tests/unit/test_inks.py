@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import IO
 
+import pikepdf
 import pytest
 
 from asyncpdf.config import load_settings
@@ -106,6 +107,48 @@ def test_separations_agree_with_ink_cov_on_process_inks(tmp_path: Path) -> None:
     assert list(tmp_path.glob(".separations-*")) == []
 
 
+def hairlines(path: Path) -> tuple[Path, float, float]:
+    """A 300 x 200 mm page of 0.25 pt hairlines (a mark's), black ones 10 mm apart on the left
+    half, spot ones (PANTONE 185 C) 10 mm apart on the right; and the coverage of each, known
+    by area."""
+    mm = 72 / 25.4
+    width, height, line = 300.0, 200.0, 0.25 / mm
+    pdf = pikepdf.new()
+    page = pdf.add_blank_page(page_size=(width * mm, height * mm))
+    tint = pikepdf.Dictionary(
+        FunctionType=2, Domain=[0, 1], C0=[0, 0, 0, 0], C1=[0, 1, 0.8, 0], N=1
+    )
+    spot = [pikepdf.Name.Separation, pikepdf.Name("/PANTONE 185 C"), pikepdf.Name.DeviceCMYK, tint]
+    page.obj.Resources = pikepdf.Dictionary(
+        ColorSpace=pikepdf.Dictionary(CS0=pdf.make_indirect(spot))
+    )
+    black = list(range(5, 150, 10))
+    spots = list(range(5, 200, 10))
+    ops = ["0.25 w 0 0 0 1 K"]
+    ops += [f"{x * mm:.3f} 0 m {x * mm:.3f} {height * mm:.3f} l S" for x in black]
+    ops += ["/CS0 CS 1 SCN"]
+    ops += [f"{150 * mm:.3f} {y * mm:.3f} m {width * mm:.3f} {y * mm:.3f} l S" for y in spots]
+    page.obj.Contents = pdf.make_stream("\n".join(ops).encode())
+    pdf.save(path)
+    area = width * height
+    return path, 100 * len(black) * height * line / area, 100 * len(spots) * 150 * line / area
+
+
+@requires_gs
+def test_thin_lines_count_by_their_area_not_by_the_pixels_they_touch(tmp_path: Path) -> None:
+    # At the ink resolution a 0.25 pt line is a sixth of a pixel: counted as the pixels it
+    # touches, this page would read 2.1 points too much black (0.8 at 100 dpi, as before;
+    # 0.4 at 150 dpi); anti-aliased, the part of each pixel inside counts: 0.2.
+    source, black, spot = hairlines(tmp_path / "hairlines.pdf")
+    assert (black, spot) == pytest.approx((0.44, 0.44), abs=0.01)
+    (letters,) = ink_coverage(source, 60)
+    assert letters["K"] == pytest.approx(black, abs=0.5)
+    (planes,) = separations(source, tmp_path, 60)
+    assert planes["Black"] == pytest.approx(black, abs=0.5)
+    assert planes["PANTONE 185 C"] == pytest.approx(spot, abs=0.5)
+    assert planes["Magenta"] == 0  # the spot is on its own plate, not through its alternate
+
+
 @requires_gs
 def test_a_spot_drawn_on_no_plate_of_its_page_is_a_warning(tmp_path: Path) -> None:
     source = write_sample(tmp_path / "1_Stray_Korol.pdf", [known_page(("Cyan", "PANTONE 185 C"))])
@@ -183,3 +226,47 @@ def test_a_page_too_large_to_separate_is_said_not_measured(tmp_path: Path) -> No
         "its coverage is not measured",
         "ink coverage measured on 1 of 2 pages",
     ]
+
+
+@requires_gs
+def test_separations_read_a_copy_with_grey_alternates_wherever_the_spot_is(
+    tmp_path: Path,
+) -> None:
+    # psdcmyk never uses a spot's alternate, but a CMYK one costs it a colour link: the copy
+    # it reads has grey ones, found directly on the page, inside an Indexed space and a form.
+    pdf = pikepdf.new()
+    page = pdf.add_blank_page(page_size=(200, 200))
+
+    def spot(name: str) -> pikepdf.Array:
+        tint = pikepdf.Dictionary(FunctionType=2, Domain=[0, 1], C0=[0] * 4, C1=[0, 1, 1, 0], N=1)
+        return pikepdf.Array(
+            [pikepdf.Name.Separation, pikepdf.Name(name), pikepdf.Name.DeviceCMYK, tint]
+        )
+
+    indexed = pikepdf.Array([pikepdf.Name.Indexed, spot("/Varnish"), 1, b"\x00\xff"])
+    form = pdf.make_stream(b"/CS0 cs 1 scn 0 0 10 10 re f", Type=pikepdf.Name.XObject)
+    form.Subtype, form.BBox = pikepdf.Name.Form, [0, 0, 10, 10]
+    form.Resources = pikepdf.Dictionary(ColorSpace=pikepdf.Dictionary(CS0=spot("/Gold")))
+    page.obj.Resources = pikepdf.Dictionary(
+        ColorSpace=pikepdf.Dictionary(CS0=spot("/PANTONE 185 C"), CS1=indexed),
+        XObject=pikepdf.Dictionary(Fm0=form),
+    )
+    page.obj.Contents = pdf.make_stream(
+        b"/CS0 cs 1 scn 0 0 50 50 re f /CS1 cs 1 scn 50 0 50 50 re f /Fm0 Do"
+    )
+    source = tmp_path / "spots.pdf"
+    pdf.save(source)
+    copy = separations_module._grey_alternates(source, tmp_path)
+    assert copy != source
+    with pikepdf.open(copy) as read:
+        found = [s for o in read.objects for s in separations_module._separation_spaces(o)]
+        assert sorted(str(s[1]) for s in found) == ["/Gold", "/PANTONE 185 C", "/Varnish"]
+        assert {str(s[2]) for s in found} == {"/DeviceGray"}
+    (planes,) = separations(source, tmp_path, 60)
+    assert planes["PANTONE 185 C"] == pytest.approx(100 * 2500 / 40000, abs=0.5)
+    assert planes["Varnish"] == pytest.approx(100 * 2500 / 40000, abs=0.5)
+    assert planes["Gold"] == pytest.approx(100 * 100 / 40000, abs=0.5)
+    assert planes["Magenta"] == 0
+    # A file without spots is read as it is.
+    plain = write_sample(tmp_path / "1_Process_Korol.pdf", [SamplePage((1030, 770))])
+    assert separations_module._grey_alternates(plain, tmp_path) == plain
