@@ -128,7 +128,7 @@ class Door:
 
     def target_records(self) -> dict[str, dict[str, object]]:
         """Each delivery target's record (sent, failing, backed off), as /readyz shows it."""
-        return self.scheduler.targets.as_json()
+        return self.scheduler.target_records()
 
     async def import_mode(self) -> bool:
         return await self.claims.import_mode()

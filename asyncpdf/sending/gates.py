@@ -44,6 +44,8 @@ class Gate:
     #: While failing: when the next probe may go.
     retry_at: float = 0.0
     reason: str | None = None
+    #: When the run of failures began (the page says "failing since").
+    failing_since: float = 0.0
 
     def room(self, now: float) -> int:
         """How many more deliveries may start now."""
@@ -58,6 +60,7 @@ class Gate:
             "connections": self.connections,
             "sending": self.sending,
             "next_probe_at": iso(self.retry_at) if self.failures else None,
+            "failing_since": iso(self.failing_since) if self.failures else None,
         }
 
 
@@ -110,11 +113,13 @@ class Gates:
 
     def sent(self, target: str) -> None:
         gate = self._gate(target)
-        gate.failures, gate.retry_at, gate.reason = 0, 0.0, None
+        gate.failures, gate.retry_at, gate.reason, gate.failing_since = 0, 0.0, None, 0.0
 
     def failed(self, target: str, reason: str) -> float:
         """Back the target off after a failed attempt; returns when it may be probed."""
         gate = self._gate(target)
+        if not gate.failures:
+            gate.failing_since = time.time()
         gate.failures += 1
         gate.reason = reason
         gate.retry_at = time.time() + retry_delay(gate.failures, self._backoff_s, self._max_delay_s)

@@ -73,11 +73,15 @@ class DeliveryScheduler(DueWork[Delivery]):
         detail = running.detail
         if failing := self.targets.failing():
             detail += f"; failing: {', '.join(failing)}"
+        # A target that is down is not the service failing: it is named, and it waits.
+        return Health(True, detail, {"targets": self.target_records()})
+
+    def target_records(self) -> dict[str, dict[str, object]]:
+        """Each target's record with its gate (connections, backoff, failing since)."""
         targets = self.targets.as_json()
         for record in targets.values():
             record.update(self.gates.as_json(str(record["url"])))
-        # A target that is down is not the service failing: it is named, and it waits.
-        return Health(True, detail, {"targets": targets})
+        return targets
 
     async def _due(self, now: float, limit: int) -> list[Delivery]:
         # Rows of targets that may take nothing now stay in the database, holding no slot.

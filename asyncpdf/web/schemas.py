@@ -263,11 +263,19 @@ class Log(Shape):
 
 
 class TargetHealth(Shape):
+    """A target's record; the gate's facts (from `state` on) come with its first attempt."""
+
+    url: str = Field(description="the target as shown, without its password")
     files_sent: int
     bytes_sent: int
     last_sent_at: Time | None
     failures_in_a_row: int
     last_error: str | None
+    state: Literal["ok", "failing"] = Field("ok", description="failing: backed off as a whole")
+    connections: int = Field(0, description="deliveries at once to this target")
+    sending: int = 0
+    next_probe_at: Time | None = None
+    failing_since: Time | None = None
 
 
 class LineTarget(TargetHealth):

@@ -48,12 +48,15 @@ def test_a_failing_target_waits_as_a_whole_then_is_probed_once_at_a_time() -> No
     assert gates.admit(rows, time.time(), limit=5) == [Row(OTHER)]
     assert gates.admit(rows, probe_at, limit=5) == [Row(HUNG, 0), Row(OTHER)]
     assert gates.as_json(HUNG)["state"] == "failing"
+    since = gates.as_json(HUNG)["failing_since"]
+    gates.failed(HUNG, "no answer again")
+    assert since is not None and gates.as_json(HUNG)["failing_since"] == since
 
     gates.enter(HUNG)
     gates.sent(HUNG)
     gates.leave(HUNG)
     assert len(gates.admit(rows, time.time(), limit=5)) == 3
-    assert gates.as_json(HUNG)["state"] == "ok"
+    assert gates.as_json(HUNG)["state"] == "ok" and gates.as_json(HUNG)["failing_since"] is None
 
 
 def test_connections_come_from_the_target() -> None:
