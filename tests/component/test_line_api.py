@@ -16,10 +16,12 @@ from aiohttp import encode_basic_auth, hdrs, web
 from aiohttp.test_utils import TestClient, TestServer
 
 from asyncpdf.config import load_settings
+from asyncpdf.testing.samples import SamplePage, signa_marks, write_sample
 from asyncpdf.web.app import create_app
 from asyncpdf.web.auth_settings import MIN_ITERATIONS, hash_password
+from asyncpdf.web.keys import SERVICE
 from asyncpdf.web.line import NO_USERS
-from tests.support import BUREAUS, write_config
+from tests.support import BUREAUS, free_port, wait_for, write_config
 
 PASSWORD = "correct horse battery staple"
 USERS = [{"name": "alice", "password_hash": hash_password(PASSWORD, iterations=MIN_ITERATIONS)}]
@@ -86,3 +88,26 @@ async def test_with_no_users_sign_in_says_so_and_the_log_says_how(
             assert hdrs.WWW_AUTHENTICATE not in page.headers
             assert "web.auth.users" not in NO_USERS
             assert "web.auth.users" in caplog.text and "hash-password" in caplog.text
+
+
+async def test_a_failing_bureau_is_named_with_since_when_and_its_error(
+    client: Client, tmp_path: Path
+) -> None:
+    # Nothing listens on this port: each attempt is refused, and the bureau is backed off.
+    closed = f"ftp://user:secret@127.0.0.1:{free_port()}/in?timeout_s=5"
+    bureaus = [{"name": "Leonov", "target": closed}, {"name": "Korol", "target": "file:///tmp"}]
+    async with client(bureaus=bureaus, delivery={"attempts": 5, "backoff_s": 60}) as app:
+        settings = app.server.app[SERVICE].settings
+        marks = signa_marks("Leonov", "Speedmaster", (900, 640))
+        write_sample(
+            settings.paths.hotfolder / "5_x_Leonov.pdf", [SamplePage((1030, 770), marks=marks)]
+        )
+
+        async def failing() -> dict[str, Any] | None:
+            line = await (await app.get("/api/line")).json()
+            found = {t["name"]: t for t in line["targets"]}
+            return found["Leonov"] if not found["Leonov"]["ok"] else None
+
+        leonov = await wait_for(failing, 60, "Leonov to be failing")
+        assert leonov["state"] == "failing" and leonov["failing_since"]
+        assert leonov["last_error"] and "secret" not in str(leonov)
