@@ -229,6 +229,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # pikepdf, imported from here on only by the commands that use it, says at INFO that it has
+    # set up its logger: not a line for the service's log.
+    logging.getLogger("pikepdf._core").setLevel(logging.WARNING)
     try:
         settings = load_settings(args.config)
         if args.command == "check-config":

@@ -143,7 +143,6 @@ class Service(Door):
             short_workers=pool.workers,
         )
         self._stack.push_async_callback(asyncio.to_thread, self.pool.close)
-        await self.pool.warm(self._analyse.__module__)
         ctx = steps.Context(
             settings,
             settings.rules(),

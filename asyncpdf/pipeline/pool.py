@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import importlib
 import logging
 import multiprocessing
 import os
@@ -183,17 +182,6 @@ class Pool:
         finally:
             isolated.shutdown(wait=False, cancel_futures=True)
 
-    async def warm(self, module: str) -> None:
-        """Start the workers for short calls and import `module` in them now, so the first
-        file of a burst does not wait for a process to start."""
-        if self._short_workers:
-            lane = self._lane(short=True)
-            calls = [
-                asyncio.get_running_loop().run_in_executor(lane, _import, module)
-                for _ in range(self._short_workers)
-            ]
-            await asyncio.wait_for(asyncio.gather(*calls), self._timeout_s)
-
     def health(self) -> Health:
         """From the workers' processes, without queuing a call behind the jobs."""
         executor = self._executor
@@ -223,10 +211,6 @@ class Pool:
         for process in processes:
             process.join(max(0.0, deadline - time.monotonic()))
         _kill(processes)
-
-
-def _import(module: str) -> None:
-    importlib.import_module(module)
 
 
 def _workers(executor: ProcessPoolExecutor | None) -> list[multiprocessing.process.BaseProcess]:

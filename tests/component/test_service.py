@@ -245,7 +245,10 @@ async def test_bureau_gets_the_original_while_the_previews_are_still_being_made(
         delivered = shop.outbox(name)
 
         async def bureau_copy() -> bool:
-            return any(path.is_file() for path in delivered.rglob("*.pdf"))
+            # The file, and its receipt (written just after the file is in place).
+            rows = await service.store.deliveries.of_job(job_id)
+            sent = any(d.state is DeliveryState.SENT for d in rows)
+            return sent and any(path.is_file() for path in delivered.rglob("*.pdf"))
 
         await wait_for(bureau_copy, 60, "the bureau copy")
         job = await service.store.jobs.get(job_id)

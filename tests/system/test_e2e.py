@@ -144,7 +144,18 @@ async def test_health_ready_and_page(make_service, http) -> None:
         assert response.status == 200, body
         states = {name: part["state"] for name, part in body["parts"].items()}
         assert states == dict.fromkeys(
-            ("database", "spool", "watcher", "pool", "jobs", "deliveries", "notices", "disk"), "ok"
+            (
+                "database",
+                "spool",
+                "watcher",
+                "pool",
+                "jobs",
+                "deliveries",
+                "notices",
+                "loops",
+                "disk",
+            ),
+            "ok",
         )
     async with http.get(f"{service.url}/") as response:
         page = await response.text()
