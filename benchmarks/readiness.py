@@ -99,13 +99,13 @@ def series(port: int, scenario: str, endpoint: str, count: int, root: Path) -> S
 
 
 def busy_tasks(body: bytes) -> int:
-    """Busy job tasks in a `/readyz` answer: its `parts.jobs.detail` reads
-    "4 job tasks, 2 busy, 0 queued"."""
+    """Busy job tasks in a `/readyz` answer, both lanes: its `parts.jobs.detail` reads
+    "4 job tasks; analysis: 0 busy, 0 queued; previews: 2 busy, …"."""
     try:
-        found = BUSY.search(json.loads(body)["parts"]["jobs"]["detail"])
+        found = BUSY.findall(json.loads(body)["parts"]["jobs"]["detail"])
     except (ValueError, KeyError, TypeError):
         return -1
-    return int(found.group(1)) if found else -1
+    return sum(int(count) for count in found) if found else -1
 
 
 def wait_until(condition: Callable[[], bool], timeout_s: float, what: str) -> float:

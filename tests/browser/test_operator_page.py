@@ -36,10 +36,10 @@ pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's ch
 USER, PASSWORD = "operator", "plates and ink"
 
 
-def plate_file(folder: Path, name: str, bureau: str, pages: int = 1) -> Path:
+def plate_file(folder: Path, name: str, bureau: str, pages: int = 1, filler_bytes: int = 0) -> Path:
     marks = signa_marks(bureau, "Speedmaster", PAPERS["Speedmaster"][0])
     page = SamplePage(PRESSES["Speedmaster"], marks=marks)
-    return write_sample(folder / name, [page] * pages)
+    return write_sample(folder / name, [page] * pages, filler_bytes=filler_bytes)
 
 
 async def drop_file(page: Page, path: Path) -> None:
@@ -189,7 +189,8 @@ async def test_the_line_at_a_glance(make_service, tmp_path: Path) -> None:
             "value", "100"
         )
         # Dropped on the page: the same upload.
-        dropped = plate_file(samples, "301_Dropped_Vonoel.pdf", "Vonoel")
+        # Over 1 MB: smaller files are sent in one piece and log no progress at all.
+        dropped = plate_file(samples, "301_Dropped_Vonoel.pdf", "Vonoel", filler_bytes=1_200_000)
         await drop_file(page, dropped)  # not signed in: said, not taken
         await expect(page.locator("#grid-result")).to_have_text(
             "Not taken: sign in to upload files."
