@@ -163,7 +163,8 @@ class Door:
             "watcher_last_event": iso(watcher.last_event_at if watcher else None),
             "hotfolder": str(self.settings.paths.hotfolder),
             "disk": {found.part: found.as_json() for found in await self.disk.free()},
-            "holding": watcher.holding if watcher else None,
+            # Asked now, as the watcher asks at each poll: no lag behind /readyz.
+            "holding": await self.too_full() if watcher else None,
             "not_taken": [
                 {"name": shown_path(name), "reason": reason}
                 for name, reason in sorted(not_taken.items())
