@@ -49,7 +49,7 @@ _AIOFTP_LOG = logging.getLogger("aioftp.client")
 
 class FtpUploader:
     """Uploads to FTP and FTPS servers. How many go at once to a target is the scheduler's
-    (jobs/gates.py), which holds back a delivery before it takes a shared slot."""
+    (sending/gates.py), which holds back a delivery before it takes a shared slot."""
 
     def __init__(self) -> None:
         self._places = Places()
