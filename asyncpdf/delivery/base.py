@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import itertools
 import os
@@ -12,6 +13,9 @@ from pathlib import Path
 from typing import Protocol
 from urllib.parse import urlsplit, urlunsplit
 
+import aiofiles.os
+
+from asyncpdf.credentials import SecretUnavailable, read_secret
 from asyncpdf.errors import DeliveryError
 
 #: Awaited with a percentage of the file sent (see `ProgressMarks`).
@@ -90,6 +94,39 @@ class ProgressMarks:
             self._next += 1
             if self._callback is not None:
                 await self._callback(marks[self._next - 1])
+
+
+class Login(Protocol):
+    """Where a target's options say its password is."""
+
+    @property
+    def password(self) -> str | None: ...
+    @property
+    def password_env(self) -> str | None: ...
+    @property
+    def password_file(self) -> str | None: ...
+
+
+async def source_size(source: Path) -> int:
+    """The size of the file to send; a DeliveryError when it cannot be read."""
+    try:
+        return (await aiofiles.os.stat(source)).st_size
+    except OSError as exc:
+        raise DeliveryError(f"cannot read {source}: {exc.strerror}") from None
+
+
+async def login_secret(options: Login, shown: str) -> str | None:
+    """The target's password as it is now (URL, environment or file); a permanent
+    DeliveryError naming `shown` when it is not to be had."""
+    try:
+        return await asyncio.to_thread(
+            read_secret,
+            value=options.password,
+            env=options.password_env,
+            file=options.password_file,
+        )
+    except SecretUnavailable as exc:
+        raise DeliveryError(f"{shown}: no password: {exc}", permanent=True) from None
 
 
 class Uploader(Protocol):

@@ -21,15 +21,16 @@ import aiofiles
 import aiofiles.os
 import aioftp
 
-from asyncpdf.credentials import SecretUnavailable, read_secret
 from asyncpdf.delivery.base import (
     Delivered,
     Existing,
     Progress,
     ProgressMarks,
+    login_secret,
     names_for,
     partial_name,
     redact,
+    source_size,
     taken,
 )
 from asyncpdf.delivery.ftp_data import open_data
@@ -103,20 +104,8 @@ class _Transfer:
     async def prepare(self) -> None:
         """Read the source's size, the password and the TLS settings, before connecting."""
         options = self.options
-        try:
-            self.size = (await aiofiles.os.stat(self.source)).st_size
-        except OSError as exc:
-            raise DeliveryError(f"cannot read {self.source}: {exc.strerror}") from None
-        try:
-            secret = await asyncio.to_thread(
-                read_secret,
-                value=options.password,
-                env=options.password_env,
-                file=options.password_file,
-            )
-        except SecretUnavailable as exc:
-            raise DeliveryError(f"{self.shown}: no password: {exc}", permanent=True) from None
-        self.password = secret or ""
+        self.size = await source_size(self.source)
+        self.password = await login_secret(options, self.shown) or ""
         if options.tls:
             try:
                 self.tls = await asyncio.to_thread(_tls_context, options)

@@ -87,11 +87,8 @@ def absolute_path(text: str) -> str:
     return text
 
 
-# Option name -> (field of FtpOptions, parser of its text).
-_PARSERS: Mapping[str, tuple[str, Callable[[str], Any]]] = {
-    "mode": ("passive", _passive),
-    "tls_verify": ("tls_verify", yes_no),
-    "ca_file": ("ca_file", absolute_path),
+# Option name -> (field of the options, parser of its text): what FTP and SFTP share.
+SHARED_PARSERS: Mapping[str, tuple[str, Callable[[str], Any]]] = {
     "rename": ("rename", yes_no),
     "existing": ("existing", existing),
     "timeout_s": ("timeout_s", seconds),
@@ -99,6 +96,12 @@ _PARSERS: Mapping[str, tuple[str, Callable[[str], Any]]] = {
     "connections": ("connections", connections),
     "password_env": ("password_env", env_name),
     "password_file": ("password_file", absolute_path),
+}
+_PARSERS: Mapping[str, tuple[str, Callable[[str], Any]]] = {
+    "mode": ("passive", _passive),
+    "tls_verify": ("tls_verify", yes_no),
+    "ca_file": ("ca_file", absolute_path),
+    **SHARED_PARSERS,
 }
 
 

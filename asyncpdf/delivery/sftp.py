@@ -22,15 +22,16 @@ import aiofiles
 import aiofiles.os
 import asyncssh
 
-from asyncpdf.credentials import SecretUnavailable, read_secret
 from asyncpdf.delivery.base import (
     Delivered,
     Existing,
     Progress,
     ProgressMarks,
+    login_secret,
     names_for,
     partial_name,
     redact,
+    source_size,
     taken,
 )
 from asyncpdf.delivery.places import Places
@@ -96,19 +97,8 @@ class _Transfer:
 
     async def prepare(self) -> None:
         options = self.options
-        try:
-            self.size = (await aiofiles.os.stat(self.source)).st_size
-        except OSError as exc:
-            raise DeliveryError(f"cannot read {self.source}: {exc.strerror}") from None
-        try:
-            self.password = await asyncio.to_thread(
-                read_secret,
-                value=options.password,
-                env=options.password_env,
-                file=options.password_file,
-            )
-        except SecretUnavailable as exc:
-            raise DeliveryError(f"{self.shown}: no password: {exc}", permanent=True) from None
+        self.size = await source_size(self.source)
+        self.password = await login_secret(options, self.shown)
         if not await aiofiles.os.path.isfile(self.known_hosts):
             raise DeliveryError(
                 f"{self.shown}: no known_hosts file at {self.known_hosts}: make it with "

@@ -14,14 +14,10 @@ from urllib.parse import unquote, urlsplit
 
 from asyncpdf.delivery.base import Existing
 from asyncpdf.delivery.ftp_options import (
+    SHARED_PARSERS,
     absolute_path,
     check_one_password,
-    connections,
-    env_name,
-    existing,
     parse_query,
-    seconds,
-    yes_no,
 )
 
 OPTIONS: Mapping[str, str] = {
@@ -44,13 +40,7 @@ DEFAULT_KNOWN_HOSTS = "~/.ssh/known_hosts"
 _PARSERS: Mapping[str, tuple[str, Callable[[str], Any]]] = {
     "key_file": ("key_file", absolute_path),
     "known_hosts": ("known_hosts", absolute_path),
-    "rename": ("rename", yes_no),
-    "existing": ("existing", existing),
-    "timeout_s": ("timeout_s", seconds),
-    "idle_s": ("idle_s", seconds),
-    "connections": ("connections", connections),
-    "password_env": ("password_env", env_name),
-    "password_file": ("password_file", absolute_path),
+    **SHARED_PARSERS,
 }
 
 
