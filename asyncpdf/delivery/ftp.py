@@ -29,13 +29,13 @@ from asyncpdf.delivery.base import (
     login_secret,
     names_for,
     partial_name,
-    redact,
     source_size,
     taken,
 )
 from asyncpdf.delivery.ftp_data import open_data
 from asyncpdf.delivery.ftp_options import FtpOptions
 from asyncpdf.delivery.places import Places
+from asyncpdf.delivery.remote import RemoteUploader
 from asyncpdf.errors import DeliveryError
 
 CHUNK = 1 << 20
@@ -48,33 +48,22 @@ _Spot = tuple[str, Literal["free", "delivered", "replace"]]
 _AIOFTP_LOG = logging.getLogger("aioftp.client")
 
 
-class FtpUploader:
+class FtpUploader(RemoteUploader[FtpOptions]):
     """Uploads to FTP and FTPS servers. How many go at once to a target is the scheduler's
     (sending/gates.py), which holds back a delivery before it takes a shared slot."""
 
-    def __init__(self) -> None:
-        self._places = Places()
+    def _options(self, url: str) -> FtpOptions:
+        return FtpOptions.from_url(url)
 
-    def check(self, url: str) -> None:
-        FtpOptions.from_url(url)
-
-    async def upload(
+    def _transfer(
         self,
-        url: str,
+        options: FtpOptions,
+        shown: str,
         source: Path,
-        remote_name: str,
-        existing: Existing,
-        *,
-        progress: Progress | None = None,
-    ) -> Delivered:
-        shown = redact(url)
-        try:
-            options = FtpOptions.from_url(url)
-        except ValueError as exc:
-            raise DeliveryError(f"{shown}: {exc}", permanent=True) from None
-        transfer = _Transfer(options, shown, source, progress, self._places)
-        await transfer.prepare()
-        return await transfer.run(remote_name, options.existing or existing)
+        progress: Progress | None,
+        places: Places,
+    ) -> _Transfer:
+        return _Transfer(options, shown, source, progress, places)
 
 
 class _Transfer:

@@ -30,11 +30,11 @@ from asyncpdf.delivery.base import (
     login_secret,
     names_for,
     partial_name,
-    redact,
     source_size,
     taken,
 )
 from asyncpdf.delivery.places import Places
+from asyncpdf.delivery.remote import RemoteUploader
 from asyncpdf.delivery.sftp_options import SftpOptions
 from asyncpdf.errors import DeliveryError
 
@@ -46,30 +46,19 @@ _Spot = tuple[str, Literal["free", "delivered", "replace"]]
 logging.getLogger("asyncssh").setLevel(logging.WARNING)
 
 
-class SftpUploader:
-    def __init__(self) -> None:
-        self._places = Places()
+class SftpUploader(RemoteUploader[SftpOptions]):
+    def _options(self, url: str) -> SftpOptions:
+        return SftpOptions.from_url(url)
 
-    def check(self, url: str) -> None:
-        SftpOptions.from_url(url)
-
-    async def upload(
+    def _transfer(
         self,
-        url: str,
+        options: SftpOptions,
+        shown: str,
         source: Path,
-        remote_name: str,
-        existing: Existing,
-        *,
-        progress: Progress | None = None,
-    ) -> Delivered:
-        shown = redact(url)
-        try:
-            options = SftpOptions.from_url(url)
-        except ValueError as exc:
-            raise DeliveryError(f"{shown}: {exc}", permanent=True) from None
-        transfer = _Transfer(options, shown, source, progress, self._places)
-        await transfer.prepare()
-        return await transfer.run(remote_name, options.existing or existing)
+        progress: Progress | None,
+        places: Places,
+    ) -> _Transfer:
+        return _Transfer(options, shown, source, progress, places)
 
 
 class _Transfer:
