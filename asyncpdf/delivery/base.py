@@ -77,13 +77,15 @@ def taken(where: str) -> DeliveryError:
 
 class ProgressMarks:
     """Tells `callback` 20, 40, 60 and 80 as the bytes sent reach each of those percentages
-    of `total`, each at most once; nothing when there is no callback."""
+    of `total`, each at most once; nothing when there is no callback, nor for a file of at
+    most `MIN_BYTES` (sent in one piece, it reaches every mark at once: they say nothing)."""
 
     MARKS = (20, 40, 60, 80)
+    MIN_BYTES = 1 << 20
 
     def __init__(self, total: int, callback: Progress | None) -> None:
         self._total = total
-        self._callback = callback
+        self._callback = callback if total > self.MIN_BYTES else None
         self._sent = 0
         self._next = 0
 

@@ -9,12 +9,10 @@ holding no shared slot.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import sqlite3
 import time
 from collections.abc import Awaitable, Callable, Coroutine
-from pathlib import Path
 from typing import Any
 
 from asyncpdf.delivery import Delivered, deliver
@@ -34,8 +32,6 @@ from asyncpdf.times import iso
 
 log = logging.getLogger(__name__)
 
-#: Smaller files get no progress lines (20, 40, 60, 80 %) in the job's log.
-PROGRESS_MIN_BYTES = 1 << 20
 #: Progress of a transfer that has taken longer than this is shown in the live log too.
 PROGRESS_LIVE_AFTER_S = 2.0
 PlanFor = Callable[[Delivery], Awaitable[steps.Plan]]
@@ -145,15 +141,13 @@ class DeliveryScheduler(DueWork[Delivery]):
                     job_id, f"{kind}: {percent} % sent", "info" if slow else DETAIL
                 )
 
-            # A file sent in one piece reaches every mark at once: its marks say nothing.
-            size = await asyncio.to_thread(_size, plan.source)
             async with self._ctx.stage("delivery"):
                 sent = await deliver(
                     plan.url,
                     plan.source,
                     plan.remote_name,
                     self._settings.existing,
-                    progress=progress if size > PROGRESS_MIN_BYTES else None,
+                    progress=progress,
                 )
         except DeliveryError as exc:
             if plan is not None:
@@ -272,11 +266,3 @@ class DeliveryScheduler(DueWork[Delivery]):
             await change.log(delivery.job_id, f"{delivery.kind}: failed: {reason}", "error")
 
         return failed
-
-
-def _size(path: Path) -> int:
-    """The file's size; 0 where it cannot be read (the upload then says why)."""
-    try:
-        return path.stat().st_size
-    except OSError:
-        return 0
