@@ -363,6 +363,12 @@ async def test_live_events_are_numbered_and_resume(api: Client, tmp_path: Path) 
     last = seen[-1]["seq"]
     shutil.copy(samples[1], _hotfolder(api) / samples[1].name)
     await _finished(api, 2)
+
+    async def logged_done() -> bool:
+        # The job reads done at its commit; the "done" line follows it.
+        return any(line["message"] == "done" for line in (await _detail(api, 2))["log"])
+
+    await wait_for(logged_done, 30, "job 2's done line")
     again = await api.ws_connect(f"/ws?after={last}")
     hello = await again.receive_json()
     missed = [await asyncio.wait_for(again.receive_json(), 10) for _ in range(hello["seq"] - last)]
