@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
 from asyncpdf.domain.lifecycle import JobState
 from asyncpdf.domain.records import LogLine
@@ -52,8 +52,14 @@ class Change:
     async def move(
         self, job_id: int, current: JobState, new: JobState, *, error: str | None = None
     ) -> None:
-        await self.store.jobs.move(job_id, current, new, error=error)
-        self.jobs.add(job_id)
+        await self.move_all([job_id], current, new, error=error)
+
+    async def move_all(
+        self, job_ids: Sequence[int], current: JobState, new: JobState, *, error: str | None = None
+    ) -> None:
+        """Move the jobs in one statement (a burst's batch): all of them, or the change fails."""
+        await self.store.jobs.move_all(job_ids, current, new, error=error)
+        self.jobs.update(job_ids)
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         self.callbacks.append(callback)

@@ -140,6 +140,9 @@ class Claims:
                     else:
                         taken.append(claim)
                         await self._received(change, claim, outcome, imported, origin)
+                queued = [c.job_id for c, o in zip(claims, outcomes, strict=True) if o is None]
+                if queued:
+                    await change.move_all(queued, JobState.RECEIVED, JobState.QUEUED)
         except BaseException:
             await self._spool.unclaim_all(taken)
             raise
@@ -169,7 +172,5 @@ class Claims:
             await change.log(job_id, IMPORTED)
         if name != source.name:
             await change.log(job_id, "the file name is not UTF-8: its other bytes are shown as �")
-        if refused is None:
-            await change.move(job_id, JobState.RECEIVED, JobState.QUEUED)
-        else:
+        if refused is not None:
             change.touched(job_id)

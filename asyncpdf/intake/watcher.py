@@ -53,6 +53,8 @@ _GONE = Mask.MOVE_SELF | Mask.DELETE_SELF | Mask.IGNORED
 #: Files claimed in one transaction at most (a burst is claimed in several).
 CLAIM_BATCH = 250
 CLAIM_RETRY_S = 1.0
+#: A name offered is first looked at after this, with the names offered meanwhile.
+FIRST_LOOK_S = 0.05
 CLAIM_RETRY_MAX_S = 60.0
 
 
@@ -114,6 +116,8 @@ class Watcher:
         self._poll_s = poll_s
         self._ignore = tuple(ignore)
         self._candidates: dict[str, _Candidate | None] = {}
+        #: Set when a name is offered: its first look need not wait for the next poll.
+        self._offered = asyncio.Event()
         self._failed: dict[str, _Failure] = {}
         self._not_taken: dict[str, str] = {}
         self._inotify: Inotify | None = None
@@ -150,6 +154,7 @@ class Watcher:
     def offer(self, name: str) -> None:
         if not is_ignored(name, self._ignore):
             self._candidates[name] = None
+            self._offered.set()
 
     async def rescan(self, below: str = "") -> None:
         """Offer everything in the hotfolder (or its sub-folder `below`), watching the
@@ -223,7 +228,7 @@ class Watcher:
 
     async def _settle_loop(self) -> None:
         while True:
-            await asyncio.sleep(self._poll_s)
+            await self._until_next_look()
             # Asked each poll (the answer is cached): the status says why files wait all along.
             self.holding = await self._hold() if self._hold else None
             now = time.monotonic()
@@ -242,6 +247,21 @@ class Watcher:
                 else:
                     for name, _ in ready:
                         self._candidates[name] = None  # left untouched; taken once it may be
+
+    async def _until_next_look(self) -> None:
+        """Sleep until the next poll, or sooner: until the first candidate has been unchanged
+        for `settle_s`, or shortly after a name is offered (a burst's names share that look),
+        so a file is taken `settle_s` after it was closed, not up to two polls later."""
+        stable = [c.stable_since for c in self._candidates.values() if c is not None]
+        delay = self._poll_s
+        if stable:
+            # A little after: the loop's clock may wake a timer a hair early.
+            delay = min(delay, min(stable) + self._settle_s - time.monotonic() + 0.002)
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(max(FIRST_LOOK_S, delay)):
+                await self._offered.wait()
+                await asyncio.sleep(FIRST_LOOK_S)
+        self._offered.clear()
 
     def _recheck_not_taken(self, signatures: dict[str, _Seen]) -> None:
         for name in list(self._not_taken):

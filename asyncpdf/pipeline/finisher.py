@@ -43,6 +43,11 @@ class Finisher:
     async def settle(self, job_id: int) -> None:
         """End a delivering job once its previews are made and every delivery has settled;
         nothing while something is still to do."""
+        # In a burst most bureau copies settle before their job's previews are made: those
+        # need not queue for the lock. Whichever of the previews and the last delivery
+        # commits second reads the other's commit here, so no job is left unended.
+        if not await self._store.jobs.has_previews(job_id):
+            return
         async with self._ending:
             job = await self._store.jobs.get(job_id)
             if job.state is not JobState.DELIVERING:

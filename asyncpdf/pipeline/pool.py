@@ -44,6 +44,10 @@ _CALLS_PER_WORKER = {False: 100, True: 1000}
 CLOSE_GRACE_S = 5.0
 #: Niceness of the workers for long calls (and their Ghostscript), beside the short lane's.
 LONG_CALLS_NICE = 10
+#: Niceness of the short lane's workers: below the service's own process, whose database
+#: round trips and deliveries are short waits that a busy analysis worker would otherwise
+#: delay by a whole time slice each, yet above the long calls.
+SHORT_CALLS_NICE = 4
 
 
 def _start_worker(memory_mb: int | None, service_pid: int, nice: int = 0) -> None:
@@ -102,7 +106,7 @@ class Pool:
         if not short:
             return self._executor
         if self._short is None:
-            self._short = self._new_executor(self._short_workers, nice=0)
+            self._short = self._new_executor(self._short_workers, nice=SHORT_CALLS_NICE)
         return self._short
 
     def _retire(self, short: bool) -> None:
@@ -174,7 +178,7 @@ class Pool:
                     "a pool worker died while this and other files were in work; "
                     "trying again in a process of its own"
                 )
-        isolated = self._new_executor(workers=1, nice=0 if short else None)
+        isolated = self._new_executor(workers=1, nice=SHORT_CALLS_NICE if short else None)
         try:
             return await self._run_in(isolated, call)
         except BrokenExecutor:

@@ -209,8 +209,8 @@ class JobRunner:
         """Analyse the queued jobs (unless a stop came after an analysis was saved) and hand
         each original to its bureau as soon as its route is known; return the routed ones."""
         async with self._journal.change() as change:
+            await change.move_all([job.id for job in jobs], JobState.QUEUED, JobState.ANALYSING)
             for job in jobs:
-                await change.move(job.id, JobState.QUEUED, JobState.ANALYSING)
                 await change.log(job.id, "analysing")
         found = await asyncio.gather(*(self._guarded(job.id, self._analysed(job)) for job in jobs))
         analysed = [(job, got) for job, got in zip(jobs, found, strict=True) if got is not None]
@@ -247,6 +247,9 @@ class JobRunner:
         async with self._journal.change() as change:
             for job, found in analysed:
                 recorded.append((job, await self._record(change, job, found)))
+            routed = [outcome.id for _, outcome in recorded if isinstance(outcome, Job)]
+            if routed:
+                await change.move_all(routed, JobState.ANALYSING, JobState.DELIVERING)
         return recorded
 
     async def _record(
@@ -276,8 +279,8 @@ class JobRunner:
                 "again)"
             )
         await change.log(job.id, steps.summary(analysis))
-        await change.move(job.id, JobState.ANALYSING, JobState.DELIVERING)
-        await self._plan(change, job, analysis, None)
+        # Moved to delivering by the caller, with the batch's other jobs.
+        await self._plan(change, job, analysis, None, first=not isinstance(found, Analysis))
         return replace(job, state=JobState.DELIVERING, analysis=analysis, sha256=sha256)
 
     def _warning_for(self, job_id: int) -> Note:
@@ -310,11 +313,20 @@ class JobRunner:
             await self._plan(change, job, analysis, artefacts)
 
     async def _plan(
-        self, change: Change, job: Job, analysis: Analysis, artefacts: Artefacts | None
+        self,
+        change: Change,
+        job: Job,
+        analysis: Analysis,
+        artefacts: Artefacts | None,
+        *,
+        first: bool = False,
     ) -> None:
-        """Add the deliveries this job has not had yet; the scheduler sends them."""
+        """Add the deliveries this job has not had yet; the scheduler sends them. `first`: the
+        analysis is recorded in this change, so the job has none yet (no need to read them)."""
         plans = self._plans(job, analysis, artefacts)
-        existing = {d.kind: d.state for d in await change.store.deliveries.of_job(job.id)}
+        existing = (
+            {} if first else {d.kind: d.state for d in await change.store.deliveries.of_job(job.id)}
+        )
         new = set(still_to_send([plan.kind for plan in plans], existing))
         for plan in plans:
             if plan.kind in new:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -169,17 +169,31 @@ class JobTable:
     async def move(
         self, job_id: int, current: JobState, new: JobState, *, error: str | None = None
     ) -> None:
+        await self.move_all([job_id], current, new, error=error)
+
+    async def move_all(
+        self, job_ids: Sequence[int], current: JobState, new: JobState, *, error: str | None = None
+    ) -> None:
+        """Move every one of the jobs from `current` to `new` in one statement; none of them
+        if one is no longer `current` (the caller's transaction fails)."""
         check_job(current, new)
         now = time.time()
+        wanted = sorted(set(job_ids))
         changed = await self._update(
             "UPDATE jobs SET state = ?, updated_at = ?, error = COALESCE(?, error),"
-            " finished_at = ? WHERE id = ? AND state = ?",
-            (new.value, now, error, now if new.terminal else None, job_id, current.value),
+            f" finished_at = ? WHERE state = ? AND id IN ({', '.join('?' * len(wanted))})",
+            (new.value, now, error, now if new.terminal else None, current.value, *wanted),
         )
-        if not changed:
+        if changed == len(wanted):
+            return
+        if len(wanted) == 1:
             raise IllegalTransition(
-                f"job {job_id} is no longer {current.value}; not moved to {new.value}"
+                f"job {wanted[0]} is no longer {current.value}; not moved to {new.value}"
             )
+        raise IllegalTransition(
+            f"jobs {', '.join(map(str, wanted))}: not all still {current.value}; none moved "
+            f"to {new.value}"
+        )
 
     async def reopen(self, job_id: int, current: JobState) -> None:
         """A finished job delivers again (its failed deliveries retried): no end, no error."""
@@ -218,21 +232,22 @@ class JobTable:
         self, job_id: int, analysis: Analysis, *, size: int, sha256: str | None
     ) -> None:
         """Save the analysis, once: a job is analysed at most once to the end."""
+        columns = {
+            "analysis": _dumps(analysis.to_json()),
+            "analysis_version": ANALYSIS_VERSION,
+            "size": size,
+            "sha256": sha256,
+            "updated_at": time.time(),
+            **_indexed(analysis),
+        }
         changed = await self._update(
-            "UPDATE jobs SET analysis = ?, analysis_version = ?, size = ?, sha256 = ?,"
-            " updated_at = ? WHERE id = ? AND analysis IS NULL",
-            (
-                _dumps(analysis.to_json()),
-                ANALYSIS_VERSION,
-                size,
-                sha256,
-                time.time(),
-                job_id,
-            ),
+            f"UPDATE jobs SET {', '.join(f'{name} = ?' for name in columns)}"
+            " WHERE id = ? AND analysis IS NULL",
+            (*columns.values(), job_id),
         )
         if not changed:
             raise IllegalTransition(f"job {job_id} already has its analysis")
-        await self._index(job_id, analysis)
+        await self._index_plates(job_id, analysis)
 
     async def _index(self, job_id: int, analysis: Analysis) -> None:
         columns = _indexed(analysis)
@@ -240,6 +255,9 @@ class JobTable:
             f"UPDATE jobs SET {', '.join(f'{name} = ?' for name in columns)} WHERE id = ?",
             (*columns.values(), job_id),
         )
+        await self._index_plates(job_id, analysis)
+
+    async def _index_plates(self, job_id: int, analysis: Analysis) -> None:
         await self._db.executemany(
             "INSERT OR REPLACE INTO job_plates (job_id, press, plates) VALUES (?, ?, ?)",
             [(job_id, press, plates) for press, plates in _plates_by_press(analysis).items()],
@@ -357,6 +375,11 @@ class JobTable:
 
     async def header(self, job_id: int) -> JobHeader:
         return header_of(await self._row(HEADER, job_id))
+
+    async def has_previews(self, job_id: int) -> bool:
+        """Whether the job's previews are recorded; a cheap read, nothing parsed."""
+        row = await self._row("artefacts IS NOT NULL", job_id)
+        return bool(row[0])
 
     async def page(self, *, limit: int = 50, offset: int = 0) -> list[JobHeader]:
         rows = await fetch_all(
