@@ -247,9 +247,6 @@ class JobRunner:
         async with self._journal.change() as change:
             for job, found in analysed:
                 recorded.append((job, await self._record(change, job, found)))
-            routed = [outcome.id for _, outcome in recorded if isinstance(outcome, Job)]
-            if routed:
-                await change.move_all(routed, JobState.ANALYSING, JobState.DELIVERING)
         return recorded
 
     async def _record(
@@ -279,7 +276,8 @@ class JobRunner:
                 "again)"
             )
         await change.log(job.id, steps.summary(analysis))
-        # Moved to delivering by the caller, with the batch's other jobs.
+        # Each in turn: the next job's duplicate check sees this one delivering.
+        await change.move(job.id, JobState.ANALYSING, JobState.DELIVERING)
         await self._plan(change, job, analysis, None, first=not isinstance(found, Analysis))
         return replace(job, state=JobState.DELIVERING, analysis=analysis, sha256=sha256)
 

@@ -49,6 +49,18 @@ async def test_two_copies_arriving_together_are_delivered_once(shop: Shop) -> No
     assert len(delivered(shop, names[0])) == 1
 
 
+async def test_copies_claimed_in_one_batch_are_delivered_once(shop: Shop) -> None:
+    # One claim, so one analysis batch: each copy's duplicate check sees the one before it.
+    names = [f"{n}_{shop.samples[2].name}" for n in range(4)]
+    claimed = await shop.running.claims.claim_all([(shop.drop(2, name), None) for name in names])
+    assert all(isinstance(job_id, int) for job_id in claimed)
+    jobs = await shop.finished(4)
+
+    states = sorted(jobs[name].state.value for name in names)
+    assert states == ["done", "duplicate", "duplicate", "duplicate"]
+    assert len(delivered(shop, names[0])) == 1
+
+
 async def test_duplicates_deliver_sends_it_again(tmp_path: Path) -> None:
     shop = Shop(tmp_path, delivery={"attempts": 2, "backoff_s": 0.1, "duplicates": "deliver"})
     await shop.start()
