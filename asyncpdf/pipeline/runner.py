@@ -19,6 +19,7 @@ from typing import TypeVar
 
 from asyncpdf.domain.lifecycle import (
     UNFINISHED,
+    DeliveryState,
     JobState,
     still_to_send,
 )
@@ -42,6 +43,25 @@ from asyncpdf.supervisor import Supervisor
 T = TypeVar("T")
 
 log = logging.getLogger(__name__)
+
+
+class _Batch:
+    """What the analysis lane's batch has routed so far: each job's new plans, and which
+    checksum went first (in the database before the batch, or earlier in it)."""
+
+    def __init__(self, delivered: dict[str, int] | None) -> None:
+        #: None when copies are delivered again (`delivery.duplicates: deliver`).
+        self._first = delivered
+        #: Each routed job's new plans, by its id.
+        self.plans: dict[int, list[steps.Plan]] = {}
+
+    def first_of(self, sha256: str | None) -> int | None:
+        return None if sha256 is None or self._first is None else self._first.get(sha256)
+
+    def route(self, job: Job, plans: list[steps.Plan]) -> None:
+        self.plans[job.id] = plans
+        if self._first is not None and job.sha256 is not None:
+            self._first.setdefault(job.sha256, job.id)
 
 
 class JobRunner:
@@ -241,45 +261,52 @@ class JobRunner:
     async def _record_all(
         self, analysed: list[tuple[Job, steps.Analysed | Analysis]]
     ) -> list[tuple[Job, Job | AsyncPdfError]]:
-        """Record the analyses and plan the bureau deliveries in one transaction; for each job,
-        the job as routed, or why it ends (raised by the caller once this has committed)."""
-        recorded: list[tuple[Job, Job | AsyncPdfError]] = []
+        """Record the analyses and plan the bureau deliveries in one transaction, a few
+        statements for the whole batch; for each job, the job as routed, or why it ends
+        (raised by the caller once this has committed)."""
         async with self._journal.change() as change:
-            for job, found in analysed:
-                recorded.append((job, await self._record(change, job, found)))
+            fresh = [(job, found) for job, found in analysed if not isinstance(found, Analysis)]
+            await change.store.jobs.record_analyses(
+                [(job.id, found.analysis, found.size, found.sha256) for job, found in fresh]
+            )
+            for job, found in fresh:
+                if job.imported:
+                    await change.store.jobs.dated(job.id, found.mtime)
+                for warning in found.analysis.warnings:
+                    await change.log(job.id, warning, "warning")
+            batch = _Batch(await self._delivered_before(change, analysed))
+            recorded = [
+                (job, await self._record(change, job, found, batch)) for job, found in analysed
+            ]
+            if batch.plans:
+                await change.move_all(list(batch.plans), JobState.ANALYSING, JobState.DELIVERING)
+            await self._add_plans(change, batch.plans)
         return recorded
 
     async def _record(
-        self, change: Change, job: Job, found: steps.Analysed | Analysis
+        self, change: Change, job: Job, found: steps.Analysed | Analysis, batch: _Batch
     ) -> Job | AsyncPdfError:
-        if isinstance(found, Analysis):
-            analysis, sha256 = found, job.sha256
-        else:
-            analysis, sha256 = found.analysis, found.sha256
-            await change.store.jobs.record_analysis(
-                job.id, analysis, size=found.size, sha256=found.sha256
-            )
-            if job.imported:
-                await change.store.jobs.dated(job.id, found.mtime)
-            for warning in analysis.warnings:
-                await change.log(job.id, warning, "warning")
+        analysis, sha256 = (
+            (found, job.sha256) if isinstance(found, Analysis) else (found.analysis, found.sha256)
+        )
         if analysis.rejected:
             return RejectedFile(analysis.error)
         if analysis.error:
             return AnalysisFailed(analysis.error)
-        # In this transaction: of two copies of one file, the second sees the first.
-        first = await self._delivered_before(change, job.id, sha256)
+        first = batch.first_of(sha256)
         if first is not None:
+            await change.store.jobs.duplicate_of(job.id, first)
             return Duplicate(
                 f"the same file (sha256 {sha256}) as job {first}, which was delivered: not "
                 "sent again (delivery.duplicates is 'skip'; set 'deliver' to send such files "
                 "again)"
             )
         await change.log(job.id, steps.summary(analysis))
-        # Each in turn: the next job's duplicate check sees this one delivering.
-        await change.move(job.id, JobState.ANALYSING, JobState.DELIVERING)
-        await self._plan(change, job, analysis, None, first=not isinstance(found, Analysis))
-        return replace(job, state=JobState.DELIVERING, analysis=analysis, sha256=sha256)
+        routed = replace(job, state=JobState.DELIVERING, analysis=analysis, sha256=sha256)
+        # Just analysed, it has no deliveries yet: nothing to read.
+        existing = await self._existing(change, job.id) if isinstance(found, Analysis) else {}
+        batch.route(routed, self._new_plans(routed, analysis, None, existing))
+        return routed
 
     def _warning_for(self, job_id: int) -> Note:
         async def warn(message: str) -> None:
@@ -288,14 +315,20 @@ class JobRunner:
         return warn
 
     async def _delivered_before(
-        self, change: Change, job_id: int, sha256: str | None
-    ) -> int | None:
-        if sha256 is None or self._settings.delivery.duplicates != "skip":
+        self, change: Change, analysed: list[tuple[Job, steps.Analysed | Analysis]]
+    ) -> dict[str, int] | None:
+        """The first delivered job of each checksum in the batch (in this transaction: of two
+        copies of one file, the second sees the first), or None when copies are delivered."""
+        if self._settings.delivery.duplicates != "skip":
             return None
-        first = await change.store.jobs.first_delivered(sha256, other_than=job_id)
-        if first is not None:
-            await change.store.jobs.duplicate_of(job_id, first)
-        return first
+        checksums = {
+            sha256
+            for job, found in analysed
+            if (sha256 := job.sha256 if isinstance(found, Analysis) else found.sha256)
+        }
+        return await change.store.jobs.first_delivered_all(
+            checksums, other_than=[job.id for job, _ in analysed]
+        )
 
     async def _previews(self, job: Job, source: Path, analysis: Analysis) -> None:
         note = self._warning_for(job.id)
@@ -311,30 +344,40 @@ class JobRunner:
             await self._plan(change, job, analysis, artefacts)
 
     async def _plan(
+        self, change: Change, job: Job, analysis: Analysis, artefacts: Artefacts | None
+    ) -> None:
+        """Add the deliveries this job has not had yet; the scheduler sends them."""
+        existing = await self._existing(change, job.id)
+        await self._add_plans(change, {job.id: self._new_plans(job, analysis, artefacts, existing)})
+
+    @staticmethod
+    async def _existing(change: Change, job_id: int) -> dict[str, DeliveryState]:
+        return {d.kind: d.state for d in await change.store.deliveries.of_job(job_id)}
+
+    def _new_plans(
         self,
-        change: Change,
-        job: Job,
+        job: JobHeader,
         analysis: Analysis,
         artefacts: Artefacts | None,
-        *,
-        first: bool = False,
-    ) -> None:
-        """Add the deliveries this job has not had yet; the scheduler sends them. `first`: the
-        analysis is recorded in this change, so the job has none yet (no need to read them)."""
+        existing: dict[str, DeliveryState],
+    ) -> list[steps.Plan]:
         plans = self._plans(job, analysis, artefacts)
-        existing = (
-            {} if first else {d.kind: d.state for d in await change.store.deliveries.of_job(job.id)}
-        )
         new = set(still_to_send([plan.kind for plan in plans], existing))
-        for plan in plans:
-            if plan.kind in new:
-                await change.store.deliveries.add(
-                    job.id, plan.kind, plan.shown_target, plan.remote_name
-                )
-        if new:
-            change.touched(job.id)
-            # Once committed: the scheduler reads only what is.
-            change.after_commit(self._wake_deliveries)
+        return [plan for plan in plans if plan.kind in new]
+
+    async def _add_plans(self, change: Change, plans: dict[int, list[steps.Plan]]) -> None:
+        rows = [
+            (job_id, plan.kind, plan.shown_target, plan.remote_name)
+            for job_id, planned in plans.items()
+            for plan in planned
+        ]
+        if not rows:
+            return
+        await change.store.deliveries.add_all(rows)
+        for job_id, *_ in rows:
+            change.touched(job_id)
+        # Once committed: the scheduler reads only what is.
+        change.after_commit(self._wake_deliveries)
 
     def _plans(
         self, job: JobHeader, analysis: Analysis, artefacts: Artefacts | None

@@ -120,11 +120,16 @@ class DeliveryScheduler(DueWork[Delivery]):
 
     async def _gated(self, delivery: Delivery) -> None:
         try:
-            await self._attempt(delivery)
+            write = await self._attempt(delivery)
         finally:
+            # The target's connection is free once the transfer is over: its next delivery
+            # need not wait for this one's receipt to be written.
             self.gates.leave(delivery.target)
+            self.wake()
+        await self._record(delivery, write)
 
-    async def _attempt(self, delivery: Delivery) -> None:
+    async def _attempt(self, delivery: Delivery) -> Write:
+        """Send the delivery once; what to write of how it went."""
         job_id, kind = delivery.job_id, delivery.kind
         plan: steps.Plan | None = None
         try:
@@ -166,7 +171,7 @@ class DeliveryScheduler(DueWork[Delivery]):
             self.targets.sent(plan.target, sent.bytes)
             self.gates.sent(delivery.target)
             write = self._receipt(delivery, sent)
-        await self._record(delivery, write)
+        return write
 
     async def _record(self, delivery: Delivery, write: Write) -> None:
         """Write what came of the attempt, then let the job end if it was its last; should

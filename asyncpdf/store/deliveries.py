@@ -6,7 +6,7 @@ A row waits here for its next attempt (`next_attempt_at`), so no job task is hel
 from __future__ import annotations
 
 import time
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import replace
 from typing import Any
 
@@ -47,11 +47,16 @@ class DeliveryTable:
 
     async def add(self, job_id: int, kind: str, target: str, remote_name: str) -> None:
         """A new delivery, due at once."""
+        await self.add_all([(job_id, kind, target, remote_name)])
+
+    async def add_all(self, planned: Iterable[tuple[int, str, str, str]]) -> None:
+        """New deliveries (job, kind, target, remote name), due at once, in one statement."""
         assert self._db.in_transaction, "write inside Store.transaction()"
-        await self._db.execute(
+        now, pending = time.time(), DeliveryState.PENDING.value
+        await self._db.executemany(
             "INSERT INTO deliveries (job_id, kind, target, state, attempts, next_attempt_at,"
             " remote_name) VALUES (?, ?, ?, ?, 0, ?, ?)",
-            (job_id, kind, target, DeliveryState.PENDING.value, time.time(), remote_name),
+            [(job_id, kind, target, pending, now, name) for job_id, kind, target, name in planned],
         )
 
     async def move(self, delivery: Delivery, new: DeliveryState, **fields: Any) -> Delivery:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -216,14 +216,26 @@ class JobTable:
     async def first_delivered(self, sha256: str, other_than: int | None = None) -> int | None:
         """The first job with this checksum whose file went, or is going, to its bureau: done
         (delivered or imported), still delivering, or its bureau copy sent."""
+        found = await self.first_delivered_all([sha256], () if other_than is None else [other_than])
+        return found.get(sha256)
+
+    async def first_delivered_all(
+        self, checksums: Collection[str], other_than: Collection[int] = ()
+    ) -> dict[str, int]:
+        """`first_delivered` of each checksum at once (those that have one), leaving out the
+        jobs `other_than`."""
+        if not checksums:
+            return {}
         async with self._db.execute(
-            "SELECT id FROM jobs WHERE sha256 = ? AND id IS NOT ? AND (state IN (?, ?)"
+            "SELECT sha256, MIN(id) FROM jobs"
+            f" WHERE sha256 IN ({', '.join('?' * len(checksums))})"
+            f" AND id NOT IN ({', '.join('?' * len(other_than))}) AND (state IN (?, ?)"
             " OR EXISTS (SELECT 1 FROM deliveries WHERE deliveries.job_id = jobs.id"
-            " AND kind = 'bureau' AND state = 'sent')) ORDER BY id LIMIT 1",
-            (sha256, other_than, JobState.DONE.value, JobState.DELIVERING.value),
+            " AND kind = 'bureau' AND state = 'sent')) GROUP BY sha256",
+            (*checksums, *other_than, JobState.DONE.value, JobState.DELIVERING.value),
         ) as cursor:
-            row = await cursor.fetchone()
-        return None if row is None else int(row[0])
+            rows = await cursor.fetchall()
+        return {sha256: int(first) for sha256, first in rows}
 
     async def count_warning(self, job_id: int) -> None:
         await self._update("UPDATE jobs SET warnings = warnings + 1 WHERE id = ?", (job_id,))
@@ -232,22 +244,37 @@ class JobTable:
         self, job_id: int, analysis: Analysis, *, size: int, sha256: str | None
     ) -> None:
         """Save the analysis, once: a job is analysed at most once to the end."""
-        columns = {
-            "analysis": _dumps(analysis.to_json()),
-            "analysis_version": ANALYSIS_VERSION,
-            "size": size,
-            "sha256": sha256,
-            "updated_at": time.time(),
-            **_indexed(analysis),
-        }
-        changed = await self._update(
-            f"UPDATE jobs SET {', '.join(f'{name} = ?' for name in columns)}"
-            " WHERE id = ? AND analysis IS NULL",
-            (*columns.values(), job_id),
+        await self.record_analyses([(job_id, analysis, size, sha256)])
+
+    async def record_analyses(
+        self, analysed: Sequence[tuple[int, Analysis, int, str | None]]
+    ) -> None:
+        """Save each (job, analysis, size, sha256) in two statements for all; none of them if
+        one job has its analysis already (the caller's transaction fails)."""
+        if not analysed:
+            return
+        now = time.time()
+        rows = [
+            {
+                "analysis": _dumps(analysis.to_json()),
+                "analysis_version": ANALYSIS_VERSION,
+                "size": size,
+                "sha256": sha256,
+                "updated_at": now,
+                **_indexed(analysis),
+                "id": job_id,
+            }
+            for job_id, analysis, size, sha256 in analysed
+        ]
+        assignments = ", ".join(f"{name} = :{name}" for name in rows[0] if name != "id")
+        assert self._db.in_transaction, "write inside Store.transaction()"
+        cursor = await self._db.executemany(
+            f"UPDATE jobs SET {assignments} WHERE id = :id AND analysis IS NULL", rows
         )
-        if not changed:
-            raise IllegalTransition(f"job {job_id} already has its analysis")
-        await self._index_plates(job_id, analysis)
+        if cursor.rowcount != len(rows):
+            ids = ", ".join(str(job_id) for job_id, *_ in analysed)
+            raise IllegalTransition(f"of jobs {ids}, one has its analysis already")
+        await self._index_plates([(job_id, analysis) for job_id, analysis, *_ in analysed])
 
     async def _index(self, job_id: int, analysis: Analysis) -> None:
         columns = _indexed(analysis)
@@ -255,12 +282,16 @@ class JobTable:
             f"UPDATE jobs SET {', '.join(f'{name} = ?' for name in columns)} WHERE id = ?",
             (*columns.values(), job_id),
         )
-        await self._index_plates(job_id, analysis)
+        await self._index_plates([(job_id, analysis)])
 
-    async def _index_plates(self, job_id: int, analysis: Analysis) -> None:
+    async def _index_plates(self, analysed: Iterable[tuple[int, Analysis]]) -> None:
         await self._db.executemany(
             "INSERT OR REPLACE INTO job_plates (job_id, press, plates) VALUES (?, ?, ?)",
-            [(job_id, press, plates) for press, plates in _plates_by_press(analysis).items()],
+            [
+                (job_id, press, plates)
+                for job_id, analysis in analysed
+                for press, plates in _plates_by_press(analysis).items()
+            ],
         )
 
     async def index_analysed(self) -> int:
