@@ -122,16 +122,17 @@ class Claims:
         taken: list[Claim] = []
         try:
             async with self._journal.change() as change:
-                for source, settled in found:
-                    name = shown_name(source)
-                    job_id = await change.store.jobs.create(
-                        name,
-                        source.name,
-                        imported=imported,
-                        rerun_of=origin.rerun_of,
-                        callback_url=origin.callback_url,
-                        subfolder=self._spool.subfolder_of(source),
-                    )
+                names = [shown_name(source) for source, _ in found]
+                job_ids = await change.store.jobs.create_all(
+                    [
+                        (name, source.name, self._spool.subfolder_of(source))
+                        for name, (source, _) in zip(names, found, strict=True)
+                    ],
+                    imported=imported,
+                    rerun_of=origin.rerun_of,
+                    callback_url=origin.callback_url,
+                )
+                for job_id, name, (source, settled) in zip(job_ids, names, found, strict=True):
                     claims.append(Claim(source, job_id, name, settled))
                 outcomes = await self._spool.claim_all(claims)
                 for claim, outcome in zip(claims, outcomes, strict=True):

@@ -150,15 +150,26 @@ class JobRunner:
         """The analysis lane's step for a batch of jobs: each analysed (if not yet) and its
         bureau delivery planned, the batch in two transactions; return the jobs whose previews
         are still to make."""
-        jobs: list[Job] = []
-        for job_id in job_ids:
-            if (job := await self._guarded(job_id, self._store.jobs.get(job_id))) is not None:
-                jobs.append(job)
+        jobs = await self._read_all(job_ids)
         queued = [job for job in jobs if job.state is JobState.QUEUED]
         routed = [job for job in jobs if job.state is not JobState.QUEUED]
         if queued:
             routed += await self._guarded_all(queued, self._analyse_all(queued)) or []
         return [job.id for job in routed if await self._guarded(job.id, self._go_on(job))]
+
+    async def _read_all(self, job_ids: list[int]) -> list[Job]:
+        """The batch's jobs in one read; those it did not give, one by one, so that a job
+        that cannot be read ends with its own reason."""
+        try:
+            found = {job.id: job for job in await self._store.jobs.get_many(job_ids)}
+        except Exception:
+            found = {}
+        jobs: list[Job] = []
+        for job_id in job_ids:
+            job = found.get(job_id) or await self._guarded(job_id, self._store.jobs.get(job_id))
+            if job is not None:
+                jobs.append(job)
+        return jobs
 
     async def _go_on(self, job: Job) -> bool:
         """True when the job's previews are still to make; a job that has them (resumed) has

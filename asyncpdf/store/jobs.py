@@ -27,6 +27,8 @@ HEADER = (
 )
 _FULL = f"{HEADER}, analysis, analysis_version, artefacts"
 HEADER_COLUMNS = HEADER.count(",") + 1
+#: Jobs made in one statement at most (nine values each, within SQLite's 999 variables).
+CREATE_AT_ONCE = 100
 # SQLite's INTEGER is 64-bit: a larger id cannot name a job.
 MAX_ID = 2**63 - 1
 
@@ -136,26 +138,53 @@ class JobTable:
         subfolder: str | None = None,
     ) -> int:
         """A new job for the file `file_name` (its name on disk), known as `name`."""
+        [job_id] = await self.create_all(
+            [(name, file_name, subfolder)],
+            imported=imported,
+            rerun_of=rerun_of,
+            callback_url=callback_url,
+        )
+        return job_id
+
+    async def create_all(
+        self,
+        files: Sequence[tuple[str, str | None, str | None]],
+        *,
+        imported: bool = False,
+        rerun_of: int | None = None,
+        callback_url: str | None = None,
+    ) -> list[int]:
+        """A new job for each (name, file name on disk, sub-folder), in one statement per
+        CREATE_AT_ONCE; their ids, in order."""
         assert self._db.in_transaction, "write inside Store.transaction()"
         now = time.time()
-        raw = os.fsencode(file_name) if file_name not in (None, name) else None
-        cursor = await self._db.execute(
-            "INSERT INTO jobs (name, file_name, state, created_at, updated_at, imported,"
-            " rerun_of, callback_url, subfolder) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                name,
-                raw,
-                JobState.RECEIVED.value,
-                now,
-                now,
-                int(imported),
-                rerun_of,
-                callback_url,
-                subfolder,
-            ),
-        )
-        assert cursor.lastrowid is not None
-        return cursor.lastrowid
+        ids: list[int] = []
+        for start in range(0, len(files), CREATE_AT_ONCE):
+            chunk = files[start : start + CREATE_AT_ONCE]
+            rows = await self._db.execute_fetchall(
+                "INSERT INTO jobs (name, file_name, state, created_at, updated_at, imported,"
+                " rerun_of, callback_url, subfolder) VALUES "
+                + ", ".join("(?, ?, ?, ?, ?, ?, ?, ?, ?)" for _ in chunk)
+                + " RETURNING id",
+                [
+                    value
+                    for name, file_name, subfolder in chunk
+                    for value in (
+                        name,
+                        os.fsencode(file_name) if file_name not in (None, name) else None,
+                        JobState.RECEIVED.value,
+                        now,
+                        now,
+                        int(imported),
+                        rerun_of,
+                        callback_url,
+                        subfolder,
+                    )
+                ],
+            )
+            # One statement numbers its rows in the order given, upwards.
+            ids += sorted(int(row[0]) for row in rows)
+        return ids
 
     async def forget(self, job_id: int) -> None:
         """Remove a job made in this transaction whose file could not be claimed after all
@@ -403,6 +432,17 @@ class JobTable:
 
     async def get(self, job_id: int) -> Job:
         return _job(await self._row(_FULL, job_id))
+
+    async def get_many(self, job_ids: Collection[int]) -> list[Job]:
+        """Those of the jobs that exist (not deleted), in one read."""
+        wanted = [job_id for job_id in job_ids if 0 < job_id <= MAX_ID]
+        rows = await fetch_all(
+            self._read,
+            f"SELECT {_FULL} FROM jobs WHERE id IN ({', '.join('?' * len(wanted))})"
+            " AND deleted_at IS NULL",
+            wanted,
+        )
+        return [_job(row) for row in rows]
 
     async def header(self, job_id: int) -> JobHeader:
         return header_of(await self._row(HEADER, job_id))
