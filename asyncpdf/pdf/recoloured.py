@@ -58,7 +58,7 @@ def recoloured_coverage(
     with tempfile.TemporaryDirectory(prefix=".recoloured-", dir=scratch) as folder:
         try:
             made = _copies(source, Path(folder), pages)
-        except pikepdf.PdfError:
+        except (pikepdf.PdfError, TypeError, ValueError):  # a damaged file: gs repairs more
             return None
         if made is None:
             return None
@@ -190,11 +190,14 @@ class _Found:
             item = stack.pop()
             if isinstance(item, pikepdf.Array):
                 kind = str(item[0]) if len(item) and isinstance(item[0], pikepdf.Name) else ""
-                if kind == "/Separation" and len(item) == 4:
+                if kind == "/Separation":
+                    if len(item) != 4 or not isinstance(item[1], pikepdf.Name):
+                        return False
                     self.separations.append(item)
-                elif kind in ("/DeviceN", "/NChannel") and len(item) >= 4:
-                    names = {_decoded(name) for name in item[1]}
-                    if names - _NOT_SPOTS:
+                elif kind in ("/DeviceN", "/NChannel"):
+                    if len(item) < 4 or not isinstance(item[1], pikepdf.Array):
+                        return False
+                    if {_decoded(name) for name in item[1]} - _NOT_SPOTS:
                         return False
                     self.device_n.append(item)
                 elif kind in _CIE:
@@ -294,7 +297,10 @@ def _components(space: pikepdf.Array) -> int:
     if kind == "/CalGray":
         return 1
     if kind == "/ICCBased" and len(space) > 1 and isinstance(space[1], pikepdf.Stream):
-        return int(space[1].get("/N", 4))
+        count = int(space[1].get("/N", 0))
+        if count not in (1, 3, 4):
+            raise ValueError(f"an ICC-based colour space of {count} components")
+        return count
     return 3
 
 
