@@ -2,8 +2,10 @@
 
 Pages whose plates are all process inks are measured by Ghostscript's ``ink_cov`` (a spot drawn
 there counts through its CMYK alternate, as the RIP puts it on those plates); pages with a spot
-plate, or whose plates are not known, by ``separations`` (one plane per separation, so a spot
-has its own figure and the process plates not the spot's alternate).
+plate, or whose plates are not known, separation by separation (a spot has its own figure and
+the process plates not the spot's alternate): by ``recoloured`` (``ink_cov`` on recoloured
+copies, two thirds of the CPU), or by ``separations`` (``psdcmyk``) where the page's colours
+cannot be recoloured.
 """
 
 from __future__ import annotations
