@@ -148,6 +148,10 @@ def test_thin_lines_count_by_their_area_not_by_the_pixels_they_touch(tmp_path: P
     assert planes["Black"] == pytest.approx(black, abs=0.5)
     assert planes["PANTONE 185 C"] == pytest.approx(spot, abs=0.5)
     assert planes["Magenta"] == 0  # the spot is on its own plate, not through its alternate
+    (recoloured,) = recoloured_coverage(source, tmp_path, 60) or [{}]
+    assert recoloured["PANTONE 185 C"] == pytest.approx(planes["PANTONE 185 C"], abs=0.05)
+    assert recoloured["Black"] == pytest.approx(planes["Black"], abs=0.05)
+    assert recoloured["Magenta"] == 0
 
 
 @requires_gs
