@@ -23,8 +23,10 @@ keeps planes for), or without that profile, is left to ``separations``: ``None``
 
 from __future__ import annotations
 
+import functools
 import re
 import tempfile
+import zlib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -110,7 +112,9 @@ def _copies(
                 space[2], space[3] = N.DeviceCMYK, blank
         copies = [folder / "process.pdf"]
         pdf.save(copies[0])
-        icc = pdf.make_indirect(pikepdf.Array([N.ICCBased, pdf.make_stream(profile, N=4)]))
+        icc = pdf.make_indirect(
+            pikepdf.Array([N.ICCBased, pdf.make_stream(profile, N=4, Filter=N.FlateDecode)])
+        )
         _process_blank(pdf, found, icc)
         for space, name in originals:
             if name in PROCESS:
@@ -141,10 +145,12 @@ def _on_channels(
             space[3] = blank
 
 
+@functools.cache
 def _default_cmyk() -> bytes | None:
+    """The profile, Flate-compressed once per worker (each copy would compress it again)."""
     for path in _PROFILES:
         try:
-            return path.read_bytes()
+            return zlib.compress(path.read_bytes())
         except OSError:
             continue
     return None
