@@ -280,8 +280,8 @@ def test_separations_read_a_copy_with_grey_alternates_wherever_the_spot_is(
 def overlapping_page(path: Path, spots: tuple[str, ...] = ("PANTONE 185 C",)) -> Path:
     """A 200 x 200 pt page where process ink and spots overlap every way a plate sees: a 50 %
     cyan ground; each spot a band across it (knocking the cyan out); black overprinting the
-    first spot (the spot stays) and a grey and an RGB fill knocking it out; a CMYK image over
-    the last spot; a CMYK alternate to each spot, as files have them."""
+    first spot (the spot stays) and a grey and an RGB fill, an indexed and an inline image
+    knocking it out; a CMYK image over the last spot; a CMYK alternate to each spot."""
     pdf = pikepdf.new()
     page = pdf.add_blank_page(page_size=(200, 200))
     spaces = {}
@@ -301,11 +301,21 @@ def overlapping_page(path: Path, spots: tuple[str, ...] = ("PANTONE 185 C",)) ->
         ColorSpace=pikepdf.Name.DeviceCMYK,
         BitsPerComponent=8,
     )
+    lookup = pikepdf.String(bytes([0, 0, 0, 255, 0, 0, 0, 128]))
+    indexed = pdf.make_stream(
+        bytes([0, 1] * 8),
+        Type=pikepdf.Name.XObject,
+        Subtype=pikepdf.Name.Image,
+        Width=4,
+        Height=4,
+        ColorSpace=pikepdf.Array([pikepdf.Name.Indexed, pikepdf.Name.DeviceCMYK, 1, lookup]),
+        BitsPerComponent=8,
+    )
     overprint = pikepdf.Dictionary(Type=pikepdf.Name.ExtGState, OP=True, op=True, OPM=1)
     page.obj.Resources = pikepdf.Dictionary(
         ColorSpace=pikepdf.Dictionary(spaces),
         ExtGState=pikepdf.Dictionary(OP=overprint),
-        XObject=pikepdf.Dictionary(Im0=image),
+        XObject=pikepdf.Dictionary(Im0=image, Im1=indexed),
     )
     band = 200 / (len(spots) + 1)
     ops = ["0.5 0 0 0 k 0 0 200 200 re f"]
@@ -317,9 +327,11 @@ def overlapping_page(path: Path, spots: tuple[str, ...] = ("PANTONE 185 C",)) ->
         f"q /OP gs 0 0 0 1 k 0 0 40 {band:.2f} re f Q",  # overprints the first spot
         f"q 0.2 g 40 0 20 {band:.2f} re f Q",  # grey knocks it out
         f"q 1 0 0 rg 60 0 20 {band:.2f} re f Q",  # so does RGB
+        f"q 20 0 0 {band:.2f} 80 0 cm /Im1 Do Q",  # an indexed image
+        f"q 20 0 0 {band:.2f} 100 0 cm BI /W 1 /H 1 /CS /CMYK /BPC 8 ID \0\0\0\xff EI Q",
         f"q 50 0 0 {band:.2f} 150 {(len(spots) - 1) * band:.2f} cm /Im0 Do Q",
     ]
-    page.obj.Contents = pdf.make_stream("\n".join(ops).encode())
+    page.obj.Contents = pdf.make_stream("\n".join(ops).encode("latin-1"))
     pdf.save(path)
     return path
 
@@ -338,9 +350,10 @@ def test_spot_pages_measured_on_recoloured_copies_as_psdcmyk_separates_them(
     for name, value in planes.items():
         assert recoloured[name] == pytest.approx(value, abs=0.1), name
     band = 100 / (count + 1)
-    # Left where black overprints it, knocked out by the grey, the RGB and (one spot) the image.
-    kept = 200 - 40 - (50 if count == 1 else 0)
-    assert recoloured[spots[0]] == pytest.approx(band * kept / 200, abs=0.3)
+    # Left where black overprints it, knocked out by the grey, the RGB, the indexed and the
+    # inline image and (one spot) the CMYK image.
+    kept = 200 - 80 - (50 if count == 1 else 0)
+    assert recoloured[spots[0]] == pytest.approx(band * kept / 200, abs=0.5)
     assert list(tmp_path.glob(".recoloured-*")) == []
 
 
