@@ -230,7 +230,8 @@ class StepTimer:
     (--steps)."""
 
     NAMES = ("content_bbox_mm", "write_preview", "write_crop", "downsample", "ink_coverage",
-             "render_proofs", "render_jpeg", "split_by_press", "separations")  # fmt: skip
+             "render_proofs", "render_jpeg", "split_by_press", "separations",
+             "recoloured_coverage")  # fmt: skip
     MODULES = (artefacts_module, coverage_module)
 
     def __init__(self) -> None:

@@ -2,8 +2,10 @@
 
 Pages whose plates are all process inks are measured by Ghostscript's ``ink_cov`` (a spot drawn
 there counts through its CMYK alternate, as the RIP puts it on those plates); pages with a spot
-plate, or whose plates are not known, by ``separations`` (one plane per separation, so a spot
-has its own figure and the process plates not the spot's alternate).
+plate, or whose plates are not known, separation by separation (a spot has its own figure and
+the process plates not the spot's alternate): by ``recoloured`` (``ink_cov`` on recoloured
+copies, two thirds of the CPU), or by ``separations`` (``psdcmyk``) where the page's colours
+cannot be recoloured.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from asyncpdf.pdf import listing
 from asyncpdf.pdf.ghostscript import INK_DPI, ink_coverage
 from asyncpdf.pdf.inks import LETTERS, PROCESS, coverage_by_ink, process_name
 from asyncpdf.pdf.model import SizeMM
+from asyncpdf.pdf.recoloured import recoloured_coverage
 from asyncpdf.pdf.separations import separations
 
 # A page's separations are written out plane by plane: a page of more pixels than this at
@@ -46,7 +49,9 @@ def measure_coverage(
                 measured[index] = {name: letters[LETTERS[name]] for name in PROCESS}
         if spotted:
             pages = None if len(spotted) == every else spotted
-            separated = separations(preview, scratch, timeout_s, pages)
+            separated = recoloured_coverage(preview, scratch, timeout_s, pages)
+            if separated is None:
+                separated = separations(preview, scratch, timeout_s, pages)
             for index, by_name in zip(spotted, separated, strict=False):
                 measured[index] = by_name
     except GhostscriptError as exc:

@@ -48,6 +48,7 @@ LARGE_PIXELS = 1 << 20
 JPEG_QUALITY = 75
 #: A JPEG is used only when it is at most this part of the lossless size: loss must buy a lot.
 JPEG_AT_MOST = 0.5
+_FLATE_CHUNK = 1 << 16
 _MAX_DEPTH = 12  # forms calling forms; deeper nesting is not followed
 _MODES = {1: "L", 3: "RGB", 4: "CMYK"}
 _FILTERS = {Name.FlateDecode, Name.LZWDecode, Name.RunLengthDecode, Name.ASCII85Decode,
@@ -273,15 +274,31 @@ def _size(pixels: int, dpi: float, target_dpi: float) -> int:
 
 def _encode(picture: Image.Image) -> tuple[bytes, pikepdf.Name]:
     """The samples as a JPEG or with Flate, whichever the module docstring says."""
-    flate = zlib.compress(picture.tobytes(), 6)
     # Pillow inverts CMYK as it writes (Photoshop's way): invert first, so the JPEG holds the
     # samples themselves, as Ghostscript's pdfwrite writes CMYK JPEGs.
     writable = picture.point(lambda value: 255 - value) if picture.mode == "CMYK" else picture
     out = io.BytesIO()
     writable.save(out, format="JPEG", quality=JPEG_QUALITY)
-    if out.tell() <= len(flate) * JPEG_AT_MOST:
+    flate = _flate_unless_over(picture.tobytes(), out.tell() / JPEG_AT_MOST)
+    if flate is None or out.tell() <= len(flate) * JPEG_AT_MOST:
         return out.getvalue(), Name.DCTDecode
     return flate, Name.FlateDecode
+
+
+def _flate_unless_over(data: bytes, limit: float) -> bytes | None:
+    """``data`` with Flate (level 6, the bytes ``zlib.compress`` gives), or None as soon as
+    that is sure to be over ``limit`` bytes: a photo's JPEG is then chosen without compressing
+    the rest."""
+    compressor = zlib.compressobj(6)
+    parts: list[bytes] = []
+    size = 0
+    for start in range(0, len(data), _FLATE_CHUNK):
+        parts.append(compressor.compress(data[start : start + _FLATE_CHUNK]))
+        size += len(parts[-1])
+        if size > limit:
+            return None
+    parts.append(compressor.flush())
+    return b"".join(parts)
 
 
 def _resample(use: _Use, target_dpi: float) -> bool | None:

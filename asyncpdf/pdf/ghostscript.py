@@ -61,14 +61,19 @@ def readable_pdf(what: str, source: Path) -> None:
             raise GhostscriptError(f"ghostscript {what}: {source.name} is not a PDF")
 
 
-def _run(what: str, source: Path, args: list[str], timeout_s: float) -> tuple[str, str]:
-    """Run gs on ``source``; return (stdout, stderr) or raise GhostscriptError."""
-    readable_pdf(what, source)
+def _run(
+    what: str, source: Path | Sequence[Path], args: list[str], timeout_s: float
+) -> tuple[str, str]:
+    """Run gs on ``source`` (or on each of several, in order, in one run); return (stdout,
+    stderr) or raise GhostscriptError."""
+    sources = [source] if isinstance(source, Path) else list(source)
+    for each in sources:
+        readable_pdf(what, each)
     exe = gs_path()
     if exe is None:
         raise GhostscriptError(f"ghostscript {what}: gs is not installed")
     # An absolute path cannot be mistaken for an option (a name starting with "-").
-    command = [exe, *_BASE, *args, str(source.absolute())]
+    command = [exe, *_BASE, *args, *(str(each.absolute()) for each in sources)]
     try:
         done = subprocess.run(
             command,
@@ -148,14 +153,22 @@ def ink_coverage(
     i.e. the prepress meaning of coverage; ``inkcov`` would count any touched pixel as 100 %.
     Spot colours count through their CMYK alternate (as a RIP puts them on process plates).
     """
-    args = ["-sDEVICE=ink_cov", *INK_RENDERING, *page_list(pages), "-o", "-"]
-    stdout, stderr = _run("ink coverage", source, args, timeout_s)
+    return ink_coverage_of([source], timeout_s, page_list(pages))
+
+
+def ink_coverage_of(
+    sources: Sequence[Path], timeout_s: float, args: Sequence[str] = (), what: str = "ink coverage"
+) -> list[dict[str, float]]:
+    """``ink_coverage`` of every page of each of ``sources`` in turn, in one run of gs, with
+    ``args`` added to its options."""
+    command = ["-sDEVICE=ink_cov", *INK_RENDERING, *args, "-o", "-"]
+    stdout, stderr = _run(what, sources, command, timeout_s)
     found = [
         {ink: round(float(value), 2) for ink, value in zip("CMYK", match.groups(), strict=True)}
         for match in _INK_LINE.finditer(stdout)
     ]
     if not found:
-        raise _no_pages("ink coverage", stdout, stderr)
+        raise _no_pages(what, stdout, stderr)
     return found
 
 

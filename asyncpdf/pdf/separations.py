@@ -1,4 +1,5 @@
-"""Ink coverage per separation, spot colours included, by Ghostscript's ``psdcmyk`` device.
+"""Ink coverage per separation, spot colours included, by Ghostscript's ``psdcmyk`` device: for
+pages whose colours ``recoloured`` cannot recolour (it is cheaper where it can).
 
 ``psdcmyk`` renders each page into one plane per separation: C, M, Y, K, then every spot
 colour the page draws, named in the file (resource 1006). The device seeks in its output, so it

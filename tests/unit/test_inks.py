@@ -19,6 +19,7 @@ from asyncpdf.pdf.ghostscript import gs_path, ink_coverage
 from asyncpdf.pdf.inks import LETTERS, average, coverage_by_ink, ordered
 from asyncpdf.pdf.model import Analysis, PageAnalysis
 from asyncpdf.pdf.naming import inks_short
+from asyncpdf.pdf.recoloured import recoloured_coverage
 from asyncpdf.pdf.separations import separations
 from asyncpdf.testing.samples import Fill, SamplePage, signa_marks, write_sample
 
@@ -147,6 +148,10 @@ def test_thin_lines_count_by_their_area_not_by_the_pixels_they_touch(tmp_path: P
     assert planes["Black"] == pytest.approx(black, abs=0.5)
     assert planes["PANTONE 185 C"] == pytest.approx(spot, abs=0.5)
     assert planes["Magenta"] == 0  # the spot is on its own plate, not through its alternate
+    (recoloured,) = recoloured_coverage(source, tmp_path, 60) or [{}]
+    assert recoloured["PANTONE 185 C"] == pytest.approx(planes["PANTONE 185 C"], abs=0.05)
+    assert recoloured["Black"] == pytest.approx(planes["Black"], abs=0.05)
+    assert recoloured["Magenta"] == 0
 
 
 @requires_gs
@@ -270,3 +275,108 @@ def test_separations_read_a_copy_with_grey_alternates_wherever_the_spot_is(
     # A file without spots is read as it is.
     plain = write_sample(tmp_path / "1_Process_Korol.pdf", [SamplePage((1030, 770))])
     assert separations_module._grey_alternates(plain, tmp_path) == plain
+
+
+def overlapping_page(path: Path, spots: tuple[str, ...] = ("PANTONE 185 C",)) -> Path:
+    """A 200 x 200 pt page where process ink and spots overlap every way a plate sees: a 50 %
+    cyan ground; each spot a band across it (knocking the cyan out); black overprinting the
+    first spot (the spot stays) and a grey and an RGB fill, an indexed and an inline image
+    knocking it out; a CMYK image over the last spot; a CMYK alternate to each spot."""
+    pdf = pikepdf.new()
+    page = pdf.add_blank_page(page_size=(200, 200))
+    spaces = {}
+    for number, name in enumerate(spots):
+        tint = pikepdf.Dictionary(FunctionType=2, Domain=[0, 1], C0=[0] * 4, C1=[0, 1, 0.5, 0], N=1)
+        spaces[f"/S{number}"] = pdf.make_indirect(
+            pikepdf.Array(
+                [pikepdf.Name.Separation, pikepdf.Name("/" + name), pikepdf.Name.DeviceCMYK, tint]
+            )
+        )
+    image = pdf.make_stream(
+        bytes([0, 0, 0, 200] * 16),
+        Type=pikepdf.Name.XObject,
+        Subtype=pikepdf.Name.Image,
+        Width=4,
+        Height=4,
+        ColorSpace=pikepdf.Name.DeviceCMYK,
+        BitsPerComponent=8,
+    )
+    lookup = pikepdf.String(bytes([0, 0, 0, 255, 0, 0, 0, 128]))
+    indexed = pdf.make_stream(
+        bytes([0, 1] * 8),
+        Type=pikepdf.Name.XObject,
+        Subtype=pikepdf.Name.Image,
+        Width=4,
+        Height=4,
+        ColorSpace=pikepdf.Array([pikepdf.Name.Indexed, pikepdf.Name.DeviceCMYK, 1, lookup]),
+        BitsPerComponent=8,
+    )
+    overprint = pikepdf.Dictionary(Type=pikepdf.Name.ExtGState, OP=True, op=True, OPM=1)
+    page.obj.Resources = pikepdf.Dictionary(
+        ColorSpace=pikepdf.Dictionary(spaces),
+        ExtGState=pikepdf.Dictionary(OP=overprint),
+        XObject=pikepdf.Dictionary(Im0=image, Im1=indexed),
+    )
+    band = 200 / (len(spots) + 1)
+    ops = ["0.5 0 0 0 k 0 0 200 200 re f"]
+    for number in range(len(spots)):
+        ops.append(
+            f"q /S{number} cs {1 - number * 0.1:g} scn 0 {number * band:.2f} 200 {band:.2f} re f Q"
+        )
+    ops += [
+        f"q /OP gs 0 0 0 1 k 0 0 40 {band:.2f} re f Q",  # overprints the first spot
+        f"q 0.2 g 40 0 20 {band:.2f} re f Q",  # grey knocks it out
+        f"q 1 0 0 rg 60 0 20 {band:.2f} re f Q",  # so does RGB
+        f"q 20 0 0 {band:.2f} 80 0 cm /Im1 Do Q",  # an indexed image
+        f"q 20 0 0 {band:.2f} 100 0 cm BI /W 1 /H 1 /CS /CMYK /BPC 8 ID \0\0\0\xff EI Q",
+        f"q 50 0 0 {band:.2f} 150 {(len(spots) - 1) * band:.2f} cm /Im0 Do Q",
+    ]
+    page.obj.Contents = pdf.make_stream("\n".join(ops).encode("latin-1"))
+    pdf.save(path)
+    return path
+
+
+@requires_gs
+@pytest.mark.parametrize("count", [1, 5])
+def test_spot_pages_measured_on_recoloured_copies_as_psdcmyk_separates_them(
+    tmp_path: Path, count: int
+) -> None:
+    # Five spots take two spot copies (four channels each).
+    spots = ("PANTONE 185 C", "Varnish", "Gold", "PANTONE Warm Red C", "Silver")[:count]
+    source = overlapping_page(tmp_path / "overlaps.pdf", spots)
+    (recoloured,) = recoloured_coverage(source, tmp_path, 60) or [{}]
+    (planes,) = separations(source, tmp_path, 60)
+    assert set(recoloured) == set(planes) == {"Cyan", "Magenta", "Yellow", "Black", *spots}
+    for name, value in planes.items():
+        assert recoloured[name] == pytest.approx(value, abs=0.1), name
+    band = 100 / (count + 1)
+    # Left where black overprints it, knocked out by the grey, the RGB, the indexed and the
+    # inline image and (one spot) the CMYK image.
+    kept = 200 - 80 - (50 if count == 1 else 0)
+    assert recoloured[spots[0]] == pytest.approx(band * kept / 200, abs=0.5)
+    assert list(tmp_path.glob(".recoloured-*")) == []
+
+
+@requires_gs
+def test_colours_that_cannot_be_recoloured_are_separated_by_psdcmyk(tmp_path: Path) -> None:
+    source = overlapping_page(tmp_path / "overlaps.pdf")
+    with pikepdf.open(source, allow_overwriting_input=True) as pdf:
+        resources = pdf.pages[0].obj.Resources
+        resources.ExtGState.OP.ca = 0.5  # transparency
+        pdf.save(source)
+    assert recoloured_coverage(source, tmp_path, 60) is None
+    duo = write_sample(tmp_path / "1_Spots_Korol.pdf", [known_page()])
+    with pikepdf.open(duo, allow_overwriting_input=True) as pdf:
+        tint = pdf.make_stream(b"{ pop pop 0 0 0 1 }", FunctionType=4, Domain=[0, 1] * 2)
+        tint.Range = [0, 1] * 4
+        names = pikepdf.Array([pikepdf.Name.Black, pikepdf.Name("/PANTONE 185 C")])
+        space = [pikepdf.Name.DeviceN, names, pikepdf.Name.DeviceCMYK, tint]
+        pdf.pages[0].obj.Resources.ColorSpace.DN0 = pdf.make_indirect(space)  # unused: enough
+        pdf.save(duo)
+    assert recoloured_coverage(duo, tmp_path, 60) is None
+    # measure_coverage then separates the page as before.
+    warnings: list[str] = []
+    found = measure_coverage(duo, tmp_path, [ordered(FILE_ORDER)], [(1030, 770)], 60, warnings)
+    assert found is not None and found[0]["PANTONE 185 C"] == pytest.approx(
+        100 * 500 * 350 / (1030 * 770), abs=0.5
+    )
