@@ -122,7 +122,8 @@ class Paths(_Model):
 class Watch(_Model):
     #: A file is taken once its size and time have not changed for this long.
     settle_s: float = Field(2.0, ge=0)
-    #: How often files waiting to settle are looked at.
+    #: How often files waiting to settle are looked at at most; a new file is first looked at
+    #: at once, and taken as soon as it has settled.
     poll_s: float = Field(0.5, gt=0)
     #: Names never taken (temporary and system files), case-insensitive patterns.
     ignore: tuple[str, ...] = DEFAULT_IGNORE
