@@ -10,10 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import ctypes
-import os
 import random
-import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,15 +19,12 @@ import pikepdf
 import pytest
 
 from asyncpdf.config import load_settings
-from asyncpdf.errors import JobTimeout
 from asyncpdf.pdf.analysis import analyze_file
-from asyncpdf.pdf.artefacts import make_artefacts
 from asyncpdf.pdf.model import Analysis
 from asyncpdf.pipeline.pool import Pool
-from asyncpdf.testing.processes import ghostscripts
 from asyncpdf.testing.samples import SamplePage, signa_marks, write_sample
-from tests.support import wait_for
 from tests.support.damage import inflated_paper_mark, mutated
+from tests.support.ghostscript import assert_ghostscript_dies_with_the_job, deep_q_pages
 
 ROOT = Path(__file__).resolve().parents[2]
 RULES = load_settings(ROOT / "config.yaml").rules()
@@ -40,10 +34,6 @@ QUICK_S = 60.0
 #: The pool's job timeout for the cases that may hang (the service's default is 120 s): a call
 #: past it fails its test with JobTimeout, however busy the machine, instead of hanging the run.
 POOL_TIMEOUT_S = 60.0
-#: The job timeout under which Ghostscript is to be stopped: long enough for a worker to start
-#: and Ghostscript to be seen at work on a busy machine.
-GS_TIMEOUT_S = 15.0
-PR_SET_CHILD_SUBREAPER = 36  # from <linux/prctl.h>
 SPEEDMASTER = (1030.0, 770.0)
 PT_PER_MM = 72 / 25.4
 # An 8x8 px JPEG (made with Pillow once; kept here so the test needs no image library).
@@ -413,63 +403,7 @@ async def test_huge_sparse_file_is_refused_without_reading_it_whole(tmp_path: Pa
         path.unlink()  # sparse, but tools that sum sizes need not see 20 GB left in /tmp
 
 
-def adopting(on: bool) -> None:
-    """Make this process the one that inherits (and must reap) its descendants' orphans."""
-    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, int(on))
-
-
-def deep_q_pages(path: Path, count: int) -> Path:
-    """`count` Speedmaster-sized pages sharing one content stream of DEPTH nested q/Q, over
-    which gs's bbox pass spends many seconds a page."""
-    content = b"q " * DEPTH + b"0 0 100 100 re f" + b" Q" * DEPTH
-    with pikepdf.new() as pdf:
-        shared = pdf.make_stream(content)
-        for _ in range(count):
-            pdf.add_blank_page(page_size=(2920, 2183)).obj.Contents = shared
-        pdf.save(path)
-    return path
-
-
 async def test_ghostscript_does_not_outlive_a_timed_out_job(tmp_path: Path) -> None:
-    # No paper mark, so the preview step runs the bbox pass: minutes for 20 such pages, far
-    # past the job timeout. Whatever stops gs must be its worker's death, not its own end or a
-    # broken pipe: this process adopts it as a subreaper and reads how it died.
-    pages = 20
-    path = deep_q_pages(tmp_path / "123_deepq_Leonov.pdf", pages)
-    pool = Pool(workers=1, timeout_s=GS_TIMEOUT_S)
-    seen: set[int] = set()
-    ends: dict[int, int] = {}
-    adopting(True)
-    try:
-        previews = tmp_path / "previews"
-        job = asyncio.create_task(
-            pool.run(make_artefacts, path, previews, [None] * pages, timeout_s=3600)
-        )
-
-        # Anything under tmp_path: gs may work on the original or on the preview made from it.
-        async def started() -> bool:
-            seen.update(ghostscripts(tmp_path))
-            return bool(seen) or job.done()
-
-        async def ended() -> bool:
-            for pid in seen - ends.keys():
-                reaped, status = os.waitpid(pid, os.WNOHANG)
-                if reaped:
-                    ends[pid] = status
-            return ends.keys() == seen
-
-        await wait_for(started, 2 * GS_TIMEOUT_S, "Ghostscript at work", 0.02)
-        assert not job.done(), "the job ended before its Ghostscript was seen"
-        with pytest.raises(JobTimeout):
-            await job
-        await wait_for(ended, 60, "Ghostscript to end with the timed-out job's worker")
-        assert all(
-            os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL
-            for status in ends.values()
-        ), f"ghostscript outlived its worker and ended on its own: {ends}"
-    finally:
-        adopting(False)
-        for pid in ghostscripts(tmp_path):  # ours: started by this test's worker
-            os.kill(pid, signal.SIGKILL)
-        await pool_still_answers(pool)
-        pool.close()
+    path = deep_q_pages(tmp_path / "123_deepq_Leonov.pdf", 20)
+    # Anything under tmp_path: gs may work on the original or on the preview made from it.
+    await assert_ghostscript_dies_with_the_job(path, tmp_path / "previews", under=tmp_path)
