@@ -196,7 +196,6 @@ class Shop:
     and stopped by the test, which claims files itself."""
 
     def __init__(self, root: Path, samples: int = 4, **overrides: Any) -> None:
-        overrides.setdefault("pool", {"job_timeout_s": 6})
         self.root = root
         self.settings: Settings = load_settings(write_config(root, **overrides))
         self.paths = self.settings.paths
