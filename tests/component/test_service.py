@@ -20,7 +20,7 @@ from asyncpdf.pdf.naming import parse_name, without_tag
 from asyncpdf.service import Service
 from asyncpdf.store import Store
 from tests.support import BUREAUS, PRESSES, Shop, wait_for
-from tests.support.workers import gated_artefacts
+from tests.support.workers import GATE_S, gated_artefacts
 
 #: The job timeout that ends the hang: the good files' analyses beside it run under it too,
 #: each perhaps in a freshly spawned worker, on a busy machine.
@@ -247,7 +247,7 @@ async def test_bureau_gets_the_original_while_the_previews_are_still_being_made(
     tmp_path: Path,
 ) -> None:
     presses = [{**p, "preview_target": (tmp_path / "press").as_uri()} for p in PRESSES]
-    shop = Shop(tmp_path, samples=1, presses=presses)
+    shop = Shop(tmp_path, samples=1, presses=presses, pool={"job_timeout_s": GATE_S})
     service = await shop.start(artefacts=gated_artefacts)
     gate = shop.paths.previews / "gate"
     try:
