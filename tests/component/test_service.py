@@ -153,6 +153,12 @@ def _blocked_targets(root: Path) -> dict[str, Any]:
     }
 
 
+#: Small previews for bursts whose test is about something else: they are most of a job's
+#: time, and niced, so beside CPU-bound neighbours full-size ones take minutes.
+SMALL_PREVIEWS = {"dpi": 36, "proof_width_px": 200, "thumb_width_px": 32}
+
+
+@pytest.mark.timeout(900)
 async def test_targets_down_deliveries_wait_in_the_store_and_new_files_are_still_analysed(
     tmp_path: Path,
 ) -> None:
@@ -164,6 +170,7 @@ async def test_targets_down_deliveries_wait_in_the_store_and_new_files_are_still
         samples=51,
         delivery={"attempts": 5, "backoff_s": 3600, "max_delay_s": 3600},
         pool={"job_timeout_s": 60},
+        previews=SMALL_PREVIEWS,
         **_blocked_targets(tmp_path),
     )
     service = await shop.start()
@@ -183,20 +190,28 @@ async def test_targets_down_deliveries_wait_in_the_store_and_new_files_are_still
             held = {DeliveryState.WAITING, DeliveryState.PENDING}
             return len(states) >= 50 and DeliveryState.WAITING in states and set(states) <= held
 
-        await wait_for(all_waiting, 240, "50 jobs with every delivery waiting")
+        await wait_for(all_waiting, 420, "50 jobs with every delivery waiting")
         assert service.runner.health().detail == (
             "8 job tasks; analysis: 0 busy, 0 queued; previews: 0 busy, 0 queued"
         )
-        (waiting, *_) = await service.store.deliveries.of_job(1)
-        assert waiting.attempts <= 1 and "cannot write" in (waiting.error or "")
-        assert waiting.next_attempt_at is not None
+        # Which job's delivery reached a target first, and was tried, is the machine's doing.
+        tried = [
+            delivery
+            for job in await shop.jobs()
+            for delivery in await service.store.deliveries.of_job(job.id)
+            if delivery.state is DeliveryState.WAITING
+        ]
+        assert tried
+        for waiting in tried:
+            assert waiting.attempts <= 1 and "cannot write" in (waiting.error or "")
+            assert waiting.next_attempt_at is not None
 
         late = await shop.claim(50)
 
         async def analysed() -> bool:
             return (await service.store.jobs.get(late)).analysis is not None
 
-        await wait_for(analysed, 60, "the 51st file analysed while 50 deliveries wait")
+        await wait_for(analysed, 120, "the 51st file analysed while 50 deliveries wait")
     finally:
         await shop.stop()
 
@@ -207,7 +222,7 @@ async def test_targets_down_deliveries_wait_in_the_store_and_new_files_are_still
         db.execute("UPDATE deliveries SET next_attempt_at = 0")
     await shop.start()
     try:
-        jobs = await shop.finished(51, timeout_s=240)
+        jobs = await shop.finished(51, timeout_s=300)
         assert {job.state for job in jobs.values()} == {JobState.DONE}
         for sample in shop.samples:
             bureau = parse_name(sample.name, BUREAUS).bureau
