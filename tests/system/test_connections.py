@@ -20,8 +20,10 @@ FLOOD = 600
 PER_ADDRESS = 256
 #: Longer than a busy machine takes to open the flood's 600 connections: were the first ones
 #: timed out (408) before the last opened, their places would go to later ones, not 503s.
-HEADER_TIMEOUT_S = 20
-IDLE_TIMEOUT_S = 4
+HEADER_TIMEOUT_S = 30
+#: Past the header timeout: a connection that never sent a request is closed silently once
+#: idle, so the flood's would end without their 408.
+IDLE_TIMEOUT_S = HEADER_TIMEOUT_S + 10
 
 
 def _tokens() -> dict[str, Any]:
