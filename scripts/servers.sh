@@ -11,7 +11,7 @@ _SERVER_LIBS=(libwrap0 libhiredis0.14 libmemcached11 libmemcachedutil2 libpcre2-
 _SERVER_DEBS=(vsftpd pure-ftpd proftpd-core proftpd-mod-crypto openssh-server)
 
 _download_servers() {
-    (cd "$SERVERS_DIR/debs" && apt-get -o DPkg::Lock::Timeout=600 download -q "${_SERVER_DEBS[@]}")
+    (cd "$SERVERS_DIR/debs" && apt-get "${APT_LOCK[@]}" download -q "${_SERVER_DEBS[@]}")
 }
 
 need_servers() {
@@ -24,7 +24,7 @@ need_servers() {
     # (As root, apt warns that it downloads "unsandboxed": harmless here.) Stale package
     # lists name versions the mirror no longer has: then once more after an update.
     _download_servers || {
-        _as_root apt-get -o DPkg::Lock::Timeout=600 update -qq
+        apt_update
         _download_servers
     }
     for deb in "$SERVERS_DIR"/debs/*.deb; do

@@ -15,14 +15,30 @@ need_debs() {
     done
     [ ${#missing[@]} -eq 0 ] && return 0
     echo "installing Debian packages: ${missing[*]}"
-    # Another apt (unattended upgrades, a second worktree) may hold the dpkg lock: wait for it.
-    local lock=(-o DPkg::Lock::Timeout=600)
     if [ -z "$_apt_updated" ]; then
-        _as_root apt-get "${lock[@]}" update -qq
+        apt_update
         _apt_updated=1
     fi
     _as_root env DEBIAN_FRONTEND=noninteractive \
-        apt-get "${lock[@]}" install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+        apt-get "${APT_LOCK[@]}" install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# Another apt (unattended upgrades, a second worktree) may hold the dpkg lock: wait for it.
+APT_LOCK=(-o DPkg::Lock::Timeout=600)
+
+# `apt-get update`, waiting as long for the package lists' lock, which apt (2.6) does not wait
+# for whatever DPkg::Lock::Timeout says: tried again while another apt holds it.
+apt_update() {
+    local out waited=0
+    until out="$(_as_root apt-get "${APT_LOCK[@]}" update -qq 2>&1)"; do
+        if ! grep -q "Could not get lock" <<<"$out" || [ "$waited" -ge 600 ]; then
+            echo "$out" >&2
+            return 1
+        fi
+        sleep 5
+        waited=$((waited + 5))
+    done
+    [ -z "$out" ] || echo "$out"
 }
 
 need_venv() {

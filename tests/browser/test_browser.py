@@ -95,7 +95,7 @@ async def test_grid_job_page_and_report(make_service, tmp_path: Path) -> None:
         await expect(log.filter(has_text="done")).to_have_count(2)
         await expect(log.filter(has_text="analysing")).to_have_count(2)
         await image_shown(page, "#jobs img.thumb")
-        await expect(page.locator("#range")).to_have_text("1–2 of 2", timeout=5_000)
+        await expect(page.locator("#range")).to_have_text("1–2 of 2")
         await expect(page.locator("#totals")).to_contain_text("plates")
         await expect(page.locator("#totals")).not_to_contain_text("cost 0.00")
         await expect(page.locator("#count-waiting")).to_have_text("0")
@@ -110,7 +110,7 @@ async def test_grid_job_page_and_report(make_service, tmp_path: Path) -> None:
 
         (service.hotfolder / "Новая папка").mkdir()
         notice = page.locator("#hotfolder")
-        await expect(notice).to_be_visible(timeout=15_000)
+        await expect(notice).to_be_visible()
         await expect(notice).to_contain_text("Новая папка: a folder: files in sub-folders")
         await screenshot(page, "grid-desktop")
 
@@ -279,7 +279,7 @@ async def test_retry_needs_credentials(make_service, tmp_path: Path) -> None:
         shutil.copy(sample, service.hotfolder / sample.name)
         row = page.locator("#jobs tbody tr")
         await expect(row.locator(".delivery.bad")).to_have_text(f"{bureau}: failed", timeout=JOB_S)
-        await expect(page.locator("#count-failed-today")).to_have_text("1", timeout=10_000)
+        await expect(page.locator("#count-failed-today")).to_have_text("1")
         await row.locator("a.job-link").click()
 
         retry = page.get_by_role("button", name="Retry failed deliveries")
@@ -351,7 +351,7 @@ async def test_offline_is_said_and_greys_the_page(make_service, tmp_path: Path) 
 
         shutil.copy(sample, service.hotfolder / sample.name)
         await service.start()
-        await expect(page.locator("#connection")).to_have_text("live", timeout=20_000)
+        await expect(page.locator("#connection")).to_have_text("live")
         await expect(page.locator("#offline")).to_be_hidden()
         await expect(page.locator("#jobs")).to_have_class("jobs")
         await expect(page.locator("#jobs tbody tr.done")).to_have_count(1, timeout=JOB_S)

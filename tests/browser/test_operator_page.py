@@ -118,7 +118,7 @@ async def test_the_line_at_a_glance(make_service, tmp_path: Path) -> None:
         await expect(operator.get_by_role("button", name="Upload PDF files")).to_be_enabled()
         await operator.locator("#import-banner").get_by_role("button").click()
         await expect(operator.locator("#import-banner")).to_be_hidden()
-        await expect(banner).to_be_hidden(timeout=10_000)  # the other page follows
+        await expect(banner).to_be_hidden()  # the other page follows
         # Off, the switch to turn it on again is beside the targets, for a signed-in user only.
         await expect(operator.get_by_role("button", name="Switch import mode on")).to_be_visible()
         await expect(page.get_by_role("button", name="Switch import mode on")).to_have_count(0)
@@ -151,7 +151,7 @@ async def test_the_line_at_a_glance(make_service, tmp_path: Path) -> None:
         failed = page.locator("#jobs tbody tr.failed")
         await expect(failed).to_have_count(3, timeout=JOB_S)
         await expect(page.locator("#targets .failing")).to_contain_text("Korol: failing")
-        await expect(page.locator("#count-failed-today")).to_have_text("4", timeout=10_000)
+        await expect(page.locator("#count-failed-today")).to_have_text("4")
         await screenshot(page, "line-grid-desktop")
         await assert_accessible(page, "grid, desktop")
 
@@ -171,8 +171,8 @@ async def test_the_line_at_a_glance(make_service, tmp_path: Path) -> None:
         await expect(first.locator("td[data-label=State]")).to_have_text(
             re.compile(r"failed, fixed by #\d+"), timeout=JOB_S
         )
-        await expect(page.locator("#count-failed-today")).to_have_text("1", timeout=10_000)
-        await expect(page.locator("#targets .failing")).to_have_count(0, timeout=10_000)
+        await expect(page.locator("#count-failed-today")).to_have_text("1")
+        await expect(page.locator("#targets .failing")).to_have_count(0)
 
         # 5. Upload from the page, with the name rules the API applies.
         upload = samples / "300_Uploaded_Vonoel.pdf"

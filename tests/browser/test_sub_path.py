@@ -20,10 +20,9 @@ from playwright.async_api import Page, async_playwright, expect
 
 from asyncpdf.testing.samples import make_samples
 from tests.support import Service
-from tests.support.browser import CHROMIUM, DESKTOP, FLAGS
+from tests.support.browser import CHROMIUM, DESKTOP, FLAGS, JOB_S, UI_S
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium")
-JOB_S = 30_000  # ms for a dropped file to be done
 PREFIX = "/asyncpdf"
 # Hop-by-hop headers (RFC 9110 7.6.1) and what aiohttp sets itself for the body it sends.
 HOP = {
@@ -167,7 +166,9 @@ async def test_pages_under_a_sub_path(make_service, tmp_path: Path) -> None:
     async with proxy.serving() as base, async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
         try:
+            expect.set_options(timeout=UI_S)
             context = await browser.new_context(viewport=DESKTOP)
+            context.set_default_timeout(UI_S)
             context.on("request", lambda request: requested.append(request.url))
             page = await context.new_page()
             page.on("websocket", lambda ws: requested.append(ws.url.replace("ws://", "http://")))

@@ -368,10 +368,10 @@ async def test_live_events_are_numbered_and_resume(api: Client, tmp_path: Path) 
         # The job reads done at its commit; the "done" line follows it.
         return any(line["message"] == "done" for line in (await _detail(api, 2))["log"])
 
-    await wait_for(logged_done, 30, "job 2's done line")
+    await wait_for(logged_done, 60, "job 2's done line")
     again = await api.ws_connect(f"/ws?after={last}")
     hello = await again.receive_json()
-    missed = [await asyncio.wait_for(again.receive_json(), 10) for _ in range(hello["seq"] - last)]
+    missed = [await asyncio.wait_for(again.receive_json(), 60) for _ in range(hello["seq"] - last)]
     assert [e["seq"] for e in missed] == list(range(last + 1, hello["seq"] + 1))
     assert any(e["type"] == "job" and e["job"]["state"] == "done" for e in missed)
     assert missed[-1] == {**missed[-1], "type": "log", "message": "done"}
@@ -381,7 +381,7 @@ async def test_live_events_are_numbered_and_resume(api: Client, tmp_path: Path) 
     api.app[SERVICE].bus._recent.clear()
     stored = await api.ws_connect(f"/ws?after={last}")
     assert (await stored.receive_json())["seq"] == hello["seq"]
-    replay = [await asyncio.wait_for(stored.receive_json(), 10) for _ in missed]
+    replay = [await asyncio.wait_for(stored.receive_json(), 60) for _ in missed]
     assert replay == missed
     await stored.close()
 

@@ -54,7 +54,7 @@ async def test_low_disk_holds_new_files_in_the_hotfolder_until_space_returns(
             status = await (await client.get("/api/status")).json()
             return status["holding"]
 
-        reason = await wait_for(holding, 15, "the status to say files wait")
+        reason = await wait_for(holding, 60, "the status to say files wait")
         assert "new files wait in the hotfolder" in reason
         status = await (await client.get("/api/status")).json()
         assert set(status["disk"]) == {"spool", "database"}

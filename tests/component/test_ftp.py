@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from asyncpdf.config import load_settings
-from asyncpdf.delivery import UPLOADERS, Existing, deliver
+from asyncpdf.delivery import UPLOADERS, Delivered, Existing, deliver
 from asyncpdf.errors import ConfigError, DeliveryError
-from tests.support import free_port
+from tests.support import free_port, wait_for
 from tests.support.ftpserver import PASSWORD, READER, Certs, FtpServer, make_certs
 
 MB = 1 << 20
@@ -172,20 +172,20 @@ async def test_a_server_down_at_first_is_a_transient_error_then_delivers(
 ) -> None:
     server = FtpServer(tmp_path / "ftp", port=free_port())
     servers.append(server)
-    url = server.url("in", timeout_s="2")
+    url = server.url("in")
     with pytest.raises(DeliveryError, match="connection refused") as failed:
         await deliver(url, source, "a.pdf")
     assert not failed.value.permanent
     asyncio.get_running_loop().call_later(1.5, server.start)
-    for _ in range(40):
+
+    async def delivered() -> Delivered | None:
         try:
-            sent = await deliver(url, source, "a.pdf")
-            break
+            return await deliver(url, source, "a.pdf")
         except DeliveryError as exc:
             assert not exc.permanent
-            await asyncio.sleep(0.25)
-    else:
-        pytest.fail("the server never took the file")
+            return None
+
+    sent = await wait_for(delivered, 60, "the server to take the file", 0.25)
     assert sent.remote_name == "a.pdf" and sha256(server.root / "in/a.pdf") == sha256(source)
 
 
@@ -195,7 +195,7 @@ async def test_a_connection_cut_mid_transfer_leaves_nothing_and_the_next_try_del
 ) -> None:
     server = FtpServer(tmp_path / "ftp", cut_after=MB).start()
     servers.append(server)
-    url = server.url("in", rename=rename, idle_s="3")
+    url = server.url("in", rename=rename, idle_s="30")
     with pytest.raises(DeliveryError) as failed:
         await deliver(url, source, "a.pdf")
     assert not failed.value.permanent, failed.value
@@ -300,18 +300,17 @@ async def test_a_cancelled_upload_leaves_nothing_under_the_final_name(
         halfway.set()
 
     upload = asyncio.create_task(deliver(server.url("in"), source, "a.pdf", progress=progress))
-    await asyncio.wait_for(halfway.wait(), 10)
+    await asyncio.wait_for(halfway.wait(), 60)
     assert not upload.done()
     upload.cancel()
     with pytest.raises(asyncio.CancelledError):
         await upload
 
+    async def nothing_left() -> bool:
+        return files(server.root) == []
+
     # The server still reads what was on the way when the task was cancelled.
-    for _ in range(50):
-        if files(server.root) == []:
-            break
-        await asyncio.sleep(0.1)
-    assert files(server.root) == []
+    await wait_for(nothing_left, 60, "the server to drop the cancelled upload")
 
 
 async def test_rename_no_writes_straight_to_the_final_name(ftp: FtpServer, source: Path) -> None:

@@ -60,7 +60,7 @@ async def test_a_link_swapped_in_at_claim_time_is_refused_and_never_followed(
 async def test_a_fifo_swapped_in_at_claim_time_is_refused_without_blocking(shop: Shop) -> None:
     fifo = shop.paths.hotfolder / "1_pipe_Leonov.pdf"
     os.mkfifo(fifo)
-    job_id = await asyncio.wait_for(shop.running.claims.claim(fifo), 10)
+    job_id = await asyncio.wait_for(shop.running.claims.claim(fifo), 60)
     assert job_id is not None
     job = await shop.running.store.jobs.get(job_id)
     assert job.state is JobState.REJECTED and "a FIFO" in (job.error or "")
@@ -130,7 +130,7 @@ async def test_a_move_out_of_the_spool_that_fails_ends_the_job_and_keeps_the_tas
     async def ended() -> bool:
         return (await shop.running.store.jobs.get(job_id)).state is JobState.REJECTED
 
-    await wait_for(ended, 30, "the job to end")
+    await wait_for(ended, 60, "the job to end")
     log = [line.message for line in await shop.running.store.log.of_job(job_id)]
     assert any(line.startswith("could not move the file out of the spool") for line in log), log
     assert shop.running.spool.path(job_id, path.name).read_text() == "not a PDF"
@@ -158,7 +158,7 @@ async def test_a_claim_that_fails_is_tried_again_and_shown(tmp_path: Path) -> No
         async def failing() -> bool:
             return not (await service.health())["watcher"].ok
 
-        await wait_for(failing, 20, "the failed claim to show in the watcher's health")
+        await wait_for(failing, 60, "the failed claim to show in the watcher's health")
         assert "could not be claimed" in (await service.health())["watcher"].detail
         assert await service.store.jobs.page() == []
         assert (shop.paths.hotfolder / shop.samples[0].name).exists()
@@ -187,7 +187,7 @@ async def test_the_hotfolder_moved_away_and_made_again_is_watched_again(tmp_path
             health = (await service.health())["watcher"]
             return hotfolder.is_dir() and health.ok and "started again" in health.detail
 
-        await wait_for(watched_again, 20, "the hotfolder made and watched again")
+        await wait_for(watched_again, 60, "the hotfolder made and watched again")
         shop.drop(1)
 
         async def done() -> bool:

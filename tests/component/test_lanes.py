@@ -13,7 +13,7 @@ import pytest
 
 from asyncpdf.domain.lifecycle import DeliveryState, JobState
 from tests.support import Shop, wait_for
-from tests.support.workers import gated_artefacts
+from tests.support.workers import GATE_S, gated_artefacts
 
 BURST = 40
 
@@ -27,8 +27,10 @@ async def sent_to_bureau(shop: Shop, job_ids: list[int]) -> bool:
     return True
 
 
+# Previews run niced: beside CPU-bound neighbours a burst's take minutes.
+@pytest.mark.timeout(1200)
 async def test_a_burst_reaches_its_bureaus_before_any_preview(tmp_path: Path) -> None:
-    shop = Shop(tmp_path, samples=2 * BURST, pool={"job_timeout_s": 120})
+    shop = Shop(tmp_path, samples=2 * BURST, pool={"job_timeout_s": GATE_S})
     service = await shop.start(artefacts=gated_artefacts)
     gate = shop.paths.previews / "gate"
     try:
@@ -40,7 +42,7 @@ async def test_a_burst_reaches_its_bureaus_before_any_preview(tmp_path: Path) ->
         async def first_sent() -> bool:
             return await sent_to_bureau(shop, first_ids)
 
-        await wait_for(first_sent, 120, "every bureau copy of the first burst")
+        await wait_for(first_sent, 300, "every bureau copy of the first burst")
         jobs = [await service.store.jobs.get(job_id) for job_id in first_ids]
         assert all(job.artefacts is None for job in jobs), "a preview was made first"
 
@@ -58,10 +60,10 @@ async def test_a_burst_reaches_its_bureaus_before_any_preview(tmp_path: Path) ->
         async def second_sent() -> bool:
             return await sent_to_bureau(shop, second_ids)
 
-        await wait_for(second_sent, 120, "the second burst's bureau copies, previews held")
+        await wait_for(second_sent, 300, "the second burst's bureau copies, previews held")
         gate.parent.mkdir(parents=True, exist_ok=True)
         gate.touch()
-        ended = await shop.finished(2 * BURST, timeout_s=300)
+        ended = await shop.finished(2 * BURST, timeout_s=GATE_S)
         assert {job.state for job in ended.values()} == {JobState.DONE}
         for job_id in first_ids + second_ids:
             assert (await service.store.jobs.get(job_id)).artefacts is not None

@@ -94,7 +94,7 @@ async def test_websockets_beyond_the_cap_get_503_until_one_closes(
     async def one_left() -> bool:
         return await metric(session, server, "asyncpdf_websocket_clients") == 1
 
-    await wait_for(one_left, 5, "the closed websocket to leave")
+    await wait_for(one_left, 60, "the closed websocket to leave")
     third = await session.ws_connect(server.make_url("/ws"))
     assert not third.closed
     with pytest.raises(aiohttp.WSServerHandshakeError):

@@ -133,7 +133,7 @@ async def run_job(shop: Shop, bureau: str, *, order: str = ORDER, imported: bool
     return job_id
 
 
-async def settled(shop: Shop, job_id: int, timeout_s: float = 40) -> list[Notification]:
+async def settled(shop: Shop, job_id: int, timeout_s: float = 120) -> list[Notification]:
     """The job's outbox rows once the job has ended and every notice is sent or failed."""
     store = shop.running.store
 

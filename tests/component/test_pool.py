@@ -58,7 +58,7 @@ async def test_workers_are_replaced_after_many_calls_without_a_hang() -> None:
     """A burst of calls past the number after which workers are replaced: all are answered
     (Python 3.11's own `max_tasks_per_child` could leave them queued with no worker), in
     both lanes."""
-    pool = Pool(workers=1, timeout_s=30, short_workers=1)
+    pool = Pool(workers=1, timeout_s=TIMEOUT_S, short_workers=1)
     try:
         squares = await asyncio.gather(*(pool.run(pow, n, 2) for n in range(250)))
         assert squares == [n * n for n in range(250)]
@@ -82,7 +82,7 @@ async def test_innocent_calls_survive_a_crash_beside_them(pool: Pool, tmp_path: 
 
 
 async def test_a_call_that_needs_too_much_memory_fails_alone() -> None:
-    pool = Pool(workers=1, timeout_s=10, memory_mb=512)
+    pool = Pool(workers=1, timeout_s=TIMEOUT_S, memory_mb=512)
     try:
         assert await pool.run(allocate, 64) == 64 << 20
         with pytest.raises(OutOfMemory, match="512 MB"):
@@ -98,7 +98,7 @@ import asyncio, os, sys, time
 from asyncpdf.pipeline.pool import Pool
 
 async def main():
-    pool = Pool(workers=1, timeout_s=10)
+    pool = Pool(workers=1, timeout_s=120)
     print(await pool.run(os.getpid), flush=True)
     time.sleep(60)
 
@@ -132,8 +132,8 @@ def test_workers_die_with_a_service_that_is_killed_outright(tmp_path: Path) -> N
         assert alive(worker)
     finally:
         service.send_signal(signal.SIGKILL)
-        service.wait(timeout=10)
-    deadline = time.monotonic() + 10
+        service.wait(timeout=TIMEOUT_S)
+    deadline = time.monotonic() + TIMEOUT_S
     while alive(worker) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not alive(worker), f"worker {worker} outlived the service"

@@ -20,29 +20,40 @@ from asyncpdf.pdf.naming import parse_name, without_tag
 from asyncpdf.service import Service
 from asyncpdf.store import Store
 from tests.support import BUREAUS, PRESSES, Shop, wait_for
-from tests.support.workers import gated_artefacts
+from tests.support.workers import GATE_S, gated_artefacts
+
+#: The job timeout that ends the hang: the good files' analyses beside it run under it too,
+#: each perhaps in a freshly spawned worker, on a busy machine.
+HANG_TIMEOUT_S = 20
 
 
-async def test_crash_and_hang_fail_only_their_jobs(shop: Shop) -> None:
-    good = shop.drop(0)
-    await shop.claim(1, "1_crash_Leonov.pdf")
-    await shop.claim(2, "2_hang_Korol.pdf")
-    await shop.running.claims.claim(good)
-    jobs = await shop.finished(3)
+async def test_crash_and_hang_fail_only_their_jobs(tmp_path: Path) -> None:
+    shop = Shop(tmp_path, pool={"job_timeout_s": HANG_TIMEOUT_S})
+    await shop.start()
+    try:
+        good = shop.drop(0)
+        await shop.claim(1, "1_crash_Leonov.pdf")
+        await shop.claim(2, "2_hang_Korol.pdf")
+        await shop.running.claims.claim(good)
+        # The hang may time out twice: in the shared pool, and again on its own after the
+        # crash broke the pool under it.
+        jobs = await shop.finished(3, timeout_s=4 * HANG_TIMEOUT_S + 60)
 
-    assert jobs["1_crash_Leonov.pdf"].state is JobState.FAILED
-    assert "worker died" in (jobs["1_crash_Leonov.pdf"].error or "")
-    assert jobs["2_hang_Korol.pdf"].state is JobState.FAILED
-    assert "job timeout of 6 s" in (jobs["2_hang_Korol.pdf"].error or "")
-    assert jobs[good.name].state is JobState.DONE
-    assert shop.running.pool.replacements >= 1
-    assert (shop.paths.error / "1_crash_Leonov.pdf").exists()
-    assert "worker died" in (shop.paths.error / "1_crash_Leonov.pdf.error.txt").read_text()
+        assert jobs["1_crash_Leonov.pdf"].state is JobState.FAILED
+        assert "worker died" in (jobs["1_crash_Leonov.pdf"].error or "")
+        assert jobs["2_hang_Korol.pdf"].state is JobState.FAILED
+        assert f"job timeout of {HANG_TIMEOUT_S} s" in (jobs["2_hang_Korol.pdf"].error or "")
+        assert jobs[good.name].state is JobState.DONE
+        assert shop.running.pool.replacements >= 1
+        assert (shop.paths.error / "1_crash_Leonov.pdf").exists()
+        assert "worker died" in (shop.paths.error / "1_crash_Leonov.pdf.error.txt").read_text()
 
-    later = shop.drop(3)
-    await shop.running.claims.claim(later)
-    jobs = await shop.finished(4)
-    assert jobs[later.name].state is JobState.DONE
+        later = shop.drop(3)
+        await shop.running.claims.claim(later)
+        jobs = await shop.finished(4)
+        assert jobs[later.name].state is JobState.DONE
+    finally:
+        await shop.stop()
 
 
 async def test_restart_resumes_every_interrupted_state(shop: Shop) -> None:
@@ -142,6 +153,12 @@ def _blocked_targets(root: Path) -> dict[str, Any]:
     }
 
 
+#: Small previews for bursts whose test is about something else: they are most of a job's
+#: time, and niced, so beside CPU-bound neighbours full-size ones take minutes.
+SMALL_PREVIEWS = {"dpi": 36, "proof_width_px": 200, "thumb_width_px": 32}
+
+
+@pytest.mark.timeout(900)
 async def test_targets_down_deliveries_wait_in_the_store_and_new_files_are_still_analysed(
     tmp_path: Path,
 ) -> None:
@@ -153,6 +170,7 @@ async def test_targets_down_deliveries_wait_in_the_store_and_new_files_are_still
         samples=51,
         delivery={"attempts": 5, "backoff_s": 3600, "max_delay_s": 3600},
         pool={"job_timeout_s": 60},
+        previews=SMALL_PREVIEWS,
         **_blocked_targets(tmp_path),
     )
     service = await shop.start()
@@ -172,24 +190,28 @@ async def test_targets_down_deliveries_wait_in_the_store_and_new_files_are_still
             held = {DeliveryState.WAITING, DeliveryState.PENDING}
             return len(states) >= 50 and DeliveryState.WAITING in states and set(states) <= held
 
-        await wait_for(all_waiting, 240, "50 jobs with every delivery waiting")
+        await wait_for(all_waiting, 420, "50 jobs with every delivery waiting")
         assert service.runner.health().detail == (
             "8 job tasks; analysis: 0 busy, 0 queued; previews: 0 busy, 0 queued"
         )
-        # Which of a batch's deliveries to a target is tried first is not defined: any one.
-        deliveries = [
-            d for job in await shop.jobs() for d in await service.store.deliveries.of_job(job.id)
+        # Which job's delivery reached a target first, and was tried, is the machine's doing.
+        tried = [
+            delivery
+            for job in await shop.jobs()
+            for delivery in await service.store.deliveries.of_job(job.id)
+            if delivery.state is DeliveryState.WAITING
         ]
-        waiting = next(d for d in deliveries if d.state is DeliveryState.WAITING)
-        assert waiting.attempts <= 1 and "cannot write" in (waiting.error or "")
-        assert waiting.next_attempt_at is not None
+        assert tried
+        for waiting in tried:
+            assert waiting.attempts <= 1 and "cannot write" in (waiting.error or "")
+            assert waiting.next_attempt_at is not None
 
         late = await shop.claim(50)
 
         async def analysed() -> bool:
             return (await service.store.jobs.get(late)).analysis is not None
 
-        await wait_for(analysed, 60, "the 51st file analysed while 50 deliveries wait")
+        await wait_for(analysed, 120, "the 51st file analysed while 50 deliveries wait")
     finally:
         await shop.stop()
 
@@ -200,7 +222,7 @@ async def test_targets_down_deliveries_wait_in_the_store_and_new_files_are_still
         db.execute("UPDATE deliveries SET next_attempt_at = 0")
     await shop.start()
     try:
-        jobs = await shop.finished(51, timeout_s=240)
+        jobs = await shop.finished(51, timeout_s=300)
         assert {job.state for job in jobs.values()} == {JobState.DONE}
         for sample in shop.samples:
             bureau = parse_name(sample.name, BUREAUS).bureau
@@ -240,7 +262,7 @@ async def test_bureau_gets_the_original_while_the_previews_are_still_being_made(
     tmp_path: Path,
 ) -> None:
     presses = [{**p, "preview_target": (tmp_path / "press").as_uri()} for p in PRESSES]
-    shop = Shop(tmp_path, samples=1, presses=presses)
+    shop = Shop(tmp_path, samples=1, presses=presses, pool={"job_timeout_s": GATE_S})
     service = await shop.start(artefacts=gated_artefacts)
     gate = shop.paths.previews / "gate"
     try:
@@ -274,7 +296,8 @@ async def test_bureau_gets_the_original_while_the_previews_are_still_being_made(
 
 
 async def test_health_answers_while_every_worker_is_busy(tmp_path: Path) -> None:
-    shop = Shop(tmp_path, samples=4, pool={"workers": 2, "jobs": 4, "job_timeout_s": 60})
+    # Far past every bound below: no hang ends while health is asked.
+    shop = Shop(tmp_path, samples=4, pool={"workers": 2, "jobs": 4, "job_timeout_s": 600})
     service = await shop.start()
     try:
         for index in range(4):
@@ -283,9 +306,9 @@ async def test_health_answers_while_every_worker_is_busy(tmp_path: Path) -> None
         async def busy() -> bool:
             return service.runner.health().detail.startswith("8 job tasks; analysis: 4 busy")
 
-        await wait_for(busy, 30, "every job task busy on a hanging file")
-        # The pool's workers are each inside a 60 s call; health must not queue behind them.
-        parts = await asyncio.wait_for(service.health(), 5)
+        await wait_for(busy, 120, "every job task busy on a hanging file")
+        # The pool's workers are each inside a 600 s call; health must not queue behind them.
+        parts = await asyncio.wait_for(service.health(), 30)
         assert {name: part.ok for name, part in parts.items()} == {
             "database": True,
             "watcher": True,

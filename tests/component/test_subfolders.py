@@ -59,7 +59,7 @@ async def test_off_a_file_in_a_sub_folder_is_listed_with_its_folder(tmp_path: Pa
             found = [e for e in status["not_taken"] if e["name"] == f"Заказы/{sample.name}"]
             return found or None
 
-        (entry,) = await wait_for(listed, 15, "the file in the sub-folder to be listed")
+        (entry,) = await wait_for(listed, 60, "the file in the sub-folder to be listed")
         assert "in the sub-folder 'Заказы'" in entry["reason"]
         assert "watch.recursive is off" in entry["reason"]
         assert await _jobs(client) == []
@@ -73,7 +73,7 @@ async def test_off_a_file_in_a_sub_folder_is_listed_with_its_folder(tmp_path: Pa
             names = [e["name"] for e in status["not_taken"]]
             return f"Заказы/{sample.name}" not in names and len(await _jobs(client)) == 1
 
-        await wait_for(taken, 30, "the file to be taken from the top")
+        await wait_for(taken, 60, "the file to be taken from the top")
 
 
 async def test_on_sub_folders_are_watched_as_they_appear(tmp_path: Path) -> None:
@@ -133,7 +133,7 @@ async def test_on_a_link_to_a_folder_elsewhere_is_never_followed(tmp_path: Path)
             found = [e["reason"] for e in status["not_taken"] if e["name"] == "Ссылка"]
             return found[0] if found else None
 
-        assert "symbolic link" in await wait_for(listed, 15, "the link to be listed")
+        assert "symbolic link" in await wait_for(listed, 60, "the link to be listed")
         assert await _jobs(client) == []
         assert (outside / sample.name).read_bytes() == sample.read_bytes()
 

@@ -43,10 +43,10 @@ async def test_a_loop_that_raises_is_down_then_started_again(
 
     with caplog.at_level(logging.ERROR, logger="asyncpdf.supervisor"):
         supervisor.start("sender", loop)
-        await wait_for(down, 5, "the loop shown as down")
+        await wait_for(down, 60, "the loop shown as down")
         assert "sender: down (OSError(5, 'Input/output error'))" in supervisor.health().detail
         failing.clear()
-        await wait_for(running, 5, "the loop running again")
+        await wait_for(running, 60, "the loop running again")
     assert runs >= 2
     assert supervisor.restarts("sender") == runs - 1
     # Once per failure, with its error.
@@ -86,14 +86,14 @@ async def test_deliveries_and_notices_keep_going_after_a_transient_os_error(
             store.outbox.due = faulty(store.outbox.due, on, notices_hit)  # type: ignore[method-assign]
             service.scheduler.wake()
             service.notices.wake()
-            await asyncio.wait_for(deliveries_hit.wait(), 10)
-            await asyncio.wait_for(notices_hit.wait(), 10)
+            await asyncio.wait_for(deliveries_hit.wait(), 60)
+            await asyncio.wait_for(notices_hit.wait(), 60)
 
             async def down() -> bool:
                 parts = await service.health()
                 return not (parts["deliveries"].ok or parts["notices"].ok or parts["loops"].ok)
 
-            await wait_for(down, 10, "/readyz showing both loops down")
+            await wait_for(down, 60, "/readyz showing both loops down")
             on.clear()
             for index in range(3):
                 await shop.claim(index)
@@ -103,7 +103,7 @@ async def test_deliveries_and_notices_keep_going_after_a_transient_os_error(
             async def notified() -> bool:
                 return len(fake.of(WEBHOOK, HOOK)) >= 3
 
-            await wait_for(notified, 20, "a notice per job")
+            await wait_for(notified, 60, "a notice per job")
             parts = await service.health()
             assert parts["deliveries"].ok and parts["notices"].ok and parts["loops"].ok
             assert service.supervisor.restarts("delivery-scheduler") >= 1

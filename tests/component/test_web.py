@@ -172,7 +172,7 @@ async def test_websocket_closed_going_away_on_shutdown(tmp_path: Path) -> None:
         async with session.get(server.make_url("/metrics")) as response:
             assert "asyncpdf_websocket_clients 1.0" in await response.text()
         closing = asyncio.create_task(server.close())
-        message = await asyncio.wait_for(ws.receive(), 10)
+        message = await asyncio.wait_for(ws.receive(), 60)
         assert message.type == aiohttp.WSMsgType.CLOSE
         assert message.data == WSCloseCode.GOING_AWAY
         await closing
@@ -192,7 +192,7 @@ async def test_status_lists_what_the_hotfolder_holds_and_will_not_take(
         body = await (await client.get("/api/status")).json()
         return list(body["not_taken"]) if len(body["not_taken"]) == 4 else []
 
-    not_taken = await wait_for(listed, 10, "four entries the service will not take")
+    not_taken = await wait_for(listed, 60, "four entries the service will not take")
     assert [entry["name"] for entry in not_taken] == [
         "2_link_Leonov.pdf",
         "3_pipe_Leonov.pdf",
@@ -215,4 +215,4 @@ async def test_status_lists_what_the_hotfolder_holds_and_will_not_take(
             "Новая папка/1_inside_Leonov.pdf",
         ]
 
-    await wait_for(forgotten, 10, "the removed link to leave the list")
+    await wait_for(forgotten, 60, "the removed link to leave the list")

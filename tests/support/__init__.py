@@ -173,7 +173,7 @@ async def all_jobs(http: aiohttp.ClientSession, service: Service) -> list[dict[s
 
 
 async def wait_finished(
-    http: aiohttp.ClientSession, service: Service, count: int, timeout_s: float = 90
+    http: aiohttp.ClientSession, service: Service, count: int, timeout_s: float = 180
 ) -> list[dict[str, Any]]:
     async def finished() -> list[dict[str, Any]] | None:
         jobs = await all_jobs(http, service)
@@ -196,7 +196,6 @@ class Shop:
     and stopped by the test, which claims files itself."""
 
     def __init__(self, root: Path, samples: int = 4, **overrides: Any) -> None:
-        overrides.setdefault("pool", {"job_timeout_s": 6})
         self.root = root
         self.settings: Settings = load_settings(write_config(root, **overrides))
         self.paths = self.settings.paths
@@ -231,7 +230,7 @@ class Shop:
     async def jobs(self) -> list[JobHeader]:
         return await self.running.store.jobs.page(limit=500)
 
-    async def finished(self, count: int, timeout_s: float = 60) -> dict[str, JobHeader]:
+    async def finished(self, count: int, timeout_s: float = 180) -> dict[str, JobHeader]:
         async def check() -> dict[str, JobHeader] | None:
             jobs = await self.jobs()
             moved = not any(self.paths.spool.iterdir())

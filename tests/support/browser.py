@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from axe_playwright_python.async_playwright import Axe
-from playwright.async_api import Browser, BrowserContext, Page, async_playwright
+from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
 
 from tests.support import Service
 
@@ -28,6 +28,9 @@ DESKTOP = {"width": 1280, "height": 800}
 WIDE = {"width": 1440, "height": 900}
 PHONE = {"width": 390, "height": 844}
 JOB_S = 90_000  # ms for a dropped file to be done, on a busy 2-core machine too
+#: ms for a page to show what it is waited for, or to act (Playwright's own bound for `expect`
+#: is 5 s, which a busy machine's chromium can pass); the default of every wait here.
+UI_S = 60_000
 SCREENSHOTS = Path(__file__).resolve().parents[1] / "output" / "screenshots"
 #: axe-core impacts a page must not have.
 SERIOUS = frozenset({"serious", "critical"})
@@ -37,6 +40,7 @@ SERIOUS = frozenset({"serious", "critical"})
 async def chromium(service: Service) -> AsyncIterator[tuple[Browser, list[str]]]:
     """The browser, and every URL its pages request (checked to be the service's own)."""
     requested: list[str] = []
+    expect.set_options(timeout=UI_S)
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
         try:
@@ -50,6 +54,7 @@ async def new_page(
     browser: Browser, requested: list[str], viewport: dict[str, int], **options: Any
 ) -> tuple[BrowserContext, Page]:
     context = await browser.new_context(viewport=viewport, **options)
+    context.set_default_timeout(UI_S)
     context.on("request", lambda request: requested.append(request.url))
     page = await context.new_page()
     page.on("websocket", lambda socket: requested.append(socket.url.replace("ws://", "http://")))

@@ -74,7 +74,7 @@ def _owned(folder: Path) -> None:
 def _wait_listening(
     port: int, process: subprocess.Popen[bytes], log: Path, greeting: bytes
 ) -> None:
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"server exited ({process.returncode}): {log.read_text()[-2000:]}")

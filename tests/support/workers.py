@@ -14,6 +14,9 @@ from asyncpdf.pdf.artefacts import make_artefacts
 from asyncpdf.pdf.model import Analysis, Artefacts
 from asyncpdf.pdf.rules import Rules
 
+#: The longest a gated preview step waits for its gate.
+GATE_S = 600
+
 
 def crash() -> None:
     os.kill(os.getpid(), signal.SIGSEGV)
@@ -49,9 +52,11 @@ def troublesome_analysis(path: Path, rules: Rules) -> Analysis:
 
 def gated_artefacts(source: Path, out_dir: Path, *args: Any, **kwargs: Any) -> Artefacts:
     """The real previews, made only once a file `gate` appears beside the job's preview folder
-    (`previews/gate`): the test decides when the preview step may end."""
+    (`previews/gate`): the test decides when the preview step may end. (The deadline only
+    frees a worker a failed test never opened the gate for: tests give the pool a job
+    timeout as long, so the previews are held for as long as the test waits.)"""
     gate = out_dir.parent / "gate"
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + GATE_S
     while not gate.exists() and time.monotonic() < deadline:
         time.sleep(0.05)
     return make_artefacts(source, out_dir, *args, **kwargs)

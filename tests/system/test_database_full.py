@@ -32,7 +32,7 @@ def drop(files: list[Path], hotfolder: Path) -> None:
         (hotfolder / f".{path.name}.part").rename(hotfolder / path.name)
 
 
-@pytest.mark.timeout(300)
+@pytest.mark.timeout(600)
 async def test_jobs_the_database_refused_go_on_once_it_takes_writes(
     make_service: Any, http: aiohttp.ClientSession, tmp_path: Path
 ) -> None:
@@ -50,7 +50,7 @@ async def test_jobs_the_database_refused_go_on_once_it_takes_writes(
             pid = service.process.pid
             first, rest = files[:10], files[10:]
             drop(first, service.hotfolder)
-            await wait_for(lambda: all_jobs(http, service), 30, "the first jobs claimed")
+            await wait_for(lambda: all_jobs(http, service), 60, "the first jobs claimed")
             fill(db / "ballast")
             drop(rest, service.hotfolder)
 
@@ -59,11 +59,11 @@ async def test_jobs_the_database_refused_go_on_once_it_takes_writes(
                 database = body["parts"]["database"]
                 return body if status == 503 and "refused a write" in database["detail"] else None
 
-            said = await wait_for(refused, 30, "/readyz saying jobs are held")
+            said = await wait_for(refused, 120, "/readyz saying jobs are held")
             await asyncio.sleep(FULL_FOR_S)
             (db / "ballast").unlink()
 
-            jobs = await wait_finished(http, service, FILES, timeout_s=240)
+            jobs = await wait_finished(http, service, FILES, timeout_s=420)
             assert sorted(job["name"] for job in jobs) == sorted(path.name for path in files)
             assert {job["state"] for job in jobs} == {"done"}, [
                 (job["name"], job["state"], job["error"]) for job in jobs if job["state"] != "done"

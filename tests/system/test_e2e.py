@@ -26,6 +26,11 @@ async def collect_events(ws: aiohttp.ClientWebSocketResponse, into: list[dict[st
             into.append(json.loads(message.data))
 
 
+def done_lines(events: list[dict[str, Any]]) -> set[int]:
+    """The jobs whose "done" line is among `events`."""
+    return {e["job_id"] for e in events if e["type"] == "log" and e["message"] == "done"}
+
+
 async def test_twenty_files_end_to_end(make_service, http, tmp_path: Path) -> None:
     service = make_service()
     await service.start()
@@ -38,7 +43,12 @@ async def test_twenty_files_end_to_end(make_service, http, tmp_path: Path) -> No
         for sample in samples:
             shutil.copy(sample, service.hotfolder / sample.name)
         jobs = await wait_finished(http, service, 20)
-        await asyncio.sleep(0.5)
+
+        async def every_done_line() -> bool:
+            # A job reads done at its commit; its "done" line follows.
+            return done_lines(events) >= {job["id"] for job in jobs}
+
+        await wait_for(every_done_line, 60, "every job's done line on the websocket")
         listener.cancel()
 
     assert len(jobs) == 20
@@ -58,8 +68,7 @@ async def test_twenty_files_end_to_end(make_service, http, tmp_path: Path) -> No
 
     logged = {e["job_id"] for e in events if e["type"] == "log"}
     assert logged == {job["id"] for job in jobs}
-    done_lines = {e["job_id"] for e in events if e["type"] == "log" and e["message"] == "done"}
-    assert done_lines == logged
+    assert done_lines(events) == logged
 
 
 async def test_job_detail_has_analysis_deliveries_and_log(make_service, http, tmp_path) -> None:
@@ -111,7 +120,7 @@ async def test_rejected_non_pdf_is_kept_with_reason(make_service, http) -> None:
         async with http.get(f"{service.url}/api/status") as response:
             return list((await response.json())["not_taken"])
 
-    listed = await wait_for(not_taken, 10, "photo.jpg to be listed as not taken")
+    listed = await wait_for(not_taken, 60, "photo.jpg to be listed as not taken")
     assert listed == [{"name": "photo.jpg", "reason": NOT_PDF}]
     assert (service.hotfolder / "photo.jpg").exists()
     assert not service.outbox("Leonov").exists() or not any(service.outbox("Leonov").iterdir())

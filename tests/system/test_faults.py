@@ -40,6 +40,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from asyncpdf.config import load_settings
 from asyncpdf.testing.samples import (
     PAPERS,
     PROCESS_INKS,
@@ -278,7 +279,7 @@ BURST = 200
 KILL_WHEN_DONE = (20, 80, 150)
 
 
-@pytest.mark.timeout(240)
+@pytest.mark.timeout(600)
 async def test_three_sigkills_during_a_200_file_burst_lose_and_repeat_nothing(
     make_service, http, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -314,7 +315,7 @@ async def test_three_sigkills_during_a_200_file_burst_lose_and_repeat_nothing(
         )
         await service.start()
     await dropping
-    jobs = await wait_finished(http, service, BURST, timeout_s=150)
+    jobs = await wait_finished(http, service, BURST, timeout_s=300)
     elapsed = time.monotonic() - started
 
     found = await assert_each_once(http, service, sources, jobs)
@@ -335,7 +336,7 @@ async def test_three_sigkills_during_a_200_file_burst_lose_and_repeat_nothing(
 # --- 2. SIGKILL of a pool worker in the middle of a job ---------------------------------------
 
 
-@pytest.mark.timeout(240)
+@pytest.mark.timeout(600)
 async def test_a_pool_worker_killed_mid_job(make_service, http, tmp_path: Path) -> None:
     service = make_service(pool={"workers": 2, "jobs": 4, "job_timeout_s": 120})
     samples = tmp_path / "samples"
@@ -348,7 +349,7 @@ async def test_a_pool_worker_killed_mid_job(make_service, http, tmp_path: Path) 
     async def big_job_id() -> int | None:
         return next((j["id"] for j in await all_jobs(http, service) if j["name"] == big.name), None)
 
-    job_id = await wait_for(big_job_id, 30, "the big file's job")
+    job_id = await wait_for(big_job_id, 60, "the big file's job")
 
     async def previewing() -> tuple[int, int] | None:
         return ghostscript_at_work(service).get(job_id)
@@ -359,7 +360,7 @@ async def test_a_pool_worker_killed_mid_job(make_service, http, tmp_path: Path) 
     killed_at = time.monotonic()
     drop(later, service.hotfolder)
 
-    jobs = await wait_finished(http, service, 1 + len(others) + len(later), timeout_s=150)
+    jobs = await wait_finished(http, service, 1 + len(others) + len(later), timeout_s=300)
     elapsed = time.monotonic() - killed_at
     assert not alive(worker) and not alive(gs), "the worker's Ghostscript must die with it"
 
@@ -461,7 +462,7 @@ def fill(path: Path, leave: int = 0) -> None:
 SPACE = "No space left on device"
 
 
-@pytest.mark.timeout(240)
+@pytest.mark.timeout(600)
 async def test_the_spools_disk_full(make_service, http, tmp_path: Path) -> None:
     # The spool, done/, error/, the previews and the hotfolder on one small file system (they
     # must share one); the database elsewhere: it is the spool's disk that fills.
@@ -496,7 +497,7 @@ async def full_disk_drill(
         (var / ballast).unlink()
     drop(afterwards, service.hotfolder)
     everything = [*cut_off, *meanwhile, *afterwards]
-    jobs = await wait_finished(http, service, len(everything), timeout_s=120)
+    jobs = await wait_finished(http, service, len(everything), timeout_s=300)
     found = await assert_each_once(http, service, everything, jobs)
     status, ready = await readyz(http, service)
     assert status == 200, ready
@@ -567,10 +568,9 @@ async def files_come_while_full(
         status, body = await readyz(http, service)
         return body if status == 503 else None
 
-    try:
-        refused = await wait_for(not_ready, 6, "/readyz to report the full disk")
-    except AssertionError:
-        refused = None  # a service without a free-space minimum
+    # Decided by the config, not by how soon /readyz says so: 1 MB is left, below any minimum.
+    minimum = load_settings(service.config).disk.min_free_mb
+    refused = await wait_for(not_ready, 60, "/readyz to report the full disk") if minimum else None
     stats = {}
     for path in files:
         shutil.copy(path, service.hotfolder / path.name)
@@ -611,11 +611,12 @@ async def files_come_while_full(
 
 # --- 4. SIGTERM in the middle of work ---------------------------------------------------------
 
-#: The bound on a stop: the runner's grace (10 s) and the pool's (5 s), and some slack.
-STOP_WITHIN_S = 20
+#: The bound on a stop: the runner's grace (10 s) and the pool's (5 s), and slack for a busy
+#: machine; a stop that waited for the jobs in work would not end within it.
+STOP_WITHIN_S = 40
 
 
-@pytest.mark.timeout(240)
+@pytest.mark.timeout(600)
 async def test_sigterm_mid_work(make_service, http, tmp_path: Path) -> None:
     service = make_service()
     samples = tmp_path / "samples"
@@ -624,7 +625,7 @@ async def test_sigterm_mid_work(make_service, http, tmp_path: Path) -> None:
     await service.start()
     assert service.process is not None
     ws = await http.ws_connect(f"{service.url}/ws")
-    hello = await ws.receive_json(timeout=10)
+    hello = await ws.receive_json(timeout=60)
     assert hello["type"] == "hello"
     events: list[dict[str, Any]] = []
 
@@ -667,7 +668,7 @@ async def test_sigterm_mid_work(make_service, http, tmp_path: Path) -> None:
 
     restarted = time.time()
     await service.start()
-    jobs = await wait_finished(http, service, len(first) + len(late), timeout_s=150)
+    jobs = await wait_finished(http, service, len(first) + len(late), timeout_s=300)
     found = await assert_each_once(http, service, [*first, *late], jobs)
     finished, parked = [], []
     for detail in found.values():

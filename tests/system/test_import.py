@@ -229,7 +229,7 @@ def test_jobs_claimed_before_a_crash_are_resumed_not_imported_again(
     assert not leftover.exists()
 
 
-@pytest.mark.timeout(60)
+@pytest.mark.timeout(180)
 def test_links_and_fifos_are_skipped_with_a_reason(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -24,7 +24,8 @@ MakeService = Callable[..., Service]
 KB = 1 << 10
 MB = 1 << 20
 PRESS = "Speedmaster"
-QUICK = {"timeout_s": "10", "idle_s": "10"}
+#: Client timeouts: no server here is meant to hang, and a busy machine slows them all.
+TIMEOUTS = {"timeout_s": "30", "idle_s": "30"}
 SERVER_KINDS = sorted(FTP_SERVERS)
 
 
@@ -69,8 +70,8 @@ async def test_plain_ftp_passive_and_active_into_folders_it_makes(
 ) -> None:
     with running(kind, work) as server:
         bureaus = [
-            {"name": "Leonov", "target": server.url("plates/2025/Leonov", **QUICK)},
-            {"name": "Korol", "target": server.url("Korol", mode="active", **QUICK)},
+            {"name": "Leonov", "target": server.url("plates/2025/Leonov", **TIMEOUTS)},
+            {"name": "Korol", "target": server.url("Korol", mode="active", **TIMEOUTS)},
         ]
         service = make_service(bureaus=bureaus)
         await service.start()
@@ -94,9 +95,12 @@ async def test_ftps_checked_unchecked_and_active(
         assert server.certs is not None
         ca = str(server.certs.ca)
         bureaus = [
-            {"name": "Leonov", "target": server.url("Leonov", tls_verify="no", **QUICK)},
-            {"name": "Korol", "target": server.url("in/Korol", ca_file=ca, **QUICK)},
-            {"name": "Vonoel", "target": server.url("Vonoel", ca_file=ca, mode="active", **QUICK)},
+            {"name": "Leonov", "target": server.url("Leonov", tls_verify="no", **TIMEOUTS)},
+            {"name": "Korol", "target": server.url("in/Korol", ca_file=ca, **TIMEOUTS)},
+            {
+                "name": "Vonoel",
+                "target": server.url("Vonoel", ca_file=ca, mode="active", **TIMEOUTS),
+            },
         ]
         service = make_service(bureaus=bureaus)
         await service.start()
@@ -124,7 +128,7 @@ async def test_a_restart_during_an_ftps_upload_sends_the_file_once(
 ) -> None:
     # The server lets an upload go at 512 KB/s: 3 MB take seconds, time to kill the service.
     with running(kind, work, tls=True, rate=512 * KB) as server:
-        target = server.url("Leonov", tls_verify="no", **QUICK)
+        target = server.url("Leonov", tls_verify="no", **TIMEOUTS)
         service = make_service(
             bureaus=[{"name": "Leonov", "target": target}],
             delivery={"attempts": 4, "backoff_s": 0.2},
@@ -154,14 +158,15 @@ async def test_a_restart_during_an_ftps_upload_sends_the_file_once(
 async def test_overlapping_deliveries_of_one_name_replace_nothing(
     make_service: MakeService, http: aiohttp.ClientSession, tmp_path: Path, work: Path
 ) -> None:
-    # vsftpd lets each upload go at 256 KB/s: three 1 MB uploads to one folder overlap.
-    with running("vsftpd", work, rate=256 * KB) as server:
+    # vsftpd lets each upload go at 128 KB/s: three 1 MB uploads to one folder overlap, also
+    # when a busy machine analyses them seconds apart.
+    with running("vsftpd", work, rate=128 * KB) as server:
         folder = server.root / "Leonov"
         folder.mkdir()
         shutil.chown(folder, USER, USER)
         # Put there by the bureau itself: it must stay as it is.
         (folder / "1001_Plates.pdf").write_bytes(b"the bureau's own file")
-        target = server.url("Leonov", connections="4", **QUICK)
+        target = server.url("Leonov", connections="4", **TIMEOUTS)
         service = make_service(bureaus=[{"name": "Leonov", "target": target}])
         await service.start()
         # All three are delivered as "1001_Plates.pdf": the bureau tag leaves the name.
@@ -228,7 +233,7 @@ async def test_an_untrusted_certificate_is_refused_saying_how_to_trust_it(
     source = plate(tmp_path, "Leonov", 1001)
     with running(kind, work, tls=True) as server:
         with pytest.raises(DeliveryError) as refused:
-            await deliver(server.url("Leonov", **QUICK), source, "1001_Plates.pdf")
+            await deliver(server.url("Leonov", **TIMEOUTS), source, "1001_Plates.pdf")
         assert server.files() == {}
     assert "certificate is not trusted" in str(refused.value) and refused.value.permanent
     assert "ca_file=" in str(refused.value) and PASSWORD not in str(refused.value)

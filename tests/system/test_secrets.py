@@ -75,8 +75,8 @@ FTP_ECHO_ENV = "ASYNCPDF_TEST_FTP_PASSWORD"
 PRESS = "Speedmaster"
 # The jobs: two delivered, one refused for a wrong password, one whose server echoes it.
 JOBS = {"Leonov": "done", "Korol": "done", "Vonoel": "failed", "Pechatnik": "failed"}
-# Short enough that a hung transfer fails the test quickly, long enough for a loaded machine.
-QUICK = "timeout_s=5&idle_s=5"
+# No transfer here hangs: the servers run in this process, which a busy machine may slow.
+TIMEOUTS = "timeout_s=30&idle_s=30"
 
 
 NOTICE = Notice(
@@ -177,13 +177,13 @@ def secret_config(
 ) -> dict[str, Any]:
     """A config for the shop under `root` with every kind of secret, as overrides of
     shop_config."""
-    ftp = f"ftp://{{login}}@127.0.0.1:{good.port}/{{folder}}?{QUICK}"
+    ftp = f"ftp://{{login}}@127.0.0.1:{good.port}/{{folder}}?{TIMEOUTS}"
     by_file = f"password_file={files['ftp']}"
     bureaus = {
         "Leonov": ftp.format(login=f"bureau:{FTP_PASSWORD}", folder="Leonov"),
         "Korol": ftp.format(login="filer", folder="Korol") + f"&{by_file}",
         "Vonoel": ftp.format(login=f"bureau:{FTP_WRONG_PASSWORD}", folder="Vonoel"),
-        "Pechatnik": f"ftp://echo@127.0.0.1:{echo.port}/Pechatnik?{QUICK}"
+        "Pechatnik": f"ftp://echo@127.0.0.1:{echo.port}/Pechatnik?{TIMEOUTS}"
         f"&password_env={FTP_ECHO_ENV}",
     }
     presses = copy.deepcopy(list(PRESSES))
@@ -201,7 +201,7 @@ def secret_config(
         "presses": presses,
         "delivery": {"attempts": 2, "backoff_s": 0.1},
         "notify": {
-            "timeout_s": 5,
+            "timeout_s": 30,
             "attempts": 2,
             "backoff_s": 0.1,
             "max_delay_s": 0.2,
@@ -260,7 +260,7 @@ async def all_settled(
         ]
         return None if pending else details
 
-    return dict(await wait_for(check, 60, f"{count} jobs ended and notified", 0.2))
+    return dict(await wait_for(check, 180, f"{count} jobs ended and notified", 0.2))
 
 
 @contextlib.asynccontextmanager

@@ -13,10 +13,12 @@ import pytest
 
 from asyncpdf.cli import main
 from asyncpdf.config import load_settings
+from asyncpdf.pdf import analysis
 from asyncpdf.pdf.analysis import COLORANTS, analyze_file
 from asyncpdf.pdf.model import Analysis, PageAnalysis
 from asyncpdf.testing.samples import Mark, SamplePage, signa_marks, write_sample
 from tests.support.damage import inflated_paper_mark
+from tests.support.workers import troublesome_analysis
 
 CONFIG = Path(__file__).resolve().parents[2] / "config.yaml"
 RULES = load_settings(CONFIG).rules()
@@ -369,11 +371,13 @@ def test_cli_analyze_text_is_compact_with_warnings(
 def test_cli_analyze_runs_under_the_job_timeout(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    path = write_sample(tmp_path / "1_x_Leonov.pdf", [SamplePage(SPEEDMASTER, CMYK)])
-    # Below the time a worker process takes to start: every file runs out of time.
-    monkeypatch.setenv("ASYNCPDF_POOL__JOB_TIMEOUT_S", "0.001")
+    path = write_sample(tmp_path / "1_hang_Leonov.pdf", [SamplePage(SPEEDMASTER, CMYK)])
+    # No real file hangs the analysis on demand: one named so does (the forked worker inherits
+    # the stand-in). A budget of 1 ms would be met by a fast worker on a busy loop; a hang never.
+    monkeypatch.setattr(analysis, "analyze_file", troublesome_analysis)
+    monkeypatch.setenv("ASYNCPDF_POOL__JOB_TIMEOUT_S", "1")
     assert main(["analyze", "--config", str(CONFIG), str(path)]) == 1
-    assert "took longer than the job timeout of 0.001 s" in capsys.readouterr().out
+    assert "took longer than the job timeout of 1 s" in capsys.readouterr().out
     assert path.exists()
 
 
