@@ -172,6 +172,7 @@ class Service(Door):
             self.scheduler.wake,
             self.notices.wake,
             self.held,
+            self.scheduler.bureau_busy,
         )
         self.claims = self.runner.claims
         self.actions = JobActions(

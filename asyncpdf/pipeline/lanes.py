@@ -3,8 +3,9 @@
 - The analysis lane takes every claimed job first: its analysis (short pool calls) and its
   bureau delivery planned and woken. The bureau never waits for previews.
 - The previews lane takes the jobs the analysis lane routed, but only while the analysis lane
-  has nothing to do: in a burst every file is analysed and on its way to its bureau before pool
-  time goes to previews (long pool calls: crop, render, Ghostscript).
+  has nothing to do and no bureau copy is being sent or due (to a target that is not failing):
+  in a burst every file is analysed and at its bureau before pool time goes to previews (long
+  pool calls: crop, render, Ghostscript).
 
 The tasks run under the service's supervisor (one that raises is logged and started again); a
 stop cancels them all (the jobs they held resume at the next start).
@@ -26,13 +27,25 @@ Route = Callable[[list[int]], Awaitable[list[int]]]
 #: Jobs an analysis task takes at once (recorded in one transaction).
 ANALYSIS_BATCH = 16
 Preview = Callable[[int], Awaitable[None]]
+#: Whether bureau copies are still being sent or due: previews wait meanwhile.
+Busy = Callable[[], Awaitable[bool]]
+#: How often a waiting previews task asks whether the bureau copies are out.
+BUREAU_POLL_S = 0.2
 Work = Callable[[], Awaitable[None]]
 
 
 class Lanes:
-    def __init__(self, route: Route, preview: Preview, analysis_tasks: int, preview_tasks: int):
+    def __init__(
+        self,
+        route: Route,
+        preview: Preview,
+        analysis_tasks: int,
+        preview_tasks: int,
+        bureau_busy: Busy | None = None,
+    ):
         self._route = route
         self._preview = preview
+        self._bureau_busy = bureau_busy
         self._counts = {"analysis": analysis_tasks, "previews": preview_tasks}
         #: Jobs waiting for their analysis (or to be routed again after a restart).
         self.queue: asyncio.Queue[int] = asyncio.Queue()
@@ -91,6 +104,11 @@ class Lanes:
             job_id = await self._previews.get()
             try:
                 await self._routed.wait()
+                while self._bureau_busy is not None and await self._bureau_busy():
+                    # The routed files' bureau copies go first: previews take the main
+                    # process's time and the database's writer from them.
+                    await asyncio.sleep(BUREAU_POLL_S)
+                    await self._routed.wait()
                 self._previewing.add(job_id)
                 await self._preview(job_id)
             except Exception:

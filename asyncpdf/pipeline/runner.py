@@ -35,7 +35,7 @@ from asyncpdf.pdf.model import Analysis, Artefacts
 from asyncpdf.pipeline import steps
 from asyncpdf.pipeline.finisher import Finisher
 from asyncpdf.pipeline.held import Held
-from asyncpdf.pipeline.lanes import Lanes
+from asyncpdf.pipeline.lanes import Busy, Lanes
 from asyncpdf.pipeline.pool import Note
 from asyncpdf.store import Store
 from asyncpdf.supervisor import Supervisor
@@ -75,6 +75,7 @@ class JobRunner:
         wake_deliveries: Callable[[], None],
         wake_notices: Callable[[], None],
         held: Held,
+        bureau_busy: Busy | None = None,
     ) -> None:
         self._ctx = ctx
         self._held = held
@@ -86,7 +87,7 @@ class JobRunner:
         self._wake_deliveries = wake_deliveries
         self._wake_notices = wake_notices
         workers = ctx.settings.pool
-        self.lanes = Lanes(self._route, self._preview, workers.jobs, workers.jobs)
+        self.lanes = Lanes(self._route, self._preview, workers.jobs, workers.jobs, bureau_busy)
         self.finisher = Finisher(
             self._settings, store, journal, spool, metrics, wake_notices=wake_notices
         )

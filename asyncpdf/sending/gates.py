@@ -125,6 +125,10 @@ class Gates:
         gate.retry_at = time.time() + retry_delay(gate.failures, self._backoff_s, self._max_delay_s)
         return gate.retry_at
 
+    def failing(self) -> set[str]:
+        """Targets backed off after a failure."""
+        return {target for target, gate in self._gates.items() if gate.failures}
+
     def is_failing(self, target: str) -> bool:
         gate = self._gates.get(target)
         return gate is not None and gate.failures > 0

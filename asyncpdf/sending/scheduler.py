@@ -18,7 +18,7 @@ from typing import Any
 from asyncpdf.delivery import Delivered, deliver
 from asyncpdf.domain.lifecycle import DeliveryState, RetryPolicy, in_seconds
 from asyncpdf.domain.records import Delivery
-from asyncpdf.errors import AsyncPdfError, DeliveryError
+from asyncpdf.errors import AsyncPdfError, DeliveryError, IllegalTransition
 from asyncpdf.health import Health
 from asyncpdf.journal import Change, Journal, Write
 from asyncpdf.pipeline import steps
@@ -61,6 +61,12 @@ class DeliveryScheduler(DueWork[Delivery]):
         self.targets = targets
         self.gates = Gates(self._settings.backoff_s, self._settings.max_delay_s)
         self._held = held
+        #: Deliveries handed to a task that has not yet marked them as being sent.
+        self._starting: set[tuple[int, str]] = set()
+        #: Bureau copies handed to a task and not yet sent (or failed).
+        self._bureau_in_work = 0
+        #: Why a task could not mark its delivery (the database refused): raised by the loop.
+        self._refused: sqlite3.Error | None = None
 
     def health(self) -> Health:
         running = super().health()
@@ -80,9 +86,26 @@ class DeliveryScheduler(DueWork[Delivery]):
         return targets
 
     async def _due(self, now: float, limit: int) -> list[Delivery]:
+        if self._refused is not None:
+            # A task could not mark its delivery as being sent: the loop stops, as it would
+            # have had it written the mark itself, and the supervisor starts it again later.
+            refused, self._refused = self._refused, None
+            raise refused
         # Rows of targets that may take nothing now stay in the database, holding no slot.
-        rows = await self._store.deliveries.due(now, limit, self.gates.closed(now))
+        rows = await self._store.deliveries.due(
+            now, limit + len(self._starting), self.gates.closed(now)
+        )
+        rows = [row for row in rows if (row.job_id, row.kind) not in self._starting]
         return self.gates.admit(rows, now, limit)
+
+    async def bureau_busy(self) -> bool:
+        """Whether a bureau copy is being sent, or is due to a target that is not failing (a
+        failing bureau's copies wait for their target, and hold nothing else up)."""
+        if self._bureau_in_work:
+            return True
+        now = time.time()
+        skip = self.gates.closed(now) | self.gates.failing()
+        return await self._store.deliveries.due_of_kind(steps.BUREAU, now, skip)
 
     async def _next_due_at(self) -> float | None:
         now = time.time()
@@ -95,38 +118,58 @@ class DeliveryScheduler(DueWork[Delivery]):
         return work
 
     async def _begin_all(self, due: list[Delivery]) -> list[Coroutine[Any, Any, None]]:
-        """Mark the due deliveries as being sent, all in one transaction."""
-        sending: list[Delivery] = []
+        """Each due delivery to a task of its own, which marks it as being sent before it
+        sends it: the marks of deliveries started together share a transaction, and this loop
+        never waits for the database's one writer, busy with a burst's analyses."""
+        for delivery in due:
+            self.gates.enter(delivery.target)
+            self._starting.add((delivery.job_id, delivery.kind))
+            self._bureau_in_work += delivery.kind == steps.BUREAU
+        return [self._gated(delivery) for delivery in due]
+
+    async def _mark_sending(self, delivery: Delivery) -> Delivery | None:
+        """The delivery as marked being sent; None when it changed meanwhile (retried by
+        hand, its job deleted) or the database refused the mark (the row stays due)."""
+        marked: list[Delivery] = []
 
         async def begin(change: Change) -> None:
-            sending.clear()
-            for delivery in due:
-                sending.append(
-                    await change.store.deliveries.move(
-                        delivery, DeliveryState.SENDING, attempts=delivery.attempts + 1
-                    )
+            marked[:] = [
+                await change.store.deliveries.move(
+                    delivery, DeliveryState.SENDING, attempts=delivery.attempts + 1
                 )
-                await change.log(
-                    delivery.job_id,
-                    f"{delivery.kind}: sending “{delivery.remote_name}” to {delivery.target} "
-                    f"(attempt {delivery.attempts + 1} of {self._settings.attempts})",
-                )
+            ]
+            await change.log(
+                delivery.job_id,
+                f"{delivery.kind}: sending “{delivery.remote_name}” to {delivery.target} "
+                f"(attempt {delivery.attempts + 1} of {self._settings.attempts})",
+            )
 
-        if due:
+        try:
             await self._journal.grouped(begin)
-        for delivery in sending:
-            self.gates.enter(delivery.target)
-        return [self._gated(delivery) for delivery in sending]
+        except IllegalTransition as exc:
+            log.info("job %d: %s: not sent: %s", delivery.job_id, delivery.kind, exc)
+            return None
+        except sqlite3.Error as exc:
+            self._refused = exc
+            return None
+        finally:
+            self._starting.discard((delivery.job_id, delivery.kind))
+        return marked[0]
 
     async def _gated(self, delivery: Delivery) -> None:
+        write: Write | None = None
         try:
-            write = await self._attempt(delivery)
+            sending = await self._mark_sending(delivery)
+            if sending is not None:
+                write = await self._attempt(sending)
         finally:
             # The target's connection is free once the transfer is over: its next delivery
             # need not wait for this one's receipt to be written.
             self.gates.leave(delivery.target)
+            self._bureau_in_work -= delivery.kind == steps.BUREAU
             self.wake()
-        await self._record(delivery, write)
+        if write is not None:
+            await self._record(delivery, write)
 
     async def _attempt(self, delivery: Delivery) -> Write:
         """Send the delivery once; what to write of how it went."""

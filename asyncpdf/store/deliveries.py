@@ -111,6 +111,16 @@ class DeliveryTable:
         )
         return [_delivery(row) for row in rows]
 
+    async def due_of_kind(self, kind: str, now: float, skip: Collection[str] = ()) -> bool:
+        """Whether a delivery of `kind` is due, to a target not in `skip`."""
+        row = await fetch_one(
+            self._read,
+            "SELECT 1 FROM deliveries WHERE kind = ? AND state IN (?, ?) AND next_attempt_at <= ?"
+            f" AND target NOT IN ({', '.join('?' * len(skip))}) LIMIT 1",
+            (kind, *_OPEN, now, *skip),
+        )
+        return row is not None
+
     async def next_due_at(self, skip: Collection[str] = ()) -> float | None:
         row = await fetch_one(
             self._read,
