@@ -13,6 +13,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 
@@ -20,6 +21,12 @@ from asyncpdf.cli import EXIT_INTERRUPTED
 from asyncpdf.errors import EXIT_FAILED
 
 TIMEOUT_S = 60  # a bound on waiting for the command, on a busy machine too
+#: Python's `-c` that starts the rest of its arguments with Ctrl-C as a shell leaves it.
+AS_A_SHELL_STARTS_IT = (
+    "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+    "signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT}); "
+    "os.execv(sys.executable, [sys.executable, *sys.argv[1:]])"
+)
 
 
 def _read_until(fd: int, wanted: bytes, deadline: float) -> bytes:
@@ -45,8 +52,10 @@ def _at_the_prompt() -> Iterator[tuple[subprocess.Popen[bytes], int]]:
     master, terminal = pty.openpty()
     # A session of its own without a controlling terminal: getpass uses the pty on stdin
     # (rather than /dev/tty, whatever this test runs in) and the test sends the signals.
+    # Ctrl-C as a shell leaves it to the command it starts (not ignored, not blocked), however
+    # this test process has it: a disposition set to ignore is inherited through exec.
     process = subprocess.Popen(
-        [sys.executable, "-m", "asyncpdf", "hash-password"],
+        [sys.executable, "-c", AS_A_SHELL_STARTS_IT, "-m", "asyncpdf", "hash-password"],
         stdin=terminal,
         stdout=terminal,
         stderr=terminal,
@@ -65,8 +74,20 @@ def _at_the_prompt() -> Iterator[tuple[subprocess.Popen[bytes], int]]:
 
 def _rest(process: subprocess.Popen[bytes], master: int) -> str:
     deadline = time.monotonic() + TIMEOUT_S
-    process.wait(TIMEOUT_S)
+    try:
+        process.wait(TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"the command did not end; it is: {_how_it_is(process.pid)}")
     return _read_until(master, b"\0never\0", deadline).decode()
+
+
+def _how_it_is(pid: int) -> str:
+    """What the kernel says of a process that does not end: its state, the signals it ignores
+    and blocks, and where it sleeps."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    wanted = ("State:", "SigIgn:", "SigBlk:", "SigPnd:", "ShdPnd:")
+    found = [line for line in status.splitlines() if line.startswith(wanted)]
+    return "; ".join([*found, "wchan: " + Path(f"/proc/{pid}/wchan").read_text()])
 
 
 @pytest.mark.timeout(240)
