@@ -199,7 +199,7 @@ class DeliverySettings(_Model):
     #: The longest wait between tries.
     max_delay_s: float = Field(300.0, ge=0)
     #: Deliveries sent at once (bureau copies first).
-    parallel: int = Field(16, ge=1, le=64)
+    parallel: int = Field(64, ge=1, le=256)
     #: A different file of the same name already at the target: rename | fail | replace.
     existing: Existing = Existing.RENAME
     #: A file whose checksum equals an earlier job's that was (or is being) delivered:

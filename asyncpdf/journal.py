@@ -41,6 +41,7 @@ class Change:
         self.jobs: set[int] = set()
         self.deleted: set[int] = set()
         self.callbacks: list[Callable[[], None]] = []
+        self.undo: list[Callable[[], None]] = []
 
     async def log(self, job_id: int, message: str, level: str = "info") -> None:
         # Written with the change's events, all lines in one statement.
@@ -63,6 +64,10 @@ class Change:
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         self.callbacks.append(callback)
+
+    def on_rollback(self, callback: Callable[[], None]) -> None:
+        """Called should the transaction not commit: what was taken for it is given back."""
+        self.undo.append(callback)
 
     def touched(self, job_id: int) -> None:
         """The job changed in another way a page shows (a delivery, its analysis)."""
@@ -130,9 +135,14 @@ class Journal:
     @contextlib.asynccontextmanager
     async def change(self) -> AsyncIterator[Change]:
         change = Change(self._store)
-        async with self._store.transaction():
-            yield change
-            events = await change.events()
+        try:
+            async with self._store.transaction():
+                yield change
+                events = await change.events()
+        except BaseException:
+            for undo in change.undo:
+                undo()
+            raise
         # Nothing awaited from the commit to the last event: they go out in commit order.
         for line in change.lines:
             # "detail" lines (a quick transfer's progress) are DEBUG in the service's log.

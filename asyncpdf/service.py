@@ -173,6 +173,7 @@ class Service(Door):
             self.notices.wake,
             self.held,
             self.scheduler.bureau_busy,
+            self.scheduler.start_now,
         )
         self.claims = self.runner.claims
         self.actions = JobActions(

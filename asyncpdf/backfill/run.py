@@ -24,8 +24,8 @@ from asyncpdf.config import Settings
 from asyncpdf.domain.lifecycle import JobState
 from asyncpdf.domain.records import JobHeader
 from asyncpdf.errors import EXIT_FAILED, EXIT_OK, AlreadyRunning, CannotStart
-from asyncpdf.intake.spool import file_sha256
 from asyncpdf.intake.staging import copy_to_staging, new_staging, remove_staging
+from asyncpdf.pdf.checksum import file_sha256
 from asyncpdf.service import Service
 from asyncpdf.uninterrupted import uninterrupted
 

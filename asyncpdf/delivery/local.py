@@ -8,6 +8,7 @@ import errno
 import filecmp
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -50,21 +51,26 @@ class FileUploader:
         target = folder / remote_name
         partial = folder / partial_name(source, remote_name)
         started = time.monotonic()
-        size = 0
+        # The whole copy is one call in a thread (a burst's copies each cost the event loop one
+        # wake-up, not one per open, read, write and close); a large file's chunks are told to
+        # the loop as they are written, for its progress marks.
+        loop = asyncio.get_running_loop()
+        chunks: asyncio.Queue[int | None] = asyncio.Queue()
+
+        def told(size: int | None) -> None:
+            loop.call_soon_threadsafe(chunks.put_nowait, size)
+
+        copying = asyncio.ensure_future(
+            asyncio.to_thread(_copy, source, partial, target, existing, told if progress else None)
+        )
         try:
-            await aiofiles.os.makedirs(folder, exist_ok=True)
-            marks = ProgressMarks((await aiofiles.os.stat(source)).st_size, progress)
-            async with (
-                aiofiles.open(source, "rb") as reader,
-                aiofiles.open(partial, "wb") as writer,
-            ):
-                while chunk := await reader.read(CHUNK):
-                    await writer.write(chunk)
-                    size += len(chunk)
-                    await marks.advance(len(chunk))
-                await writer.flush()
-            placed = await asyncio.to_thread(_place, partial, target, existing)
+            if progress is not None and (total := await chunks.get()) is not None:
+                marks = ProgressMarks(total, progress)
+                while (size := await chunks.get()) is not None:
+                    await marks.advance(size)
+            size, placed = await copying
         except BaseException as exc:
+            copying.cancel()
             # Failed or cut off by a stop: no partial file is left to hold the space.
             with contextlib.suppress(OSError):
                 await aiofiles.os.remove(partial)
@@ -75,6 +81,35 @@ class FileUploader:
                 ) from exc
             raise
         return Delivered(remote_name=placed, bytes=size, seconds=time.monotonic() - started)
+
+
+def _copy(
+    source: Path,
+    partial: Path,
+    target: Path,
+    existing: Existing,
+    told: Callable[[int | None], None] | None,
+) -> tuple[int, str]:
+    """Copy `source` under the partial name, then give it its own (`_place`); the bytes and
+    the name. `told` hears the size of a file large enough for progress marks, then each
+    chunk, then None; else only None."""
+    size = 0
+    try:
+        partial.parent.mkdir(parents=True, exist_ok=True)
+        with source.open("rb") as reader, partial.open("wb") as writer:
+            total = os.fstat(reader.fileno()).st_size
+            report = told if told is not None and total > ProgressMarks.MIN_BYTES else None
+            if report is not None:
+                report(total)
+            while chunk := reader.read(CHUNK):
+                writer.write(chunk)
+                size += len(chunk)
+                if report is not None:
+                    report(len(chunk))
+    finally:
+        if told is not None:
+            told(None)
+    return size, _place(partial, target, existing)
 
 
 def _place(partial: Path, target: Path, existing: Existing) -> str:

@@ -20,8 +20,9 @@ from pathlib import Path
 
 from asyncpdf.domain.lifecycle import JobState
 from asyncpdf.domain.records import JobHeader
-from asyncpdf.intake.spool import Spool, file_sha256
+from asyncpdf.intake.spool import Spool
 from asyncpdf.journal import Journal
+from asyncpdf.pdf.checksum import file_sha256
 from asyncpdf.store import Store
 from asyncpdf.store.jobs import KeptFile
 from asyncpdf.supervisor import Supervisor

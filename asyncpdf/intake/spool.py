@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import itertools
 import os
 import re
@@ -26,7 +25,6 @@ from asyncpdf.domain.records import JobHeader
 from asyncpdf.errors import ChangedSinceSettled, ConfigError
 from asyncpdf.pdf.analysis import shown_path
 
-_HASH_CHUNK = 1 << 20
 NAME_MAX = 255  # bytes in one file name (ext4, xfs, btrfs, tmpfs)
 REASON_SUFFIX = ".error.txt"
 _KEPT_ID = re.compile(r" \(job (\d+)[,)]")
@@ -366,16 +364,3 @@ def _move_exclusive(source: Path, target: Path) -> None:
         return
     os.link(source, target, follow_symlinks=False)
     source.unlink()
-
-
-def file_sha256(path: Path) -> str:
-    """The checksum of the plain file at `path`; a link is not followed and nothing else is
-    read (OSError)."""
-    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    with os.fdopen(fd, "rb") as stream:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise OSError(f"{path.name}: not a plain file")
-        digest = hashlib.sha256()
-        while chunk := stream.read(_HASH_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()

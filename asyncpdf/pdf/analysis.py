@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import NamedTuple
@@ -16,9 +17,10 @@ from typing import NamedTuple
 import pikepdf
 
 from asyncpdf.pdf import listing
+from asyncpdf.pdf.checksum import file_sha256
 from asyncpdf.pdf.inks import ordered
 from asyncpdf.pdf.marks import page_marks, texts_by_name
-from asyncpdf.pdf.model import Analysis, PageAnalysis, SizeMM
+from asyncpdf.pdf.model import Analysed, Analysis, PageAnalysis, SizeMM
 from asyncpdf.pdf.naming import NameParts, parse_name
 from asyncpdf.pdf.rotation import page_rotation
 from asyncpdf.pdf.rules import (
@@ -129,6 +131,37 @@ class _Reading:
             error=error,
             rejected=rejected,
         )
+
+
+def analyzed_with_checksum(
+    analyze: Callable[[Path, Rules], Analysis], path: Path, rules: Rules
+) -> Analysed:
+    """`analyze` (`analyze_file`, or a test's stand-in) with the file's size, time and
+    checksum, in one call: a burst's files each cost the service one answer from the pool, not
+    three. A file too large to be taken at all is never read whole."""
+    started = time.monotonic()
+    found = path.stat()
+    analysis = analyze(path, rules)
+    digest = file_sha256(path) if found.st_size <= rules.max_file_bytes else None
+    return Analysed(analysis, found.st_size, digest, found.st_mtime, time.monotonic() - started)
+
+
+def analyzed_in_turn(
+    analyze: Callable[[Path, Rules], Analysis],
+    paths: Sequence[Path],
+    rules: Rules,
+    budget_s: float,
+) -> list[Analysed]:
+    """`analyzed_with_checksum` of the first of `paths`, in turn, as many as this worker gets
+    through in `budget_s` (at least one): a burst's files share one answer from the pool, and a
+    large file does not hold back the answers of those before it for long."""
+    started = time.monotonic()
+    done: list[Analysed] = []
+    for path in paths:
+        done.append(analyzed_with_checksum(analyze, path, rules))
+        if time.monotonic() - started >= budget_s:
+            break
+    return done
 
 
 def analyze_file(path: Path, rules: Rules) -> Analysis:

@@ -198,6 +198,20 @@ def _pages_from_v1(data: Mapping[str, Any]) -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
+class Analysed:
+    """A file's analysis with what the job's record keeps of the file itself."""
+
+    analysis: Analysis
+    size: int
+    #: None for a file too large to be taken at all (it is never read whole).
+    sha256: str | None
+    #: When the file was last written (an imported job's date).
+    mtime: float
+    #: How long the worker took over this file (its share of a call several files share).
+    seconds: float
+
+
+@dataclass(frozen=True)
 class Artefacts:
     """What the preview step made for a job, in `dir`; file names are relative to it.
 

@@ -24,8 +24,9 @@ log = logging.getLogger(__name__)
 SHUTDOWN_GRACE_S = 10.0
 #: The analysis lane's step over a batch of jobs: those that go on to the previews lane.
 Route = Callable[[list[int]], Awaitable[list[int]]]
-#: Jobs an analysis task takes at once (recorded in one transaction).
-ANALYSIS_BATCH = 16
+#: Jobs an analysis task takes at once (analysed in shared pool calls, recorded in one
+#: transaction).
+ANALYSIS_BATCH = 32
 Preview = Callable[[int], Awaitable[None]]
 #: Whether bureau copies are still being sent or due: previews wait meanwhile.
 Busy = Callable[[], Awaitable[bool]]

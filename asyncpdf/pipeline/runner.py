@@ -23,7 +23,7 @@ from asyncpdf.domain.lifecycle import (
     JobState,
     still_to_send,
 )
-from asyncpdf.domain.records import Job, JobHeader
+from asyncpdf.domain.records import Delivery, Job, JobHeader
 from asyncpdf.errors import AnalysisFailed, AsyncPdfError, Duplicate, NotFound, RejectedFile
 from asyncpdf.health import Health
 from asyncpdf.intake.claims import Claims
@@ -31,7 +31,7 @@ from asyncpdf.intake.retention import record_kept
 from asyncpdf.intake.spool import Spool
 from asyncpdf.journal import Change, Journal
 from asyncpdf.metrics import Metrics
-from asyncpdf.pdf.model import Analysis, Artefacts
+from asyncpdf.pdf.model import Analysed, Analysis, Artefacts
 from asyncpdf.pipeline import steps
 from asyncpdf.pipeline.finisher import Finisher
 from asyncpdf.pipeline.held import Held
@@ -41,6 +41,9 @@ from asyncpdf.store import Store
 from asyncpdf.supervisor import Supervisor
 
 T = TypeVar("T")
+#: The scheduler's `start_now`: of deliveries just added in a change, send those it can take
+#: as soon as the change has committed.
+StartNow = Callable[[Change, Sequence[tuple[Delivery, steps.Plan]]], Awaitable[None]]
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +79,7 @@ class JobRunner:
         wake_notices: Callable[[], None],
         held: Held,
         bureau_busy: Busy | None = None,
+        start_now: StartNow | None = None,
     ) -> None:
         self._ctx = ctx
         self._held = held
@@ -86,6 +90,7 @@ class JobRunner:
         self._metrics = metrics
         self._wake_deliveries = wake_deliveries
         self._wake_notices = wake_notices
+        self._start_now = start_now
         workers = ctx.settings.pool
         self.lanes = Lanes(self._route, self._preview, workers.jobs, workers.jobs, bureau_busy)
         self.finisher = Finisher(
@@ -244,7 +249,14 @@ class JobRunner:
             await change.move_all([job.id for job in jobs], JobState.QUEUED, JobState.ANALYSING)
             for job in jobs:
                 await change.log(job.id, "analysing")
-        found = await asyncio.gather(*(self._guarded(job.id, self._analysed(job)) for job in jobs))
+        fresh = [job for job in jobs if job.analysis is None]
+        shared = await steps.analyse_in_turn(
+            self._ctx, [self._spool.path(job.id, job.name) for job in fresh]
+        )
+        done: dict[int, Analysed] = {job.id: got for job, got in zip(fresh, shared, strict=False)}
+        found = await asyncio.gather(
+            *(self._guarded(job.id, self._analysed(job, done.get(job.id))) for job in jobs)
+        )
         analysed = [(job, got) for job, got in zip(jobs, found, strict=True) if got is not None]
         try:
             recorded = await self._record_all(analysed)
@@ -263,15 +275,18 @@ class JobRunner:
                 routed.append(outcome)
         return routed
 
-    async def _analysed(self, job: Job) -> steps.Analysed | Analysis:
-        """The file's analysis made now, or the one saved before a stop."""
+    async def _analysed(self, job: Job, shared: Analysed | None) -> Analysed | Analysis:
+        """The file's analysis saved before a stop, or made in the batch's shared pool calls,
+        else made now on its own."""
         if job.analysis is not None:
             return job.analysis
+        if shared is not None:
+            return shared
         source = self._spool.path(job.id, job.name)
         return await steps.analyse(self._ctx, source, self._warning_for(job.id))
 
     async def _record_all(
-        self, analysed: list[tuple[Job, steps.Analysed | Analysis]]
+        self, analysed: list[tuple[Job, Analysed | Analysis]]
     ) -> list[tuple[Job, Job | AsyncPdfError]]:
         """Record the analyses and plan the bureau deliveries in one transaction, a few
         statements for the whole batch; for each job, the job as routed, or why it ends
@@ -296,7 +311,7 @@ class JobRunner:
         return recorded
 
     async def _record(
-        self, change: Change, job: Job, found: steps.Analysed | Analysis, batch: _Batch
+        self, change: Change, job: Job, found: Analysed | Analysis, batch: _Batch
     ) -> Job | AsyncPdfError:
         analysis, sha256 = (
             (found, job.sha256) if isinstance(found, Analysis) else (found.analysis, found.sha256)
@@ -327,7 +342,7 @@ class JobRunner:
         return warn
 
     async def _delivered_before(
-        self, change: Change, analysed: list[tuple[Job, steps.Analysed | Analysis]]
+        self, change: Change, analysed: list[tuple[Job, Analysed | Analysis]]
     ) -> dict[str, int] | None:
         """The first delivered job of each checksum in the batch (in this transaction: of two
         copies of one file, the second sees the first), or None when copies are delivered."""
@@ -378,16 +393,19 @@ class JobRunner:
         return [plan for plan in plans if plan.kind in new]
 
     async def _add_plans(self, change: Change, plans: dict[int, list[steps.Plan]]) -> None:
-        rows = [
-            (job_id, plan.kind, plan.shown_target, plan.remote_name)
-            for job_id, planned in plans.items()
-            for plan in planned
-        ]
-        if not rows:
+        """Add the deliveries; those the scheduler can take now are sent as this commits."""
+        flat = [(job_id, plan) for job_id, planned in plans.items() for plan in planned]
+        if not flat:
             return
-        await change.store.deliveries.add_all(rows)
-        for job_id, *_ in rows:
+        added = await change.store.deliveries.add_all(
+            (job_id, plan.kind, plan.shown_target, plan.remote_name) for job_id, plan in flat
+        )
+        for job_id, _ in flat:
             change.touched(job_id)
+        if self._start_now is not None:
+            await self._start_now(
+                change, [(d, plan) for d, (_, plan) in zip(added, flat, strict=True)]
+            )
         # Once committed: the scheduler reads only what is.
         change.after_commit(self._wake_deliveries)
 

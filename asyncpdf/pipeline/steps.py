@@ -5,22 +5,21 @@ and return what they found for the runner to record.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
+import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from asyncpdf.config import Settings
 from asyncpdf.delivery import in_folder, redact
 from asyncpdf.errors import AnalysisFailed, AsyncPdfError
-from asyncpdf.intake.spool import file_sha256
 from asyncpdf.metrics import Metrics
-from asyncpdf.pdf.analysis import analyze_file
+from asyncpdf.pdf.analysis import analyze_file, analyzed_in_turn, analyzed_with_checksum
 from asyncpdf.pdf.artefacts import make_artefacts
 from asyncpdf.pdf.crop import crop_boxes_mm
-from asyncpdf.pdf.model import Analysis, Artefacts
+from asyncpdf.pdf.model import Analysed, Analysis, Artefacts
 from asyncpdf.pdf.naming import delivered_name, find_bureau, without_tag
 from asyncpdf.pdf.rules import Rules
 from asyncpdf.pipeline.pool import Note, Pool
@@ -28,6 +27,10 @@ from asyncpdf.pipeline.pool import Note, Pool
 Analyse = Callable[[Path, Rules], Analysis]
 MakeArtefacts = Callable[..., Artefacts]
 BUREAU = "bureau"
+#: How long one pool call shared by an analysis batch's files works before it answers with the
+#: files done so far (the rest go in the next call).
+SHARED_CALL_S = 0.2
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -42,45 +45,59 @@ class Context:
     analyse_file: Analyse = analyze_file
     make_artefacts: MakeArtefacts = make_artefacts
 
+    def observed(self, name: str, seconds: float) -> None:
+        self.metrics.stage_seconds.labels(stage=name).observe(seconds)
+
     @contextlib.asynccontextmanager
     async def stage(self, name: str) -> AsyncIterator[None]:
         started = time.monotonic()
         try:
             yield
         finally:
-            self.metrics.stage_seconds.labels(stage=name).observe(time.monotonic() - started)
-
-
-@dataclass(frozen=True)
-class Analysed:
-    analysis: Analysis
-    size: int
-    sha256: str | None
-    #: When the file was last written (an imported job's date).
-    mtime: float
+            self.observed(name, time.monotonic() - started)
 
 
 async def analyse(ctx: Context, source: Path, note: Note | None = None) -> Analysed:
     """Analyse in the pool, with the file's size and checksum; `note` hears of a retry."""
-    found = await asyncio.to_thread(source.stat)
-    size = found.st_size
-    # The checksum is for the record, not for delivery: hash in a thread beside the analysis
-    # instead of before it, and never a file too large to be taken at all.
-    digest = (
-        asyncio.create_task(asyncio.to_thread(file_sha256, source))
-        if size <= ctx.rules.max_file_bytes
-        else None
+    found = await ctx.pool.run(
+        analyzed_with_checksum,
+        ctx.analyse_file,
+        source,
+        ctx.rules,
+        retried=_about("analysis", note),
+        short=True,
     )
-    try:
-        async with ctx.stage("analysis"):
-            result = await ctx.pool.run(
-                ctx.analyse_file, source, ctx.rules, retried=_about("analysis", note), short=True
+    ctx.observed("analysis", found.seconds)
+    return found
+
+
+async def analyse_in_turn(ctx: Context, sources: Sequence[Path]) -> list[Analysed]:
+    """The first of `sources` analysed (as `analyse`) in as few pool calls as their sizes allow,
+    in order. Should a call fail, the files from it on are left out: the caller analyses each
+    of those on its own (`analyse`), where a failure is that file's, with its own timeout and
+    its own log."""
+    done: list[Analysed] = []
+    while len(done) < len(sources):
+        try:
+            found = await ctx.pool.run(
+                analyzed_in_turn,
+                ctx.analyse_file,
+                sources[len(done) :],
+                ctx.rules,
+                SHARED_CALL_S,
+                short=True,
             )
-    except BaseException:
-        if digest is not None:
-            digest.cancel()
-        raise
-    return Analysed(result, size, await digest if digest is not None else None, found.st_mtime)
+        except Exception as exc:
+            log.info(
+                "%d file(s) to be analysed one by one: their shared pool call failed: %s",
+                len(sources) - len(done),
+                exc,
+            )
+            break
+        for one in found:
+            ctx.observed("analysis", one.seconds)
+        done += found
+    return done
 
 
 def _about(step: str, note: Note | None) -> Note | None:

@@ -1,8 +1,14 @@
 """One task that takes every due row of a table (deliveries, notices) and works on each in a
 task of its own, at most `parallel` at once, then sleeps until the next row is due or it is
-woken (a row committed, a slot freed). Rows wait in the database, never in a task. The loop
-runs under the service's supervisor: should it raise (the database refused a read), it is
-started again and the rows are still there."""
+woken (a row committed, a slot freed). Rows wait in the database, never in a task.
+
+A task holds its slot until it ends, or until it says that the part which needs the slot is
+over (`_free_slot`: a delivery's transfer, before its receipt is written). A slot may also be
+reserved for a row being written as taken elsewhere (`_reserve`), then given its work once
+that has committed (`_launch`), or given back.
+
+The loop runs under the service's supervisor: should it raise (the database refused a read),
+it is started again and the rows are still there."""
 
 from __future__ import annotations
 
@@ -27,6 +33,12 @@ class DueWork(abc.ABC, Generic[T]):
         self._parallel = parallel
         self._wake = asyncio.Event()
         self._working: set[asyncio.Task[None]] = set()
+        #: The tasks of `_working` that still hold one of the `parallel` slots.
+        self._holding: set[asyncio.Task[None]] = set()
+        #: Slots reserved for rows not yet launched.
+        self._reserved = 0
+        #: Whether rows may be taken (started and not stopping).
+        self._taking = False
         self._supervisor: Supervisor | None = None
 
     @abc.abstractmethod
@@ -49,11 +61,13 @@ class DueWork(abc.ABC, Generic[T]):
 
     def start(self, supervisor: Supervisor) -> None:
         self._supervisor = supervisor
+        self._taking = True
         supervisor.start(self._name, self._run)
 
     async def stop(self) -> None:
         """Stop; a row cut off is marked in the store as being worked on, and the next start's
         recovery makes it due again."""
+        self._taking = False
         if self._supervisor is not None:
             await self._supervisor.stop(self._name)
         tasks = list(self._working)
@@ -74,23 +88,60 @@ class DueWork(abc.ABC, Generic[T]):
     async def _run(self) -> None:
         while True:
             self._wake.clear()
-            free = self._parallel - len(self._working)
+            free = self._free()
             if free > 0:
                 for work in await self._begin_all(await self._due(time.time(), free)):
-                    task = asyncio.create_task(work, name=f"{self._name}-work")
-                    self._working.add(task)
-                    task.add_done_callback(self._done)
+                    self._start_task(work)
             delay = await self._sleep_s()
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(delay):
                     await self._wake.wait()
 
+    def _free(self) -> int:
+        """Slots neither held nor reserved."""
+        return self._parallel - len(self._holding) - self._reserved
+
+    def _start_task(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work, name=f"{self._name}-work")
+        self._working.add(task)
+        self._holding.add(task)
+        task.add_done_callback(self._done)
+
+    def _reserve(self) -> bool:
+        """Take a slot for a row about to be written as taken; False when none is free."""
+        if not self._taking or self._free() <= 0:
+            return False
+        self._reserved += 1
+        return True
+
+    def _launch(self, work: Coroutine[Any, Any, None]) -> None:
+        """A reserved slot's row is taken: its work starts in it (unless this is stopping: the
+        row stays taken in the store, and the next start's recovery makes it due again)."""
+        self._reserved -= 1
+        if self._taking:
+            self._start_task(work)
+        else:
+            work.close()
+
+    def _give_back(self) -> None:
+        """A reserved slot's row was not taken after all."""
+        self._reserved -= 1
+        self.wake()
+
+    def _free_slot(self) -> None:
+        """Called from a row's task: what needs its slot is over."""
+        task = asyncio.current_task()
+        if task in self._holding:
+            self._holding.discard(task)
+            self.wake()
+
     def _done(self, task: asyncio.Task[None]) -> None:
         self._working.discard(task)
+        self._holding.discard(task)
         self.wake()
 
     async def _sleep_s(self) -> float | None:
-        if len(self._working) >= self._parallel:
+        if self._free() <= 0:
             return None  # woken when a slot frees
         due_at = await self._next_due_at()
         return None if due_at is None else max(_MIN_SLEEP_S, due_at - time.time())

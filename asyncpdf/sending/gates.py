@@ -1,11 +1,11 @@
 """Which target may take another delivery now: a target holds only its own deliveries.
 
 Each target (a delivery row's target, as shown) sends at most its `connections=` at once
-(default 2). A target whose attempt failed (it refused, cut or never answered) is backed off
-as a whole: its deliveries stay in the database until its next probe is due, then one goes,
-alone; the first that is sent opens the target again. The scheduler asks before it takes a
-row, so a delivery whose target is full or backed off never holds one of the shared slots,
-and a hung bureau cannot starve the others.
+(default 2; a `file://` folder as many as `delivery.parallel`). A target whose attempt failed
+(it refused, cut or never answered) is backed off as a whole: its deliveries stay in the
+database until its next probe is due, then one goes, alone; the first that is sent opens the
+target again. The scheduler asks before it takes a row, so a delivery whose target is full or
+backed off never holds one of the shared slots, and a hung bureau cannot starve the others.
 """
 
 from __future__ import annotations
@@ -30,9 +30,14 @@ class _Row(Protocol):
 R = TypeVar("R", bound=_Row)
 
 
-def connections_of(target: str) -> int:
-    """The target's `connections=` option (the config has checked it), else the default."""
-    given = parse_qs(urlsplit(target).query).get("connections")
+def connections_of(target: str, parallel: int) -> int:
+    """The target's `connections=` option (the config has checked it), else the default; a
+    `file://` target (a folder, not a server with a limit of logins) takes as many as
+    `delivery.parallel` allows."""
+    parts = urlsplit(target)
+    if parts.scheme == "file":
+        return parallel
+    given = parse_qs(parts.query).get("connections")
     return int(given[0]) if given and given[0].isdigit() else DEFAULT_CONNECTIONS
 
 
@@ -65,7 +70,8 @@ class Gate:
 
 
 class Gates:
-    def __init__(self, backoff_s: float, max_delay_s: float) -> None:
+    def __init__(self, backoff_s: float, max_delay_s: float, parallel: int) -> None:
+        self._parallel = parallel
         self._backoff_s = backoff_s
         self._max_delay_s = max_delay_s
         self._gates: dict[str, Gate] = {}
@@ -73,7 +79,7 @@ class Gates:
     def _gate(self, target: str) -> Gate:
         gate = self._gates.get(target)
         if gate is None:
-            gate = self._gates[target] = Gate(connections_of(target))
+            gate = self._gates[target] = Gate(connections_of(target, self._parallel))
         return gate
 
     def closed(self, now: float) -> set[str]:

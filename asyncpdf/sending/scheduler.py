@@ -5,6 +5,10 @@ ties up nothing; after the last attempt the delivery is `failed`. Waiting delive
 up again after a restart like any other. Each target takes at most its own `connections` at
 once and a failing one is backed off as a whole (`gates.py`): its rows wait in the database,
 holding no shared slot.
+
+A delivery planned while its target and a slot are free is not left for the loop's next turn:
+`start_now` marks it as being sent in the transaction that plans it, and it goes once that has
+committed, with its plan in hand (a burst's bureau copies go as they are routed).
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import time
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any
 
 from asyncpdf.delivery import Delivered, deliver
@@ -59,7 +63,9 @@ class DeliveryScheduler(DueWork[Delivery]):
         self._plan_for = plan_for
         self._settled = settled
         self.targets = targets
-        self.gates = Gates(self._settings.backoff_s, self._settings.max_delay_s)
+        self.gates = Gates(
+            self._settings.backoff_s, self._settings.max_delay_s, self._settings.parallel
+        )
         self._held = held
         #: Deliveries handed to a task that has not yet marked them as being sent.
         self._starting: set[tuple[int, str]] = set()
@@ -113,6 +119,56 @@ class DeliveryScheduler(DueWork[Delivery]):
         probe_at = self.gates.next_probe_at(now)
         return min((t for t in (due_at, probe_at) if t is not None), default=None)
 
+    async def start_now(
+        self, change: Change, planned: Sequence[tuple[Delivery, steps.Plan]]
+    ) -> None:
+        """Of deliveries just added in `change`, mark those that their target and a slot can
+        take now as being sent, in the same transaction, and send each once it has committed;
+        the others wait in the database for the loop."""
+        now = time.time()
+        plans = {(d.job_id, d.kind): plan for d, plan in planned}
+        taken: list[Delivery] = []
+        for delivery in self.gates.admit([d for d, _ in planned], now, len(planned)):
+            if not self._reserve():
+                break
+            self._enter(delivery)
+            taken.append(delivery)
+        if not taken:
+            return
+
+        def give_back() -> None:
+            for delivery in taken:
+                self._leave(delivery)
+                self._give_back()
+
+        change.on_rollback(give_back)
+        sending = await change.store.deliveries.start_all(taken)
+        for delivery in sending:
+            await change.log(delivery.job_id, self._sending_line(delivery))
+
+        def launch() -> None:
+            for delivery in sending:
+                plan = plans[delivery.job_id, delivery.kind]
+                self._launch(self._gated(delivery, plan))
+
+        change.after_commit(launch)
+
+    def _enter(self, delivery: Delivery) -> None:
+        self.gates.enter(delivery.target)
+        if delivery.kind == steps.BUREAU:
+            self._bureau_in_work += 1
+
+    def _leave(self, delivery: Delivery) -> None:
+        self.gates.leave(delivery.target)
+        if delivery.kind == steps.BUREAU:
+            self._bureau_in_work -= 1
+
+    def _sending_line(self, delivery: Delivery) -> str:
+        return (
+            f"{delivery.kind}: sending “{delivery.remote_name}” to {delivery.target} "
+            f"(attempt {delivery.attempts} of {self._settings.attempts})"
+        )
+
     async def _begin(self, delivery: Delivery) -> Coroutine[Any, Any, None]:
         [work] = await self._begin_all([delivery])
         return work
@@ -122,9 +178,8 @@ class DeliveryScheduler(DueWork[Delivery]):
         sends it: the marks of deliveries started together share a transaction, and this loop
         never waits for the database's one writer, busy with a burst's analyses."""
         for delivery in due:
-            self.gates.enter(delivery.target)
+            self._enter(delivery)
             self._starting.add((delivery.job_id, delivery.kind))
-            self._bureau_in_work += delivery.kind == steps.BUREAU
         return [self._gated(delivery) for delivery in due]
 
     async def _mark_sending(self, delivery: Delivery) -> Delivery | None:
@@ -138,11 +193,7 @@ class DeliveryScheduler(DueWork[Delivery]):
                     delivery, DeliveryState.SENDING, attempts=delivery.attempts + 1
                 )
             ]
-            await change.log(
-                delivery.job_id,
-                f"{delivery.kind}: sending “{delivery.remote_name}” to {delivery.target} "
-                f"(attempt {delivery.attempts + 1} of {self._settings.attempts})",
-            )
+            await change.log(delivery.job_id, self._sending_line(marked[0]))
 
         try:
             await self._journal.grouped(begin)
@@ -156,27 +207,28 @@ class DeliveryScheduler(DueWork[Delivery]):
             self._starting.discard((delivery.job_id, delivery.kind))
         return marked[0]
 
-    async def _gated(self, delivery: Delivery) -> None:
+    async def _gated(self, delivery: Delivery, plan: steps.Plan | None = None) -> None:
+        """Send a due delivery, marked as being sent here; or, with its `plan`, one that was
+        marked as it was planned (`start_now`)."""
         write: Write | None = None
         try:
-            sending = await self._mark_sending(delivery)
+            sending = delivery if plan is not None else await self._mark_sending(delivery)
             if sending is not None:
-                write = await self._attempt(sending)
+                write = await self._attempt(sending, plan)
         finally:
-            # The target's connection is free once the transfer is over: its next delivery
-            # need not wait for this one's receipt to be written.
-            self.gates.leave(delivery.target)
-            self._bureau_in_work -= delivery.kind == steps.BUREAU
-            self.wake()
+            # The target's connection and the slot are free once the transfer is over: the
+            # next delivery need not wait for this one's receipt to be written.
+            self._leave(delivery)
+            self._free_slot()
         if write is not None:
             await self._record(delivery, write)
 
-    async def _attempt(self, delivery: Delivery) -> Write:
-        """Send the delivery once; what to write of how it went."""
+    async def _attempt(self, delivery: Delivery, plan: steps.Plan | None = None) -> Write:
+        """Send the delivery once (by `plan`, else as its row says); what to write of how it
+        went."""
         job_id, kind = delivery.job_id, delivery.kind
-        plan: steps.Plan | None = None
         try:
-            plan = await self._plan_for(delivery)
+            plan = plan or await self._plan_for(delivery)
             self.targets.seen(plan.target, plan.shown_target)
             if plan.shown_target != delivery.target:
                 delivery = await self._retarget(delivery, plan.shown_target)

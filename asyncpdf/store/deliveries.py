@@ -6,7 +6,7 @@ A row waits here for its next attempt (`next_attempt_at`), so no job task is hel
 from __future__ import annotations
 
 import time
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -49,15 +49,42 @@ class DeliveryTable:
         """A new delivery, due at once."""
         await self.add_all([(job_id, kind, target, remote_name)])
 
-    async def add_all(self, planned: Iterable[tuple[int, str, str, str]]) -> None:
+    async def add_all(self, planned: Iterable[tuple[int, str, str, str]]) -> list[Delivery]:
         """New deliveries (job, kind, target, remote name), due at once, in one statement."""
         assert self._db.in_transaction, "write inside Store.transaction()"
-        now, pending = time.time(), DeliveryState.PENDING.value
+        now, pending = time.time(), DeliveryState.PENDING
+        added = [
+            Delivery(job_id, kind, target, pending, 0, now, None, None, None, name)
+            for job_id, kind, target, name in planned
+        ]
         await self._db.executemany(
             "INSERT INTO deliveries (job_id, kind, target, state, attempts, next_attempt_at,"
             " remote_name) VALUES (?, ?, ?, ?, 0, ?, ?)",
-            [(job_id, kind, target, pending, now, name) for job_id, kind, target, name in planned],
+            [(d.job_id, d.kind, d.target, pending.value, now, d.remote_name) for d in added],
         )
+        return added
+
+    async def start_all(self, deliveries: Sequence[Delivery]) -> list[Delivery]:
+        """Pending deliveries marked as being sent, one more attempt each, in one statement:
+        all of them, or an IllegalTransition."""
+        assert self._db.in_transaction, "write inside Store.transaction()"
+        check_delivery(DeliveryState.PENDING, DeliveryState.SENDING)
+        if not deliveries:
+            return []
+        keys = [value for d in deliveries for value in (d.job_id, d.kind)]
+        cursor = await self._db.execute(
+            "UPDATE deliveries SET state = ?, attempts = attempts + 1 WHERE state = ?"
+            f" AND (job_id, kind) IN (VALUES {', '.join(['(?, ?)'] * len(deliveries))})",
+            (DeliveryState.SENDING.value, DeliveryState.PENDING.value, *keys),
+        )
+        if cursor.rowcount != len(deliveries):
+            raise IllegalTransition(
+                f"{len(deliveries) - cursor.rowcount} of {len(deliveries)} deliveries are no "
+                "longer pending"
+            )
+        return [
+            replace(d, state=DeliveryState.SENDING, attempts=d.attempts + 1) for d in deliveries
+        ]
 
     async def move(self, delivery: Delivery, new: DeliveryState, **fields: Any) -> Delivery:
         """Change the delivery's state from the one it was read in, setting `fields` beside."""

@@ -56,6 +56,21 @@ async def test_crash_and_hang_fail_only_their_jobs(tmp_path: Path) -> None:
         await shop.stop()
 
 
+async def test_a_crash_in_a_shared_analysis_call_fails_only_its_file(shop: Shop) -> None:
+    # One claim, one analysis batch, one pool call shared by its files: the crash breaks the
+    # call, and each file is then analysed on its own.
+    names = ["0_first_Leonov.pdf", "1_crash_Leonov.pdf", "2_last_Korol.pdf"]
+    await shop.running.claims.claim_all(
+        [(shop.drop(n, name), None) for n, name in enumerate(names)]
+    )
+    jobs = await shop.finished(3)
+
+    assert jobs["1_crash_Leonov.pdf"].state is JobState.FAILED
+    assert "worker died" in (jobs["1_crash_Leonov.pdf"].error or "")
+    assert jobs["0_first_Leonov.pdf"].state is JobState.DONE
+    assert jobs["2_last_Korol.pdf"].state is JobState.DONE
+
+
 async def test_restart_resumes_every_interrupted_state(shop: Shop) -> None:
     await shop.stop()
     store = await Store.open(shop.paths.database)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from dataclasses import replace
@@ -394,3 +395,19 @@ def test_cli_analyze_runs_under_the_worker_memory_limit(
     (page,) = json.loads(capsys.readouterr().out)["pages"]
     assert {"name": "Paper", "text": ""} in page["marks"]
     assert page["paper_from"] is None
+
+
+def test_files_analysed_in_turn_share_a_call_within_its_budget(tmp_path: Path) -> None:
+    pages = [SamplePage((1030, 790), "Speedmaster")]
+    paths = [write_sample(tmp_path / f"{n}_job_Leonov.pdf", pages) for n in range(3)]
+
+    everything = analysis.analyzed_in_turn(analyze_file, paths, RULES, budget_s=60)
+    assert [found.analysis.file for found in everything] == [p.name for p in paths]
+    first = everything[0]
+    assert first.size == paths[0].stat().st_size and first.mtime == paths[0].stat().st_mtime
+    assert first.sha256 == hashlib.sha256(paths[0].read_bytes()).hexdigest()
+    # Out of time after the first: the call answers with what it has, and never with nothing.
+    assert len(analysis.analyzed_in_turn(analyze_file, paths, RULES, budget_s=0)) == 1
+    # A file too large to be taken at all is never read whole for its checksum.
+    tiny = replace(RULES, max_file_mb=paths[0].stat().st_size / 2**20 / 2)
+    assert analysis.analyzed_with_checksum(analyze_file, paths[0], tiny).sha256 is None

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from asyncpdf.sending.gates import Gates, connections_of
 
 HUNG = "ftp://ctp@10.0.0.9/in"
-OTHER = "file:///srv/out"
+OTHER = "sftp://out@10.0.0.7/in"
 
 
 @dataclass(frozen=True)
@@ -19,7 +19,7 @@ class Row:
 
 
 def test_a_target_takes_at_most_its_connections() -> None:
-    gates = Gates(backoff_s=5, max_delay_s=60)
+    gates = Gates(backoff_s=5, max_delay_s=60, parallel=16)
     rows = [Row(f"{HUNG}?connections=3", n) for n in range(5)] + [Row(OTHER, n) for n in range(5)]
     taken = gates.admit(rows, time.time(), limit=10)
     assert [r.target for r in taken].count(f"{HUNG}?connections=3") == 3
@@ -32,7 +32,7 @@ def test_a_target_takes_at_most_its_connections() -> None:
 
 
 def test_a_failing_target_waits_as_a_whole_then_is_probed_once_at_a_time() -> None:
-    gates = Gates(backoff_s=60, max_delay_s=600)
+    gates = Gates(backoff_s=60, max_delay_s=600, parallel=16)
     gates.enter(HUNG)
     gates.enter(HUNG)
     probe_at = gates.failed(HUNG, "no answer in time while connecting")
@@ -60,5 +60,14 @@ def test_a_failing_target_waits_as_a_whole_then_is_probed_once_at_a_time() -> No
 
 
 def test_connections_come_from_the_target() -> None:
-    assert connections_of("ftp://h/in?mode=active&connections=7") == 7
-    assert connections_of("ftps://h/in") == 2
+    assert connections_of("ftp://h/in?mode=active&connections=7", parallel=16) == 7
+    assert connections_of("ftps://h/in", parallel=16) == 2
+    assert connections_of("sftp://h/in", parallel=16) == 2
+
+
+def test_a_folder_takes_as_many_as_the_deliveries_at_once() -> None:
+    # A folder is not a server with a limit of logins: a burst's copies go side by side.
+    assert connections_of("file:///srv/bureau/in", parallel=16) == 16
+    gates = Gates(backoff_s=5, max_delay_s=60, parallel=8)
+    rows = [Row("file:///srv/bureau/in")] * 10
+    assert len(gates.admit(rows, time.time(), limit=10)) == 8
