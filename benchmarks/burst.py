@@ -22,7 +22,8 @@ timed), then in one run:
 - pool alone: the same files through `asyncpdf.pipeline.pool.Pool` with the same workers, job
   timeout and memory limit, and the same step functions the service runs
   (`asyncpdf.pipeline.steps.analyse` and `make_previews`: the analysis with its checksum, then the
-  previews), as many files at once as the service has job tasks; no service, no database, no
+  previews; the service's analysis lane shares a pool call among a batch's files, this does one
+  call a file), as many files at once as the service has job tasks; no service, no database, no
   delivery. It runs in a process of its own.
 
 Prints the time until all were done and files per second for both, the overhead ratio (service
