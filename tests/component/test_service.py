@@ -71,6 +71,26 @@ async def test_a_crash_in_a_shared_analysis_call_fails_only_its_file(shop: Shop)
     assert jobs["2_last_Korol.pdf"].state is JobState.DONE
 
 
+async def test_a_hang_in_a_shared_analysis_call_fails_only_its_file(tmp_path: Path) -> None:
+    # The shared call runs out of the job timeout; its files are then analysed one by one, and
+    # only the hanging one runs out again.
+    shop = Shop(tmp_path, pool={"job_timeout_s": HANG_TIMEOUT_S})
+    await shop.start()
+    try:
+        names = ["0_first_Leonov.pdf", "1_hang_Korol.pdf", "2_last_Korol.pdf"]
+        await shop.running.claims.claim_all(
+            [(shop.drop(n, name), None) for n, name in enumerate(names)]
+        )
+        jobs = await shop.finished(3, timeout_s=4 * HANG_TIMEOUT_S + 60)
+
+        assert jobs["1_hang_Korol.pdf"].state is JobState.FAILED
+        assert f"job timeout of {HANG_TIMEOUT_S} s" in (jobs["1_hang_Korol.pdf"].error or "")
+        assert jobs["0_first_Leonov.pdf"].state is JobState.DONE
+        assert jobs["2_last_Korol.pdf"].state is JobState.DONE
+    finally:
+        await shop.stop()
+
+
 async def test_restart_resumes_every_interrupted_state(shop: Shop) -> None:
     await shop.stop()
     store = await Store.open(shop.paths.database)
