@@ -88,7 +88,9 @@ async def analyse_in_turn(ctx: Context, sources: Sequence[Path]) -> list[Analyse
                 short=True,
             )
         except Exception as exc:
-            log.info(
+            # Loud: a crash or a timeout in a batch is the share's doing, and each file's own
+            # call below says which one it was.
+            log.warning(
                 "%d file(s) to be analysed one by one: their shared pool call failed: %s",
                 len(sources) - len(done),
                 exc,
